@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every service in the sandbox: headers, problem+json, health."""

@@ -1,0 +1,26 @@
+"""Header names that travel between hops."""
+
+MESSAGE_ID = "X-Message-Id"
+# The consumer the first platform authenticated; later hops see the platform as the caller.
+ORIGIN_CONSUMER = "X-Origin-Consumer"
+CONSUMER = "X-Consumer-Id"
+SERVICE = "X-Service-Code"
+HOPS = "X-Gsp-Via"
+
+# RFC 9110 7.6.1 hop-by-hop headers, plus those a proxy must recompute or must not leak.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)

@@ -1,0 +1,156 @@
+"""problem+json everywhere: one exception type and the handlers that render it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from apikit.headers import MESSAGE_ID
+from contracts.problem import PROBLEM_MEDIA_TYPE, FieldError, Problem, problem_type
+
+log = logging.getLogger(__name__)
+
+_STATUS_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "Request does not match the contract"),
+    429: ("rate-limited", "Too many requests"),
+    500: ("internal-error", "Internal error"),
+    502: ("bad-gateway", "Bad gateway"),
+    503: ("service-unavailable", "Service unavailable"),
+    504: ("gateway-timeout", "Gateway timeout"),
+}
+
+
+class ProblemError(Exception):
+    """Raise anywhere in a request; the handler turns it into problem+json."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        *,
+        errors: Iterable[FieldError] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.errors = list(errors) if errors is not None else None
+        self.headers = dict(headers or {})
+        self.extra = extra
+
+    def to_problem(self, message_id: str | None, instance: str | None = None) -> Problem:
+        return Problem(
+            type=problem_type(self.slug),
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            instance=instance,
+            message_id=message_id,
+            errors=self.errors,
+            **self.extra,
+        )
+
+
+def message_id_of(request: Request) -> str | None:
+    return getattr(request.state, "message_id", None) or request.headers.get(MESSAGE_ID)
+
+
+def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    out = dict(headers or {})
+    if problem.message_id:
+        out.setdefault(MESSAGE_ID, problem.message_id)
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=out,
+    )
+
+
+def render(exc: ProblemError, request: Request) -> JSONResponse:
+    return problem_response(
+        exc.to_problem(message_id_of(request), instance=request.url.path), exc.headers
+    )
+
+
+def json_path(loc: Iterable[str | int]) -> str:
+    """`("body", "items", 0, "id")` -> `$.body.items[0].id`"""
+    out = "$"
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def field_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
+    return [
+        FieldError(field=json_path(e.get("loc", ())), reason=e.get("msg", "invalid"))
+        for e in errors
+    ]
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return render(exc, request)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = field_errors(exc.errors())
+    names = ", ".join(e.field for e in errors) or "the request"
+    return render(
+        ProblemError(
+            422,
+            "validation-error",
+            "Request does not match the contract",
+            f"Fix these fields: {names}",
+            errors=errors,
+        ),
+        request,
+    )
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug, title = _STATUS_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return render(ProblemError(exc.status_code, slug, title, detail, headers=exc.headers), request)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return render(
+        ProblemError(
+            500,
+            "internal-error",
+            "Internal error",
+            "The service failed while handling this request; it has been logged.",
+        ),
+        request,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,1 @@
+"""Shared schemas: every payload that crosses a hop is declared here once."""

@@ -1,0 +1,235 @@
+"""The topology file: platforms, agencies, back ends, services and consumers, as data.
+
+A topology says who exists and who may call what; the running registry is built from it
+and every count the platforms report is computed from that registry, never typed in.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+AGENCY_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
+AgencyCode = Annotated[str, StringConstraints(pattern=AGENCY_CODE_PATTERN)]
+# Service codes are WSO2 API contexts: one URL segment, letters and digits.
+ServiceCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{1,63}$")]
+Version = Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+){0,2}$")]
+NodeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Tier(StrEnum):
+    NATIONAL = "national"
+    PROVINCIAL = "provincial"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    # A platform calling the next tier on behalf of its own consumers; only such a caller
+    # may name the original consumer of an exchange.
+    PLATFORM = "platform"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Agency(_Strict):
+    code: AgencyCode
+    name: str = Field(min_length=1)
+
+
+class UpstreamLink(_Strict):
+    """How a provincial platform reaches the national one: which platform, as which consumer."""
+
+    platform: NodeName
+    consumer: str = Field(min_length=1, description="A consumer registered at that platform")
+
+
+class Platform(_Strict):
+    tier: Tier
+    title: str = Field(min_length=1)
+    agency: AgencyCode = Field(description="The agency that operates the platform")
+    port: Port
+    upstream: UpstreamLink | None = None
+    national_services: list[ServiceCode] = Field(
+        default_factory=list,
+        description="National services this provincial platform connects to through upstream",
+    )
+
+
+class Backend(_Strict):
+    app: str = Field(min_length=1, description="Key of a sample back-end app (services.catalog)")
+    port: Port
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class Service(_Strict):
+    code: ServiceCode = Field(description="The API context, first segment of its public path")
+    version: Version = "1.0"
+    title: str = Field(min_length=1)
+    owner: AgencyCode
+    tier: Tier
+    platform: NodeName = Field(description="The platform the service is registered at")
+    backend: NodeName | None = Field(default=None, description="A back-end node of this file")
+    address: AnyHttpUrl | None = Field(
+        default=None, description="Or the base URL of a back end running elsewhere"
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if (self.backend is None) == (self.address is None):
+            raise ValueError("give exactly one of 'backend' (a node here) or 'address' (a URL)")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.code, self.version)
+
+
+class Consumer(_Strict):
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
+    name: str = Field(min_length=1)
+    platform: NodeName
+    agency: AgencyCode
+    client_id: str = Field(min_length=8)
+    client_secret: str = Field(min_length=12)
+    grants: list[ServiceCode | Literal["*"]] = Field(default_factory=list)
+    roles: list[Role] = Field(default_factory=list)
+
+
+class Topology(_Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = 2022
+    agencies: list[Agency]
+    platforms: dict[NodeName, Platform]
+    backends: dict[NodeName, Backend] = Field(default_factory=dict)
+    services: list[Service]
+    consumers: list[Consumer]
+
+    @model_validator(mode="after")
+    def _references(self) -> Self:
+        problems: list[str] = []
+        agencies = {a.code for a in self.agencies}
+        if len(agencies) != len(self.agencies):
+            problems.append("agencies: agency codes must be unique")
+        nodes = list(self.platforms) + list(self.backends)
+        if len(set(nodes)) != len(nodes):
+            clash = sorted({n for n in nodes if nodes.count(n) > 1})
+            problems.append(f"platforms/backends: node names used twice: {clash}")
+        ports = [p.port for p in self.platforms.values()] + [b.port for b in self.backends.values()]
+        if len(set(ports)) != len(ports):
+            clash_ports = sorted({p for p in ports if ports.count(p) > 1})
+            problems.append(f"platforms/backends: ports used twice: {clash_ports}")
+        national = [n for n, p in self.platforms.items() if p.tier is Tier.NATIONAL]
+        if len(national) != 1:
+            problems.append(f"platforms: exactly one national platform expected, found {national}")
+
+        for name, platform in self.platforms.items():
+            where = f"platforms.{name}"
+            if platform.agency not in agencies:
+                problems.append(f"{where}.agency: {platform.agency} is not in agencies")
+            if platform.tier is Tier.NATIONAL:
+                if platform.upstream or platform.national_services:
+                    problems.append(f"{where}: a national platform has no upstream")
+                continue
+            if platform.upstream is None:
+                if platform.national_services:
+                    problems.append(f"{where}.upstream: needed to reach national_services")
+                continue
+            up = self.platforms.get(platform.upstream.platform)
+            if up is None or up.tier is not Tier.NATIONAL:
+                problems.append(
+                    f"{where}.upstream.platform: {platform.upstream.platform!r} "
+                    "is not a national platform of this file"
+                )
+            elif not any(
+                c.id == platform.upstream.consumer
+                and c.platform == platform.upstream.platform
+                and Role.PLATFORM in c.roles
+                for c in self.consumers
+            ):
+                problems.append(
+                    f"{where}.upstream.consumer: {platform.upstream.consumer!r} is not a "
+                    f"consumer with role 'platform' at {platform.upstream.platform}"
+                )
+            national_codes = {s.code for s in self.services if s.tier is Tier.NATIONAL}
+            for i, code in enumerate(platform.national_services):
+                if code not in national_codes:
+                    problems.append(
+                        f"{where}.national_services[{i}]: {code!r} is not a national service"
+                    )
+
+        seen: set[tuple[str, str]] = set()
+        for i, service in enumerate(self.services):
+            where = f"services[{i}] ({service.code})"
+            if service.key in seen:
+                problems.append(f"{where}: {service.code}/{service.version} declared twice")
+            seen.add(service.key)
+            if service.owner not in agencies:
+                problems.append(f"{where}.owner: {service.owner} is not in agencies")
+            host = self.platforms.get(service.platform)
+            if host is None:
+                problems.append(f"{where}.platform: {service.platform!r} is not a platform")
+            elif host.tier is not service.tier:
+                problems.append(
+                    f"{where}.tier: {service.tier.value} service registered at "
+                    f"{host.tier.value} platform {service.platform!r}"
+                )
+            if service.backend is not None and service.backend not in self.backends:
+                problems.append(f"{where}.backend: {service.backend!r} is not a backend node")
+
+        ids = [c.id for c in self.consumers]
+        if len(set(ids)) != len(ids):
+            problems.append("consumers: consumer ids must be unique")
+        client_ids = [c.client_id for c in self.consumers]
+        if len(set(client_ids)) != len(client_ids):
+            problems.append("consumers: client_id values must be unique")
+        codes = {s.code for s in self.services}
+        for i, consumer in enumerate(self.consumers):
+            where = f"consumers[{i}] ({consumer.id})"
+            if consumer.platform not in self.platforms:
+                problems.append(f"{where}.platform: {consumer.platform!r} is not a platform")
+            if consumer.agency not in agencies:
+                problems.append(f"{where}.agency: {consumer.agency} is not in agencies")
+            for j, grant in enumerate(consumer.grants):
+                if grant != "*" and grant not in codes:
+                    problems.append(f"{where}.grants[{j}]: {grant!r} is not a service")
+
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # -- views -------------------------------------------------------------------------
+
+    def services_at(self, platform: str) -> list[Service]:
+        return [s for s in self.services if s.platform == platform]
+
+    def consumers_at(self, platform: str) -> list[Consumer]:
+        return [c for c in self.consumers if c.platform == platform]
+
+    def agency_name(self, code: str) -> str:
+        return next((a.name for a in self.agencies if a.code == code), code)
+
+    def downstream_of(self, platform: str) -> list[str]:
+        """Provincial platforms whose upstream is this one."""
+        return [
+            n
+            for n, p in self.platforms.items()
+            if p.upstream is not None and p.upstream.platform == platform
+        ]
+
+    def upstream_services(self, platform: str) -> list[Service]:
+        """National services a provincial platform reaches through its upstream."""
+        wanted = set(self.platforms[platform].national_services)
+        return [s for s in self.services if s.tier is Tier.NATIONAL and s.code in wanted]

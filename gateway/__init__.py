@@ -1,0 +1,1 @@
+"""The routing engine both platform tiers run: registry, auth, routing, health, audit."""

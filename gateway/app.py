@@ -1,0 +1,94 @@
+"""create_platform_app(): the one app factory both tiers use; they differ only in the report."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+import httpx
+from fastapi import FastAPI
+
+from apikit.problems import install_problem_handlers
+from gateway.api import audit, status, token
+from gateway.audit import AuditLog
+from gateway.client import create_client
+from gateway.exchange import METHODS, exchange
+from gateway.health import HealthMonitor
+from gateway.registry import Registry
+from gateway.settings import GatewaySettings
+from gateway.spec import PlatformSpec
+from gateway.state import PlatformState, Reporter
+from gateway.tokens import TokenService, load_or_create_key
+from gateway.upstream_token import UpstreamToken
+
+
+class LifespanState(TypedDict):
+    platform: PlatformState
+
+
+def create_platform_app(
+    spec: PlatformSpec,
+    settings: GatewaySettings,
+    reporter: Reporter,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[LifespanState]:
+        data_dir = settings.data_dir
+        key = load_or_create_key(data_dir / f"{spec.name}.token.key")
+        audit_log = AuditLog(
+            data_dir / f"{spec.name}.audit.sqlite3",
+            batch_size=settings.audit_batch_size,
+            flush_seconds=settings.audit_flush_seconds,
+        )
+        await audit_log.open()
+        client = create_client(settings, transport)
+        registry = Registry(spec)
+        monitor = HealthMonitor(
+            registry,
+            client,
+            interval=settings.health_interval_seconds,
+            timeout=settings.health_timeout_seconds,
+        )
+        state = PlatformState(
+            spec=spec,
+            settings=settings,
+            registry=registry,
+            tokens=TokenService(spec.name, key, settings.token_ttl_seconds),
+            audit=audit_log,
+            client=client,
+            monitor=monitor,
+            upstream_token=(
+                UpstreamToken(client, spec.upstream, settings.upstream_token_margin_seconds)
+                if spec.upstream
+                else None
+            ),
+            consumers_by_client_id={c.client_id: c for c in spec.consumers},
+            consumers_by_id={c.id: c for c in spec.consumers},
+            reporter=reporter,
+        )
+        monitor.start()
+        try:
+            yield {"platform": state}
+        finally:
+            await monitor.stop()
+            await audit_log.close()
+            await client.aclose()
+
+    app = FastAPI(
+        title=spec.title,
+        description=f"{spec.tier.value.capitalize()} data integration and sharing platform "
+        f"({spec.name}) of the GSP sandbox.",
+        version="1.0",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.include_router(token.router)
+    app.include_router(status.router)
+    app.include_router(audit.router)
+    # Published services live at /{context}/{version}/{resource}, as on WSO2 API Manager.
+    for path in ("/{code}/{version}/{resource:path}", "/{code}/{version}"):
+        app.router.add_route(path, exchange, methods=METHODS, include_in_schema=False)
+    return app

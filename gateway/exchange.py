@@ -1,0 +1,204 @@
+"""The routed call: authenticate, authorize, forward one hop, answer, audit.
+
+This is the hot path of a platform: no per-request connections, no database round trip
+(the audit record is only enqueued), headers filtered in one pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response
+
+from apikit import headers as h
+from apikit.problems import ProblemError, render
+from contracts.problem import FieldError
+from contracts.topology import Consumer, Role
+from gateway.audit import AuditEntry
+from gateway.auth import authenticate
+from gateway.registry import Route
+from gateway.state import PlatformState, may_call, platform_of
+
+log = logging.getLogger(__name__)
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+_MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+# Never passed on: the caller's credentials are for this hop only, and identity headers
+# are set by the platform itself so a consumer cannot impersonate another.
+_STRIPPED = h.HOP_BY_HOP | {
+    "authorization",
+    "cookie",
+    h.MESSAGE_ID.lower(),
+    h.ORIGIN_CONSUMER.lower(),
+    h.CONSUMER.lower(),
+}
+# The body is passed on decoded, so its encoding header must not be.
+_RESPONSE_STRIPPED = h.HOP_BY_HOP | {"set-cookie", "server", "date", "content-encoding"}
+
+
+def _message_id(request: Request) -> str:
+    given = request.headers.get(h.MESSAGE_ID)
+    if given is None:
+        return uuid.uuid4().hex
+    if not _MESSAGE_ID.match(given):
+        raise ProblemError(
+            400,
+            "invalid-message-id",
+            "Invalid message id",
+            f"{h.MESSAGE_ID} must be 1-128 characters of letters, digits and . _ : -",
+            errors=[FieldError(field=f"$.headers.{h.MESSAGE_ID}", reason="invalid format")],
+        )
+    return given
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> ProblemError:
+    return ProblemError(
+        413, "payload-too-large", "Request body too large", f"The limit is {limit} bytes."
+    )
+
+
+def _route_of(state: PlatformState, request: Request) -> tuple[Route, str]:
+    params = request.path_params
+    code, version = params["code"], params["version"]
+    route = state.registry.find(code, version)
+    if route is None:
+        known = sorted(f"/{c}/{v}/" for c, v in state.registry.routes)
+        raise ProblemError(
+            404,
+            "unknown-service",
+            "No such service",
+            f"No service is registered at /{code}/{version}/ on {state.spec.name}. "
+            f"Registered: {', '.join(known) or 'none'}.",
+        )
+    return route, params.get("resource", "")
+
+
+def _origin_consumer(consumer: Consumer, request: Request) -> str:
+    # Only a platform relays who the original caller was; anyone else is the origin.
+    if Role.PLATFORM in consumer.roles:
+        return request.headers.get(h.ORIGIN_CONSUMER) or consumer.id
+    return consumer.id
+
+
+async def exchange(request: Request) -> Response:
+    started = time.perf_counter()
+    state = platform_of(request)
+    message_id = request.state.message_id = uuid.uuid4().hex
+    consumer: Consumer | None = None
+    origin: str | None = None
+    route: Route | None = None
+    request_bytes = 0
+    response: Response
+    outcome = "ok"
+    try:
+        message_id = _message_id(request)
+        request.state.message_id = message_id
+        route, resource = _route_of(state, request)
+        consumer = authenticate(state, request.headers.get("authorization"))
+        origin = _origin_consumer(consumer, request)
+        if not may_call(consumer, route.spec.code):
+            raise ProblemError(
+                403,
+                "access-denied",
+                "No access right to this service",
+                f"Consumer {consumer.id!r} has no grant for service {route.spec.code!r} "
+                f"at {state.spec.name}.",
+            )
+        body = await _read_body(request, state.settings.max_body_bytes)
+        request_bytes = len(body)
+        response = await _forward(state, request, route, resource, body, message_id, origin)
+    except ProblemError as exc:
+        outcome = exc.slug
+        response = render(exc, request)
+    response.headers[h.MESSAGE_ID] = message_id
+    state.audit.record(
+        AuditEntry(
+            time=time.time(),
+            platform=state.spec.name,
+            message_id=message_id,
+            consumer=consumer.id if consumer else None,
+            origin_consumer=origin,
+            service=route.spec.code if route else None,
+            version=route.spec.version if route else None,
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            request_bytes=request_bytes,
+            response_bytes=len(response.body),
+            outcome=outcome,
+        )
+    )
+    return response
+
+
+async def _forward(
+    state: PlatformState,
+    request: Request,
+    route: Route,
+    resource: str,
+    body: bytes,
+    message_id: str,
+    origin: str,
+) -> Response:
+    spec = route.spec
+    out_headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _STRIPPED]
+    out_headers.append((h.MESSAGE_ID, message_id))
+    out_headers.append((h.ORIGIN_CONSUMER, origin))
+    if spec.target == "upstream":
+        assert state.upstream_token is not None
+        url = f"{spec.url}/{spec.code}/{spec.version}/{resource}"
+        out_headers.append(("Authorization", f"Bearer {await state.upstream_token.bearer()}"))
+    else:
+        url = f"{spec.url.rstrip('/')}/{resource}"
+        out_headers.append((h.CONSUMER, origin))
+    query = request.url.query
+    if query:
+        url = f"{url}?{query}"
+    try:
+        upstream = await state.client.request(
+            request.method, url, content=body or None, headers=out_headers
+        )
+    except httpx.TimeoutException:
+        raise ProblemError(
+            504,
+            "backend-timeout",
+            "The service did not answer in time",
+            f"{spec.code}/{spec.version} did not answer within "
+            f"{state.settings.upstream_timeout_seconds:g} s.",
+            service=spec.code,
+        ) from None
+    except httpx.TransportError as exc:
+        route.health.mark(False, f"unreachable: {type(exc).__name__}")
+        raise ProblemError(
+            502,
+            "backend-unreachable",
+            "The service is unreachable",
+            f"{spec.code}/{spec.version} could not be reached from {state.spec.name} "
+            f"({type(exc).__name__}).",
+            service=spec.code,
+        ) from None
+    if upstream.status_code == 401 and state.upstream_token is not None:
+        # The upstream may have rotated its key; fetch a fresh token for the next call.
+        state.upstream_token.invalidate()
+    headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _RESPONSE_STRIPPED}
+    return Response(content=upstream.content, status_code=upstream.status_code, headers=headers)

@@ -1,0 +1,111 @@
+"""The live registry: every route a platform serves and what its health checks last said."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from contracts.platform import PlatformGroup, PlatformStatus, ServiceGroup, ServiceStatus
+from gateway.spec import PeerSpec, PlatformSpec, RouteSpec
+
+
+@dataclass
+class Health:
+    healthy: bool | None = None
+    checked_at: datetime | None = None
+    detail: str | None = None
+
+    def mark(self, healthy: bool, detail: str | None = None) -> None:
+        self.healthy = healthy
+        self.detail = detail
+        self.checked_at = datetime.now(UTC)
+
+
+@dataclass
+class Route:
+    spec: RouteSpec
+    health: Health = field(default_factory=Health)
+
+    def status(self) -> ServiceStatus:
+        s = self.spec
+        return ServiceStatus(
+            code=s.code,
+            version=s.version,
+            title=s.title,
+            owner=s.owner,
+            owner_name=s.owner_name,
+            tier=s.tier,
+            route=s.target,
+            path=s.prefix,
+            healthy=self.health.healthy,
+            checked_at=self.health.checked_at,
+            detail=self.health.detail,
+        )
+
+
+@dataclass
+class Peer:
+    spec: PeerSpec
+    health: Health = field(default_factory=Health)
+
+    def status(self) -> PlatformStatus:
+        return PlatformStatus(
+            name=self.spec.name,
+            title=self.spec.title,
+            tier=self.spec.tier,
+            agency=self.spec.agency,
+            healthy=self.health.healthy,
+            checked_at=self.health.checked_at,
+            detail=self.health.detail,
+        )
+
+
+class Registry:
+    def __init__(self, spec: PlatformSpec) -> None:
+        self.routes: dict[tuple[str, str], Route] = {
+            (r.code, r.version): Route(r) for r in spec.routes
+        }
+        self.upstream: Peer | None = None
+        if spec.upstream is not None:
+            up = spec.upstream
+            self.upstream = Peer(
+                PeerSpec(
+                    name=up.platform, title=up.title, tier="national", agency=up.agency, url=up.url
+                )
+            )
+        self.downstream: dict[str, Peer] = {p.name: Peer(p) for p in spec.downstream}
+
+    def find(self, code: str, version: str) -> Route | None:
+        return self.routes.get((code, version))
+
+    def backend_routes(self) -> list[Route]:
+        return [r for r in self.routes.values() if r.spec.target == "backend"]
+
+    def upstream_routes(self) -> list[Route]:
+        return [r for r in self.routes.values() if r.spec.target == "upstream"]
+
+
+def service_group(routes: list[Route]) -> ServiceGroup:
+    statuses = [r.status() for r in sorted(routes, key=lambda r: (r.spec.code, r.spec.version))]
+    return ServiceGroup(
+        registered=len(statuses),
+        reachable=sum(1 for s in statuses if s.healthy),
+        services=statuses,
+    )
+
+
+def platform_group(peers: list[Peer]) -> PlatformGroup:
+    statuses = [p.status() for p in peers]
+    return PlatformGroup(
+        registered=len(statuses),
+        reachable=sum(1 for s in statuses if s.healthy),
+        platforms=statuses,
+    )
+
+
+def counted(what: str, *, reachable: int, registered: int) -> str:
+    """'9 services connected' or, when some are down, '8 services connected (9 registered)'."""
+    text = f"{reachable} {what}"
+    if reachable != registered:
+        text += f" ({registered} registered)"
+    return text

@@ -1,0 +1,25 @@
+"""Tunables of a platform process, from the environment (GSP_*)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GSP_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    token_ttl_seconds: int = 3600
+    # Refresh the upstream token this long before it expires, so no call carries a stale one.
+    upstream_token_margin_seconds: int = 60
+    health_interval_seconds: float = 2.0
+    health_timeout_seconds: float = 1.0
+    connect_timeout_seconds: float = 2.0
+    upstream_timeout_seconds: float = 10.0
+    max_body_bytes: int = 1024 * 1024
+    audit_batch_size: int = 500
+    audit_flush_seconds: float = 0.05
+    transport: Literal["aiohttp", "httpx"] = "aiohttp"

@@ -1,0 +1,53 @@
+"""One platform's resolved view of the topology: what the engine is given to run."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from contracts.topology import Consumer, Tier
+
+
+class RouteSpec(BaseModel):
+    code: str
+    version: str
+    title: str
+    owner: str
+    owner_name: str
+    tier: Tier
+    target: Literal["backend", "upstream"]
+    url: str  # the back end's base URL, or the upstream platform's base URL
+
+    @property
+    def prefix(self) -> str:
+        return f"/{self.code}/{self.version}/"
+
+
+class UpstreamSpec(BaseModel):
+    platform: str
+    title: str
+    agency: str
+    url: str
+    client_id: str
+    client_secret: str
+
+
+class PeerSpec(BaseModel):
+    name: str
+    title: str
+    tier: Tier
+    agency: str
+    url: str
+
+
+class PlatformSpec(BaseModel):
+    name: str
+    tier: Tier
+    title: str
+    agency: str
+    agency_name: str
+    routes: list[RouteSpec]
+    consumers: list[Consumer]
+    upstream: UpstreamSpec | None = None
+    downstream: list[PeerSpec] = []

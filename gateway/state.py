@@ -1,0 +1,52 @@
+"""What a platform holds for its lifetime, created in the lifespan and reached per request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from fastapi import Request
+
+from contracts.platform import TopologyReport
+from contracts.topology import Consumer, Role
+from gateway.audit import AuditLog
+from gateway.health import HealthMonitor
+from gateway.registry import Registry
+from gateway.settings import GatewaySettings
+from gateway.spec import PlatformSpec
+from gateway.tokens import TokenService
+from gateway.upstream_token import UpstreamToken
+
+Reporter = Callable[["PlatformState"], TopologyReport]
+
+
+@dataclass
+class PlatformState:
+    spec: PlatformSpec
+    settings: GatewaySettings
+    registry: Registry
+    tokens: TokenService
+    audit: AuditLog
+    client: httpx.AsyncClient
+    monitor: HealthMonitor
+    upstream_token: UpstreamToken | None
+    consumers_by_client_id: dict[str, Consumer]
+    consumers_by_id: dict[str, Consumer]
+    reporter: Reporter
+
+    def report(self) -> TopologyReport:
+        return self.reporter(self)
+
+
+def platform_of(request: Request) -> PlatformState:
+    state: PlatformState = request.state.platform
+    return state
+
+
+def is_admin(consumer: Consumer) -> bool:
+    return Role.ADMIN in consumer.roles
+
+
+def may_call(consumer: Consumer, code: str) -> bool:
+    return "*" in consumer.grants or code in consumer.grants

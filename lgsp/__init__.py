@@ -1,0 +1,1 @@
+"""The provincial platform (LGSP): routes inside the province, forwards the rest to NGSP."""

@@ -1,0 +1,36 @@
+"""What an LGSP reports: services through NGSP and inside the province, counted live."""
+
+from __future__ import annotations
+
+from contracts.platform import TopologyReport
+from gateway.registry import counted, service_group
+from gateway.state import PlatformState
+
+
+def lgsp_report(state: PlatformState) -> TopologyReport:
+    registry = state.registry
+    spec = state.spec
+    national = service_group(registry.upstream_routes())
+    intra = service_group(registry.backend_routes())
+    upstream = registry.upstream.status() if registry.upstream else None
+    via = upstream.name.upper() if upstream else "NGSP"
+    summary = (
+        f"LGSP {spec.name.removeprefix('lgsp-')}: "
+        + counted(
+            f"services connected through {via}",
+            reachable=national.reachable,
+            registered=national.registered,
+        )
+        + ", "
+        + counted("intra-province", reachable=intra.reachable, registered=intra.registered)
+    )
+    return TopologyReport(
+        platform=spec.name,
+        tier=spec.tier,
+        title=spec.title,
+        agency=spec.agency,
+        summary=summary,
+        national=national,
+        intra=intra,
+        upstream=upstream,
+    )

@@ -1,0 +1,1 @@
+"""The national platform (NGSP): routes to national back ends, connects provincial platforms."""

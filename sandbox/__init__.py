@@ -1,0 +1,1 @@
+"""Running the sandbox: topology files, the node runner, the launcher and the CLI."""

@@ -1,0 +1,171 @@
+"""gsp-sandbox: run the sandbox topology, one node, or check a topology file."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from contracts.platform import TopologyReport
+from contracts.topology import Topology
+from sandbox.addresses import AddressBook
+from sandbox.launcher import Launcher
+from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
+
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)
+
+
+def _health(value: bool | None) -> str:
+    return {True: "[green]healthy[/]", False: "[red]down[/]", None: "[yellow]unknown[/]"}[value]
+
+
+def status_table(
+    topology: Topology, addresses: AddressBook, reports: dict[str, TopologyReport]
+) -> Table:
+    table = Table(title=f"GSP sandbox · topology {topology.name}")
+    for column in ("node", "kind", "serves", "url", "health"):
+        table.add_column(column)
+    services_health = {
+        (s.code, s.version): s.healthy
+        for r in reports.values()
+        for group in (r.national, r.intra)
+        if group
+        for s in group.services
+        if s.route == "backend"
+    }
+    for name, platform in topology.platforms.items():
+        report = reports.get(name)
+        table.add_row(
+            name,
+            f"{platform.tier.value} platform",
+            platform.title,
+            addresses.url(name),
+            _health(report is not None),
+        )
+    for name in topology.backends:
+        served = [s for s in topology.services if s.backend == name]
+        healthy = [services_health.get(s.key) for s in served]
+        table.add_row(
+            name,
+            f"{served[0].tier.value} back end" if served else "back end",
+            ", ".join(f"/{s.code}/{s.version}/" for s in served) or "(no service)",
+            addresses.url(name),
+            _health(all(healthy) if healthy and None not in healthy else None),
+        )
+    return table
+
+
+async def _up(args: argparse.Namespace) -> int:
+    topology = load_topology(args.topology)
+    ports = {
+        n: AddressBook(topology).port(n) + args.port_offset for n in AddressBook(topology).nodes()
+    }
+    addresses = AddressBook(topology, ports=ports if args.port_offset else {})
+    launcher = Launcher(args.topology, topology, args.data_dir, addresses)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    started = time.monotonic()
+    try:
+        await launcher.start()
+        with console.status("starting nodes…") as status:
+            reports = await launcher.wait_ready(
+                args.timeout,
+                lambda done, total: status.update(f"starting nodes… {done}/{total} healthy"),
+            )
+        elapsed = time.monotonic() - started
+        console.print(status_table(topology, addresses, reports))
+        for report in sorted(reports.values(), key=lambda r: r.tier.value, reverse=True):
+            console.print(f"[bold]{report.summary}[/]")
+        console.print(
+            f"ready in {elapsed:.1f} s · data in {args.data_dir} · logs in "
+            f"{args.data_dir / 'logs'} · Ctrl-C stops everything"
+        )
+        if args.exit_when_ready:
+            return 0
+        waiter = asyncio.create_task(stop.wait())
+        while not stop.is_set():
+            await asyncio.wait({waiter}, timeout=1.0)
+            for dead in launcher.exited():
+                if not getattr(dead, "reported", False):
+                    console.print(f"[red]{dead.node} exited with code {dead.process.returncode}[/]")
+                    dead.reported = True  # type: ignore[attr-defined]
+        return 0
+    except (RuntimeError, TimeoutError) as exc:
+        errors.print(f"[red]start-up failed:[/] {exc}", highlight=False)
+        return 1
+    finally:
+        console.print("stopping…")
+        await launcher.stop()
+        console.print("all nodes stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gsp-sandbox", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start every node of a topology as its own process")
+    up.add_argument(
+        "--topology",
+        default=DEFAULT_TOPOLOGY,
+        help=f"shipped name ({', '.join(shipped_topologies())}) or a file path",
+    )
+    up.add_argument("--data-dir", type=Path, default=Path("data"))
+    up.add_argument(
+        "--port-offset",
+        type=int,
+        default=0,
+        help="add this to every port (to run a second sandbox)",
+    )
+    up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
+    up.add_argument(
+        "--exit-when-ready",
+        action="store_true",
+        help="stop again once everything is healthy (a smoke check)",
+    )
+
+    node = sub.add_parser("node", help="serve some nodes of a topology in this process")
+    node.add_argument("nodes", nargs="+")
+    node.add_argument("--topology", default=DEFAULT_TOPOLOGY)
+    node.add_argument("--data-dir", type=Path, default=Path("data"))
+
+    check = sub.add_parser("validate", help="check a topology file and print its counts")
+    check.add_argument("topology")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            return asyncio.run(_up(args))
+        if args.command == "node":
+            from sandbox.node import run
+            from sandbox.settings import SandboxSettings
+
+            run(SandboxSettings(topology=args.topology, nodes=args.nodes, data_dir=args.data_dir))
+            return 0
+        topology = load_topology(args.topology)
+    except TopologyError as exc:
+        errors.print(f"[red]{exc}[/]", highlight=False)
+        return 2
+    for name, platform in topology.platforms.items():
+        console.print(
+            f"{name}: {len(topology.services_at(name))} services registered"
+            + (
+                f", {len(topology.upstream_services(name))} through {platform.upstream.platform}"
+                if platform.upstream
+                else ""
+            )
+        )
+    console.print(f"{topology.name}: valid")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""Which node a process runs, from which topology, where: from the environment (GSP_*)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sandbox.topology import DEFAULT_TOPOLOGY
+
+
+class SandboxSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GSP_", extra="ignore")
+
+    topology: str = Field(default=DEFAULT_TOPOLOGY, description="Shipped name or file path")
+    nodes: list[str] = Field(default_factory=list, description="Nodes this process serves")
+    data_dir: Path = Path("data")
+    bind_host: str = "127.0.0.1"
+    host_pattern: str = Field(
+        default="127.0.0.1", description="How nodes reach each other; '{node}' under compose"
+    )
+    ports: dict[str, int] = Field(default_factory=dict, description="Per-node port overrides")
+    log_level: str = "warning"

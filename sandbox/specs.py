@@ -1,0 +1,82 @@
+"""From a topology to what one node is given: a platform's spec, or a back end's config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from contracts.topology import Service, Topology
+from gateway.spec import PeerSpec, PlatformSpec, RouteSpec, UpstreamSpec
+from sandbox.addresses import AddressBook
+from services.common.config import BackendConfig
+
+
+def _route(topology: Topology, service: Service, target: str, url: str) -> RouteSpec:
+    return RouteSpec(
+        code=service.code,
+        version=service.version,
+        title=service.title,
+        owner=service.owner,
+        owner_name=topology.agency_name(service.owner),
+        tier=service.tier,
+        target=target,
+        url=url,
+    )
+
+
+def _backend_url(service: Service, addresses: AddressBook) -> str:
+    if service.address is not None:
+        return str(service.address).rstrip("/")
+    assert service.backend is not None
+    return addresses.url(service.backend)
+
+
+def platform_spec(topology: Topology, name: str, addresses: AddressBook) -> PlatformSpec:
+    platform = topology.platforms[name]
+    routes = [
+        _route(topology, s, "backend", _backend_url(s, addresses))
+        for s in topology.services_at(name)
+    ]
+    upstream = None
+    if platform.upstream is not None:
+        link = platform.upstream
+        up = topology.platforms[link.platform]
+        creds = next(c for c in topology.consumers_at(link.platform) if c.id == link.consumer)
+        upstream = UpstreamSpec(
+            platform=link.platform,
+            title=up.title,
+            agency=up.agency,
+            url=addresses.url(link.platform),
+            client_id=creds.client_id,
+            client_secret=creds.client_secret,
+        )
+        routes += [
+            _route(topology, s, "upstream", upstream.url) for s in topology.upstream_services(name)
+        ]
+    downstream = [
+        PeerSpec(
+            name=n,
+            title=topology.platforms[n].title,
+            tier=topology.platforms[n].tier,
+            agency=topology.platforms[n].agency,
+            url=addresses.url(n),
+        )
+        for n in topology.downstream_of(name)
+    ]
+    return PlatformSpec(
+        name=name,
+        tier=platform.tier,
+        title=platform.title,
+        agency=platform.agency,
+        agency_name=topology.agency_name(platform.agency),
+        routes=routes,
+        consumers=topology.consumers_at(name),
+        upstream=upstream,
+        downstream=downstream,
+    )
+
+
+def backend_config(topology: Topology, name: str, data_dir: Path) -> BackendConfig:
+    backend = topology.backends[name]
+    return BackendConfig(
+        name=name, app=backend.app, seed=topology.seed, data_dir=data_dir, params=backend.params
+    )

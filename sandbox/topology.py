@@ -1,0 +1,61 @@
+"""Load a topology file (a shipped name or a path) and explain what is wrong with a bad one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from contracts.topology import Topology
+
+SHIPPED_DIR = Path(__file__).parent / "topologies"
+DEFAULT_TOPOLOGY = "bac-giang-2022"
+
+
+class TopologyError(ValueError):
+    """A topology file that cannot be used; the message names the file and the field."""
+
+
+def shipped_topologies() -> list[str]:
+    return sorted(p.stem for p in SHIPPED_DIR.glob("*.yaml"))
+
+
+def resolve_topology_path(ref: str | Path) -> Path:
+    path = Path(ref)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        return path
+    shipped = SHIPPED_DIR / f"{ref}.yaml"
+    if shipped.exists():
+        return shipped
+    raise TopologyError(
+        f"{ref}: no such topology file, and not a shipped topology "
+        f"(shipped: {', '.join(shipped_topologies())})"
+    )
+
+
+def _where(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def load_topology(ref: str | Path = DEFAULT_TOPOLOGY) -> Topology:
+    path = resolve_topology_path(ref)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TopologyError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise TopologyError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise TopologyError(f"{path}: (top level): expected a mapping of topology fields")
+    try:
+        return Topology.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{path}: {exc.error_count()} problem(s) in the topology"]
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"  {_where(err['loc'])}: {msg}")
+        raise TopologyError("\n".join(lines)) from None

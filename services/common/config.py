@@ -1,0 +1,20 @@
+"""What a back end is given when it starts: the node runner builds this from the topology."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class BackendConfig(BaseModel):
+    name: str = Field(description="The back end's node name in the topology")
+    app: str = Field(description="Key of the back-end app in services.catalog")
+    seed: int = Field(default=2022, description="Seed of the deterministic sample data")
+    data_dir: Path = Field(default=Path("data"), description="Where stateful back ends keep SQLite")
+    params: dict[str, Any] = Field(default_factory=dict, description="App-specific parameters")
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / f"{self.name}.sqlite3"

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from contracts.topology import Topology
+from sandbox.harness import RunningTopology, run_topology
+from sandbox.topology import load_topology
+
+LGSP = "lgsp-bac-giang"
+NGSP = "ngsp"
+
+
+@pytest.fixture(scope="session")
+def topology_2022() -> Topology:
+    return load_topology("bac-giang-2022")
+
+
+@pytest.fixture(scope="session")
+async def sandbox(
+    topology_2022: Topology, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningTopology]:
+    """The default topology, shared by tests that do not stop anything in it."""
+    async with run_topology(topology_2022, tmp_path_factory.mktemp("sandbox")) as running:
+        yield running
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10.0, trust_env=False) as c:
+        yield c
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"

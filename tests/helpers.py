@@ -1,0 +1,42 @@
+"""Small things many tests need: credentials from the topology, tokens, admin reads."""
+
+from __future__ import annotations
+
+import httpx
+
+from contracts.platform import AuditRecord
+from contracts.topology import Role, Topology
+
+
+def credentials(topology: Topology, consumer_id: str) -> tuple[str, str]:
+    consumer = next(c for c in topology.consumers if c.id == consumer_id)
+    return consumer.client_id, consumer.client_secret
+
+
+def admin_of(topology: Topology, platform: str) -> str:
+    return next(c.id for c in topology.consumers_at(platform) if Role.ADMIN in c.roles)
+
+
+async def token(client: httpx.AsyncClient, base: str, topology: Topology, consumer: str) -> str:
+    response = await client.post(
+        f"{base}/token",
+        data={"grant_type": "client_credentials"},
+        auth=credentials(topology, consumer),
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+async def bearer(
+    client: httpx.AsyncClient, base: str, topology: Topology, consumer: str
+) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await token(client, base, topology, consumer)}"}
+
+
+async def audit_records(
+    client: httpx.AsyncClient, base: str, topology: Topology, platform: str, **query: str
+) -> list[AuditRecord]:
+    headers = await bearer(client, base, topology, admin_of(topology, platform))
+    response = await client.get(f"{base}/audit", params=query, headers=headers)
+    assert response.status_code == 200, response.text
+    return [AuditRecord.model_validate(r) for r in response.json()["records"]]
