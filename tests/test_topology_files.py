@@ -71,7 +71,7 @@ def test_broken_file_names_the_file_and_the_field(tmp_path: Path, mutate, expect
 def test_not_yaml_and_missing_file_are_explained(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("platforms: [unclosed", encoding="utf-8")
-    with pytest.raises(TopologyError, match="bad.yaml: not valid YAML"):
+    with pytest.raises(TopologyError, match=r"bad\.yaml: not valid YAML"):
         load_topology(bad)
     with pytest.raises(TopologyError, match="no-such-topology: no such topology file"):
         load_topology("no-such-topology")

@@ -1,0 +1,154 @@
+"""POST /token as the real platforms answer it, and the 401s a routed call can get."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import jwt
+import pytest
+
+from contracts.problem import PROBLEM_MEDIA_TYPE, problem_type
+from tests.echo_topology import PROVINCIAL_ECHO, EchoSandbox, run_echo_sandbox
+from tests.helpers import bearer, credentials, token
+
+LGSP = "lgsp-bac-giang"
+NGSP = "ngsp"
+CONSUMER = "motcua-bac-giang"
+
+
+@pytest.fixture(scope="module")
+async def echo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EchoSandbox]:
+    async with run_echo_sandbox(tmp_path_factory.mktemp("tokens")) as sandbox:
+        yield sandbox
+
+
+def _problem(response: httpx.Response, status: int, slug: str) -> dict:  # type: ignore[type-arg]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+    body = response.json()
+    assert body["type"] == problem_type(slug)
+    assert body["status"] == status
+    return body
+
+
+async def test_token_with_basic_auth_has_the_wso2_shape(
+    echo: EchoSandbox, client: httpx.AsyncClient
+) -> None:
+    response = await client.post(
+        f"{echo.running.url(LGSP)}/token",
+        data={"grant_type": "client_credentials"},
+        auth=credentials(echo.topology, CONSUMER),
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"access_token", "scope", "token_type", "expires_in"}
+    assert body["scope"] == "am_application_scope default"
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3600
+
+
+async def test_token_with_form_fields_works_too(
+    echo: EchoSandbox, client: httpx.AsyncClient
+) -> None:
+    key, secret = credentials(echo.topology, CONSUMER)
+    response = await client.post(
+        f"{echo.running.url(LGSP)}/token",
+        data={"grant_type": "client_credentials", "client_id": key, "client_secret": secret},
+    )
+    assert response.status_code == 200
+    routed = await client.get(
+        f"{echo.running.url(LGSP)}/{PROVINCIAL_ECHO}/1.0/x",
+        headers={"Authorization": f"Bearer {response.json()['access_token']}"},
+    )
+    assert routed.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("form", "auth", "status", "error"),
+    [
+        (
+            {"grant_type": "client_credentials"},
+            ("motcua-bac-giang-key", "wrong-secret-123"),
+            401,
+            "invalid_client",
+        ),
+        (
+            {"grant_type": "client_credentials"},
+            ("nobody-key", "whatever-secret"),
+            401,
+            "invalid_client",
+        ),
+        ({"grant_type": "client_credentials"}, None, 401, "invalid_client"),
+        ({"grant_type": "password"}, ("motcua-bac-giang-key", "x"), 400, "unsupported_grant_type"),
+    ],
+)
+async def test_token_refusals_are_problems_with_oauth_error_codes(
+    echo: EchoSandbox,
+    client: httpx.AsyncClient,
+    form: dict[str, str],
+    auth: tuple[str, str] | None,
+    status: int,
+    error: str,
+) -> None:
+    response = await client.post(f"{echo.running.url(LGSP)}/token", data=form, auth=auth)
+    body = _problem(response, status, error.replace("_", "-"))
+    assert body["error"] == error
+
+
+async def test_token_request_must_be_form_encoded(
+    echo: EchoSandbox, client: httpx.AsyncClient
+) -> None:
+    response = await client.post(
+        f"{echo.running.url(LGSP)}/token", json={"grant_type": "client_credentials"}
+    )
+    _problem(response, 415, "unsupported-media-type")
+
+
+async def _routed(echo: EchoSandbox, client: httpx.AsyncClient, authorization: str | None):  # type: ignore[no-untyped-def]
+    headers = {"Authorization": authorization} if authorization else {}
+    return await client.get(f"{echo.running.url(LGSP)}/{PROVINCIAL_ECHO}/1.0/x", headers=headers)
+
+
+async def test_routed_call_without_a_token_is_401(
+    echo: EchoSandbox, client: httpx.AsyncClient
+) -> None:
+    body = _problem(await _routed(echo, client, None), 401, "missing-token")
+    assert "POST /token" in body["detail"]
+    _problem(await _routed(echo, client, "Token abc"), 401, "invalid-token")
+
+
+async def test_expired_token_is_401(echo: EchoSandbox, client: httpx.AsyncClient) -> None:
+    key_file = echo.running.settings.data_dir / f"{LGSP}.token.key"
+    key = bytes.fromhex(key_file.read_text())
+    now = int(time.time())
+    expired = jwt.encode(
+        {"iss": LGSP, "aud": LGSP, "sub": CONSUMER, "iat": now - 7200, "exp": now - 3600},
+        key,
+        algorithm="HS256",
+    )
+    _problem(await _routed(echo, client, f"Bearer {expired}"), 401, "token-expired")
+
+
+async def test_token_of_another_platform_is_401(
+    echo: EchoSandbox, client: httpx.AsyncClient
+) -> None:
+    ngsp_token = await token(client, echo.running.url(NGSP), echo.topology, "ngsp-admin")
+    body = _problem(await _routed(echo, client, f"Bearer {ngsp_token}"), 401, "invalid-token")
+    assert LGSP in body["detail"]
+
+
+async def test_altered_token_is_401(echo: EchoSandbox, client: httpx.AsyncClient) -> None:
+    good = await token(client, echo.running.url(LGSP), echo.topology, CONSUMER)
+    header, payload, signature = good.split(".")
+    forged = f"{header}.{payload}.{signature[::-1]}"
+    _problem(await _routed(echo, client, f"Bearer {forged}"), 401, "invalid-token")
+
+
+async def test_audit_needs_an_admin(echo: EchoSandbox, client: httpx.AsyncClient) -> None:
+    lgsp = echo.running.url(LGSP)
+    _problem(await client.get(f"{lgsp}/audit"), 401, "missing-token")
+    headers = await bearer(client, lgsp, echo.topology, CONSUMER)
+    body = _problem(await client.get(f"{lgsp}/audit", headers=headers), 403, "admin-only")
+    assert CONSUMER in body["detail"]
