@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from contracts.topology import Tier
+from contracts.topology import AgencyCode, RateLimit, Tier
 
 
 class TokenResponse(BaseModel):
@@ -92,7 +92,62 @@ class AuditRecord(BaseModel):
     request_bytes: int
     response_bytes: int
     outcome: str = Field(description="ok, or the problem type slug when the exchange failed")
+    request_hash: str = Field(description="SHA-256 of the request body (bodies are not kept)")
+    response_hash: str = Field(description="SHA-256 of the response body")
+    prev_hash: str = Field(description="hash of the previous record: the log is a hash chain")
+    hash: str = Field(description="SHA-512 over this record's fields and prev_hash")
 
 
 class AuditPage(BaseModel):
     records: list[AuditRecord]
+
+
+class CatalogEntry(BaseModel):
+    code: str
+    version: str
+    title: str
+    owner: str
+    owner_name: str
+    tier: Tier
+    path: str
+    healthy: bool | None
+
+
+class Catalog(BaseModel):
+    platform: str
+    consumer: str = Field(description="The caller the catalog was made for")
+    services: list[CatalogEntry] = Field(description="Exactly the services the caller may call")
+
+
+class ServiceRegistration(BaseModel):
+    """An admin registers (or moves) a back end behind this platform."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    owner: AgencyCode
+    address: AnyHttpUrl = Field(description="Base URL of the back end: http or https only")
+
+
+class RegisteredService(BaseModel):
+    code: str
+    version: str
+    title: str
+    owner: str
+    tier: Tier
+    route: Literal["backend", "upstream"]
+    address: str
+
+
+class ConsumerView(BaseModel):
+    id: str
+    name: str
+    agency: str
+    roles: list[str]
+    grants: list[str]
+    rate_limit: RateLimit | None
+
+
+class KeyRotation(BaseModel):
+    active_kid: str
+    valid_kids: list[str] = Field(description="Keys whose tokens are still accepted")

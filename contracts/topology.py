@@ -87,6 +87,8 @@ class Service(_Strict):
 
     @model_validator(mode="after")
     def _one_target(self) -> Self:
+        if self.code.lower() in RESERVED_CODES:
+            raise ValueError(f"code {self.code!r} is reserved for the platform's own API")
         if (self.backend is None) == (self.address is None):
             raise ValueError("give exactly one of 'backend' (a node here) or 'address' (a URL)")
         return self
@@ -94,6 +96,15 @@ class Service(_Strict):
     @property
     def key(self) -> tuple[str, str]:
         return (self.code, self.version)
+
+
+class RateLimit(_Strict):
+    per_second: float = Field(gt=0, description="Sustained requests per second")
+    burst: int = Field(ge=1, description="Requests allowed at once above the sustained rate")
+
+
+# Paths of the platforms' own API: no service may be published under them.
+RESERVED_CODES = frozenset({"token", "topology", "audit", "healthz", "admin", "catalog", "metrics"})
 
 
 class Consumer(_Strict):
@@ -105,6 +116,7 @@ class Consumer(_Strict):
     client_secret: str = Field(min_length=12)
     grants: list[ServiceCode | Literal["*"]] = Field(default_factory=list)
     roles: list[Role] = Field(default_factory=list)
+    rate_limit: RateLimit | None = Field(default=None, description="None: not limited")
 
 
 class Topology(_Strict):

@@ -10,16 +10,20 @@ import httpx
 from fastapi import FastAPI
 
 from apikit.problems import install_problem_handlers
-from gateway.api import audit, status, token
+from gateway.access import AccessRights
+from gateway.admin_store import AdminStore
+from gateway.api import admin, audit, catalog, status, token
 from gateway.audit import AuditLog
 from gateway.client import create_client
 from gateway.exchange import METHODS, exchange
 from gateway.health import HealthMonitor
+from gateway.keyring import Keyring
+from gateway.ratelimit import RateLimiter
 from gateway.registry import Registry
 from gateway.settings import GatewaySettings
 from gateway.spec import PlatformSpec
 from gateway.state import PlatformState, Reporter
-from gateway.tokens import TokenService, load_or_create_key
+from gateway.tokens import TokenService
 from gateway.upstream_token import UpstreamToken
 
 
@@ -37,15 +41,20 @@ def create_platform_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[LifespanState]:
         data_dir = settings.data_dir
-        key = load_or_create_key(data_dir / f"{spec.name}.token.key")
+        keyring = Keyring(data_dir / f"{spec.name}.token-keys.json", settings.token_ttl_seconds)
         audit_log = AuditLog(
             data_dir / f"{spec.name}.audit.sqlite3",
             batch_size=settings.audit_batch_size,
             flush_seconds=settings.audit_flush_seconds,
+            busy_timeout_seconds=settings.audit_busy_timeout_seconds,
         )
         await audit_log.open()
-        client = create_client(settings, transport)
         registry = Registry(spec)
+        access = AccessRights(spec.consumers)
+        admin_store = AdminStore(data_dir / f"{spec.name}.admin.sqlite3")
+        await admin_store.open()
+        await admin_store.replay(registry, access)
+        client = create_client(settings, transport)
         monitor = HealthMonitor(
             registry,
             client,
@@ -56,7 +65,7 @@ def create_platform_app(
             spec=spec,
             settings=settings,
             registry=registry,
-            tokens=TokenService(spec.name, key, settings.token_ttl_seconds),
+            tokens=TokenService(spec.name, keyring, settings.token_ttl_seconds),
             audit=audit_log,
             client=client,
             monitor=monitor,
@@ -67,6 +76,9 @@ def create_platform_app(
             ),
             consumers_by_client_id={c.client_id: c for c in spec.consumers},
             consumers_by_id={c.id: c for c in spec.consumers},
+            access=access,
+            limiter=RateLimiter({c.id: c.rate_limit for c in spec.consumers if c.rate_limit}),
+            admin_store=admin_store,
             reporter=reporter,
         )
         monitor.start()
@@ -75,6 +87,7 @@ def create_platform_app(
         finally:
             await monitor.stop()
             await audit_log.close()
+            await admin_store.close()
             await client.aclose()
 
     app = FastAPI(
@@ -88,6 +101,8 @@ def create_platform_app(
     app.include_router(token.router)
     app.include_router(status.router)
     app.include_router(audit.router)
+    app.include_router(catalog.router)
+    app.include_router(admin.router)
     # Published services live at /{context}/{version}/{resource}, as on WSO2 API Manager.
     for path in ("/{code}/{version}/{resource:path}", "/{code}/{version}"):
         app.router.add_route(path, exchange, methods=METHODS, include_in_schema=False)

@@ -17,6 +17,7 @@ from pathlib import Path
 import aiosqlite
 
 from contracts.platform import AuditRecord
+from gateway.audit_chain import FIELDS, GENESIS, chain_hash
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +37,25 @@ CREATE TABLE IF NOT EXISTS audit (
     duration_ms REAL NOT NULL,
     request_bytes INTEGER NOT NULL,
     response_bytes INTEGER NOT NULL,
-    outcome TEXT NOT NULL
+    outcome TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    response_hash TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_message_id ON audit (message_id);
 """
 
-_COLUMNS = (
-    "time, platform, message_id, consumer, origin_consumer, service, version, method, path, "
-    "status, duration_ms, request_bytes, response_bytes, outcome"
+_COLUMNS = ", ".join(FIELDS)
+_INSERT = (
+    f"INSERT INTO audit ({_COLUMNS}, prev_hash, hash) VALUES ({', '.join('?' * (len(FIELDS) + 2))})"
 )
 
 
 @dataclass(slots=True)
 class AuditEntry:
+    """One exchange. Bodies are never stored, only their size and SHA-256."""
+
     time: float
     platform: str
     message_id: str
@@ -63,25 +70,42 @@ class AuditEntry:
     request_bytes: int
     response_bytes: int
     outcome: str
+    request_hash: str
+    response_hash: str
 
 
 class AuditLog:
-    def __init__(self, path: Path, *, batch_size: int, flush_seconds: float) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        batch_size: int,
+        flush_seconds: float,
+        busy_timeout_seconds: float = 5.0,
+        max_pending: int = 100_000,
+    ) -> None:
         self.path = path
         self._batch_size = batch_size
         self._flush_seconds = flush_seconds
+        self._busy_timeout = busy_timeout_seconds
+        self._max_pending = max_pending
         self._queue: asyncio.Queue[AuditEntry] = asyncio.Queue()
         self._db: aiosqlite.Connection | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._last_hash = GENESIS
+        self._write_failing = False
         self.written = 0
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
+        self._db = await aiosqlite.connect(self.path, timeout=self._busy_timeout)
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.executescript(_SCHEMA)
         await self._db.commit()
+        async with self._db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1") as cur:
+            row = await cur.fetchone()
+        self._last_hash = row[0] if row else GENESIS
         self._writer = asyncio.create_task(self._write_forever(), name=f"audit:{self.path.name}")
 
     async def close(self) -> None:
@@ -95,6 +119,16 @@ class AuditLog:
             await self._db.close()
             self._db = None
 
+    @property
+    def accepting(self) -> bool:
+        """False while records cannot be committed: exchanges must then be refused."""
+        return (
+            not self._write_failing
+            and self._writer is not None
+            and not self._writer.done()
+            and self._queue.qsize() < self._max_pending
+        )
+
     def record(self, entry: AuditEntry) -> None:
         self._queue.put_nowait(entry)
 
@@ -107,7 +141,7 @@ class AuditLog:
         await self._queue.join()
 
     async def ping(self) -> bool:
-        if self._db is None or self._writer is None or self._writer.done():
+        if self._db is None or not self.accepting:
             return False
         try:
             async with self._db.execute("SELECT 1") as cur:
@@ -133,14 +167,14 @@ class AuditLog:
         if consumer is not None:
             where.append("(consumer = ? OR origin_consumer = ?)")
             args += [consumer, consumer]
-        sql = f"SELECT id, {_COLUMNS} FROM audit"
+        sql = f"SELECT id, {_COLUMNS}, prev_hash, hash FROM audit"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
         async with self._db.execute(sql, args) as cur:
             rows = await cur.fetchall()
-        return [_to_record(row) for row in rows]
+        return [_to_record(tuple(row)) for row in rows]
 
     async def count(self) -> int:
         await self.flush()
@@ -162,59 +196,43 @@ class AuditLog:
             for _ in batch:
                 self._queue.task_done()
 
+    def _chained(self, batch: list[AuditEntry]) -> tuple[list[tuple[object, ...]], str]:
+        rows = []
+        prev = self._last_hash
+        for entry in batch:
+            values = astuple(entry)
+            digest = chain_hash(prev, values)
+            rows.append((*values, prev, digest))
+            prev = digest
+        return rows, prev
+
     async def _write(self, batch: list[AuditEntry]) -> None:
         assert self._db is not None
-        placeholders = ", ".join("?" * 14)
         delay = 0.05
         while True:
+            rows, last = self._chained(batch)
             try:
-                await self._db.executemany(
-                    f"INSERT INTO audit ({_COLUMNS}) VALUES ({placeholders})",
-                    [astuple(e) for e in batch],
-                )
+                await self._db.executemany(_INSERT, rows)
                 await self._db.commit()
-                self.written += len(batch)
-                return
             except Exception:  # keep the batch; a record once accepted is never dropped
-                log.exception("audit write of %d records failed; retrying", len(batch))
+                if not self._write_failing:
+                    log.exception("audit write of %d records failed; retrying", len(batch))
+                self._write_failing = True
                 with contextlib.suppress(Exception):
                     await self._db.rollback()
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                delay = min(delay * 2, 1.0)
+                continue
+            self._last_hash = last
+            self.written += len(batch)
+            if self._write_failing:
+                log.warning("audit writes recovered")
+            self._write_failing = False
+            return
 
 
-def _to_record(row: tuple) -> AuditRecord:  # type: ignore[type-arg]
-    (
-        id_,
-        t,
-        platform,
-        message_id,
-        consumer,
-        origin,
-        service,
-        version,
-        method,
-        path,
-        status,
-        duration,
-        req_bytes,
-        resp_bytes,
-        outcome,
-    ) = row
-    return AuditRecord(
-        id=id_,
-        time=datetime.fromtimestamp(t, UTC),
-        platform=platform,
-        message_id=message_id,
-        consumer=consumer,
-        origin_consumer=origin,
-        service=service,
-        version=version,
-        method=method,
-        path=path,
-        status=status,
-        duration_ms=duration,
-        request_bytes=req_bytes,
-        response_bytes=resp_bytes,
-        outcome=outcome,
-    )
+def _to_record(row: tuple[object, ...]) -> AuditRecord:
+    names = ("id", *FIELDS, "prev_hash", "hash")
+    values = dict(zip(names, row, strict=True))
+    values["time"] = datetime.fromtimestamp(float(values["time"]), UTC)  # type: ignore[arg-type]
+    return AuditRecord.model_validate(values)

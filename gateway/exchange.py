@@ -6,12 +6,15 @@ This is the hot path of a platform: no per-request connections, no database roun
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import re
 import time
 import uuid
 
 import httpx
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,8 +24,9 @@ from contracts.problem import FieldError
 from contracts.topology import Consumer, Role
 from gateway.audit import AuditEntry
 from gateway.auth import authenticate
+from gateway.ratelimit import retry_after_header
 from gateway.registry import Route
-from gateway.state import PlatformState, may_call, platform_of
+from gateway.state import PlatformState, platform_of
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,9 @@ _STRIPPED = h.HOP_BY_HOP | {
 _RESPONSE_STRIPPED = h.HOP_BY_HOP | {"set-cookie", "server", "date", "content-encoding"}
 
 
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
 def _message_id(request: Request) -> str:
     given = request.headers.get(h.MESSAGE_ID)
     if given is None:
@@ -56,18 +63,66 @@ def _message_id(request: Request) -> str:
     return given
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+def _check_path(request: Request) -> None:
+    """Refuse paths that could address something other than what they appear to."""
+    raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    lowered = raw.lower()
+    segments = request.url.path.split("/")
+    if (
+        b"%2f" in lowered
+        or b"%5c" in lowered
+        or b"%00" in lowered
+        or b"\\" in raw
+        or any(seg in {".", ".."} for seg in segments)
+        or "//" in request.url.path
+    ):
+        raise ProblemError(
+            400,
+            "invalid-path",
+            "Invalid path",
+            "Paths may not contain '.' or '..' segments, empty segments, or encoded "
+            "slashes, backslashes or NUL bytes.",
+            errors=[FieldError(field="$.path", reason="path traversal or encoded separator")],
+        )
+
+
+async def _read_body(request: Request, limit: int, within: float) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(within):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ProblemError(
+            408,
+            "request-timeout",
+            "Request body too slow",
+            f"The whole body must arrive within {within:g} s.",
+        ) from None
     return b"".join(chunks)
+
+
+def _check_json(request: Request, body: bytes) -> None:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not body or not (media_type == "application/json" or media_type.endswith("+json")):
+        return
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ProblemError(
+            400,
+            "malformed-json",
+            "Malformed JSON body",
+            f"The body is declared as {media_type} but is not valid JSON: {exc}.",
+            errors=[FieldError(field="$.body", reason=str(exc))],
+        ) from None
 
 
 def _too_large(limit: int) -> ProblemError:
@@ -99,6 +154,41 @@ def _origin_consumer(consumer: Consumer, request: Request) -> str:
     return consumer.id
 
 
+def _authorize(state: PlatformState, consumer: Consumer, route: Route) -> None:
+    if not state.access.may_call(consumer.id, route.spec.code):
+        raise ProblemError(
+            403,
+            "access-denied",
+            "No access right to this service",
+            f"Consumer {consumer.id!r} has no grant for service {route.spec.code!r} "
+            f"at {state.spec.name}.",
+            consumer=consumer.id,
+            service=route.spec.code,
+        )
+    wait = state.limiter.acquire(consumer.id)
+    if wait is not None:
+        raise ProblemError(
+            429,
+            "rate-limited",
+            "Too many requests",
+            f"Consumer {consumer.id!r} is over its quota at {state.spec.name}; "
+            f"retry in {wait:.2f} s.",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+
+
+def _refuse_unless_loggable(state: PlatformState) -> None:
+    if not state.audit.accepting:
+        raise ProblemError(
+            503,
+            "audit-unavailable",
+            "Exchange refused: it cannot be logged",
+            f"{state.spec.name} cannot write its audit log right now, and no exchange "
+            "passes unlogged. Retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+
+
 async def exchange(request: Request) -> Response:
     started = time.perf_counter()
     state = platform_of(request)
@@ -106,25 +196,24 @@ async def exchange(request: Request) -> Response:
     consumer: Consumer | None = None
     origin: str | None = None
     route: Route | None = None
+    request_hash = _EMPTY_SHA256
     request_bytes = 0
     response: Response
     outcome = "ok"
     try:
-        message_id = _message_id(request)
-        request.state.message_id = message_id
+        message_id = request.state.message_id = _message_id(request)
+        _refuse_unless_loggable(state)
+        _check_path(request)
         route, resource = _route_of(state, request)
         consumer = authenticate(state, request.headers.get("authorization"))
         origin = _origin_consumer(consumer, request)
-        if not may_call(consumer, route.spec.code):
-            raise ProblemError(
-                403,
-                "access-denied",
-                "No access right to this service",
-                f"Consumer {consumer.id!r} has no grant for service {route.spec.code!r} "
-                f"at {state.spec.name}.",
-            )
-        body = await _read_body(request, state.settings.max_body_bytes)
+        _authorize(state, consumer, route)
+        body = await _read_body(
+            request, state.settings.max_body_bytes, state.settings.body_timeout_seconds
+        )
         request_bytes = len(body)
+        request_hash = hashlib.sha256(body).hexdigest()
+        _check_json(request, body)
         response = await _forward(state, request, route, resource, body, message_id, origin)
     except ProblemError as exc:
         outcome = exc.slug
@@ -146,6 +235,8 @@ async def exchange(request: Request) -> Response:
             request_bytes=request_bytes,
             response_bytes=len(response.body),
             outcome=outcome,
+            request_hash=request_hash,
+            response_hash=hashlib.sha256(response.body).hexdigest(),
         )
     )
     return response

@@ -78,6 +78,15 @@ class Registry:
     def find(self, code: str, version: str) -> Route | None:
         return self.routes.get((code, version))
 
+    def register(self, spec: RouteSpec) -> Route:
+        """Add or replace a route; its health is unknown until the next check."""
+        route = Route(spec)
+        self.routes[(spec.code, spec.version)] = route
+        return route
+
+    def remove(self, code: str, version: str) -> bool:
+        return self.routes.pop((code, version), None) is not None
+
     def backend_routes(self) -> list[Route]:
         return [r for r in self.routes.values() if r.spec.target == "backend"]
 

@@ -22,4 +22,8 @@ class GatewaySettings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     audit_batch_size: int = 500
     audit_flush_seconds: float = 0.05
+    # How long one audit write waits on a locked database before it counts as failing.
+    audit_busy_timeout_seconds: float = 5.0
+    # A client that has not sent its whole body by then gets 408 (slow-client defence).
+    body_timeout_seconds: float = 10.0
     transport: Literal["aiohttp", "httpx"] = "aiohttp"

@@ -10,8 +10,11 @@ from fastapi import Request
 
 from contracts.platform import TopologyReport
 from contracts.topology import Consumer, Role
+from gateway.access import AccessRights
+from gateway.admin_store import AdminStore
 from gateway.audit import AuditLog
 from gateway.health import HealthMonitor
+from gateway.ratelimit import RateLimiter
 from gateway.registry import Registry
 from gateway.settings import GatewaySettings
 from gateway.spec import PlatformSpec
@@ -33,6 +36,9 @@ class PlatformState:
     upstream_token: UpstreamToken | None
     consumers_by_client_id: dict[str, Consumer]
     consumers_by_id: dict[str, Consumer]
+    access: AccessRights
+    limiter: RateLimiter
+    admin_store: AdminStore
     reporter: Reporter
 
     def report(self) -> TopologyReport:
@@ -46,7 +52,3 @@ def platform_of(request: Request) -> PlatformState:
 
 def is_admin(consumer: Consumer) -> bool:
     return Role.ADMIN in consumer.roles
-
-
-def may_call(consumer: Consumer, code: str) -> bool:
-    return "*" in consumer.grants or code in consumer.grants

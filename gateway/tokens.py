@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import jwt
 
 from apikit.problems import ProblemError
 from contracts.platform import TokenResponse
+from gateway.keyring import Keyring
 
 _ALGORITHM = "HS256"
-
-
-def load_or_create_key(path: Path) -> bytes:
-    """The signing key survives restarts, so tokens issued before a restart stay valid."""
-    if path.exists():
-        return bytes.fromhex(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(key.hex())
-    tmp.chmod(0o600)
-    tmp.replace(path)
-    return key
 
 
 @dataclass(frozen=True)
@@ -42,9 +28,9 @@ def _unauthorized(slug: str, title: str, detail: str) -> ProblemError:
 
 
 class TokenService:
-    def __init__(self, issuer: str, key: bytes, ttl_seconds: int) -> None:
+    def __init__(self, issuer: str, keyring: Keyring, ttl_seconds: int) -> None:
         self.issuer = issuer
-        self._key = key
+        self.keyring = keyring
         self._ttl = ttl_seconds
 
     def issue(self, consumer_id: str) -> TokenResponse:
@@ -57,7 +43,8 @@ class TokenService:
             "exp": now + self._ttl,
             "jti": uuid.uuid4().hex,
         }
-        token = jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+        key = self.keyring.active
+        token = jwt.encode(claims, key.key, algorithm=_ALGORITHM, headers={"kid": key.kid})
         return TokenResponse(access_token=token, expires_in=self._ttl)
 
     def verify_header(self, authorization: str | None) -> Claims:
@@ -78,9 +65,13 @@ class TokenService:
 
     def verify(self, token: str) -> Claims:
         try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self.keyring.find(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise jwt.InvalidKeyError("unknown or retired key id")
             claims = jwt.decode(
                 token,
-                self._key,
+                key.key,
                 algorithms=[_ALGORITHM],
                 audience=self.issuer,
                 issuer=self.issuer,

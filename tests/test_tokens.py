@@ -10,6 +10,7 @@ import jwt
 import pytest
 
 from contracts.problem import PROBLEM_MEDIA_TYPE, problem_type
+from gateway.keyring import Keyring
 from tests.echo_topology import PROVINCIAL_ECHO, EchoSandbox, run_echo_sandbox
 from tests.helpers import bearer, credentials, token
 
@@ -120,13 +121,13 @@ async def test_routed_call_without_a_token_is_401(
 
 
 async def test_expired_token_is_401(echo: EchoSandbox, client: httpx.AsyncClient) -> None:
-    key_file = echo.running.settings.data_dir / f"{LGSP}.token.key"
-    key = bytes.fromhex(key_file.read_text())
+    keyring = Keyring(echo.running.settings.data_dir / f"{LGSP}.token-keys.json", 3600)
     now = int(time.time())
     expired = jwt.encode(
         {"iss": LGSP, "aud": LGSP, "sub": CONSUMER, "iat": now - 7200, "exp": now - 3600},
-        key,
+        keyring.active.key,
         algorithm="HS256",
+        headers={"kid": keyring.active.kid},
     )
     _problem(await _routed(echo, client, f"Bearer {expired}"), 401, "token-expired")
 
