@@ -18,6 +18,7 @@ from gateway.client import create_client
 from gateway.exchange import METHODS, exchange
 from gateway.health import HealthMonitor
 from gateway.keyring import Keyring
+from gateway.limits import HeaderLimit
 from gateway.ratelimit import RateLimiter
 from gateway.registry import Registry
 from gateway.settings import GatewaySettings
@@ -98,6 +99,7 @@ def create_platform_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    app.add_middleware(HeaderLimit, max_bytes=settings.max_header_bytes)
     app.include_router(token.router)
     app.include_router(status.router)
     app.include_router(audit.router)

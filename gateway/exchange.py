@@ -12,6 +12,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import unquote_to_bytes
 
 import httpx
 import orjson
@@ -63,27 +64,31 @@ def _message_id(request: Request) -> str:
     return given
 
 
+def _bad_path(reason: str) -> ProblemError:
+    return ProblemError(
+        400,
+        "invalid-path",
+        "Invalid path",
+        "Paths may not contain '.' or '..' segments, empty segments, encoded slashes, "
+        "backslashes or NUL bytes, and must be UTF-8.",
+        errors=[FieldError(field="$.path", reason=reason)],
+    )
+
+
 def _check_path(request: Request) -> None:
     """Refuse paths that could address something other than what they appear to."""
     raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
     lowered = raw.lower()
-    segments = request.url.path.split("/")
-    if (
-        b"%2f" in lowered
-        or b"%5c" in lowered
-        or b"%00" in lowered
-        or b"\\" in raw
-        or any(seg in {".", ".."} for seg in segments)
-        or "//" in request.url.path
-    ):
-        raise ProblemError(
-            400,
-            "invalid-path",
-            "Invalid path",
-            "Paths may not contain '.' or '..' segments, empty segments, or encoded "
-            "slashes, backslashes or NUL bytes.",
-            errors=[FieldError(field="$.path", reason="path traversal or encoded separator")],
-        )
+    if any(bad in lowered for bad in (b"%2f", b"%5c", b"%00", b"\\")):
+        raise _bad_path("encoded separator or NUL byte")
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+        unquote_to_bytes(request.scope.get("query_string", b"")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad_path("not UTF-8 once percent-decoded") from None
+    path = request.url.path
+    if "//" in path or any(seg in {".", ".."} for seg in path.split("/")):
+        raise _bad_path("dot segment or empty segment")
 
 
 async def _read_body(request: Request, limit: int, within: float) -> bytes:

@@ -20,6 +20,7 @@ class GatewaySettings(BaseSettings):
     connect_timeout_seconds: float = 2.0
     upstream_timeout_seconds: float = 10.0
     max_body_bytes: int = 1024 * 1024
+    max_header_bytes: int = 16 * 1024
     audit_batch_size: int = 500
     audit_flush_seconds: float = 0.05
     # How long one audit write waits on a locked database before it counts as failing.

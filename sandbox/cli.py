@@ -14,6 +14,7 @@ from rich.table import Table
 
 from contracts.platform import TopologyReport
 from contracts.topology import Topology
+from gateway.audit_chain import verify_chain
 from sandbox.addresses import AddressBook
 from sandbox.launcher import Launcher
 from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
@@ -108,6 +109,22 @@ async def _up(args: argparse.Namespace) -> int:
         console.print("all nodes stopped")
 
 
+def _audit_verify(database: Path) -> int:
+    if not database.exists():
+        errors.print(f"[red]{database}: no such audit database[/]", highlight=False)
+        return 2
+    check = verify_chain(database)
+    if check.intact:
+        console.print(f"{database}: {check.records} records, hash chain intact", highlight=False)
+        return 0
+    errors.print(
+        f"[red]{database}: hash chain broken at record id {check.first_broken_id}[/]: "
+        f"{check.reason}",
+        highlight=False,
+    )
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gsp-sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,7 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("validate", help="check a topology file and print its counts")
     check.add_argument("topology")
 
+    verify = sub.add_parser(
+        "audit-verify",
+        help="check a platform's audit log hash chain; names the first broken record",
+    )
+    verify.add_argument("database", type=Path, help="e.g. data/lgsp-bac-giang.audit.sqlite3")
+
     args = parser.parse_args(argv)
+    if args.command == "audit-verify":
+        return _audit_verify(args.database)
     try:
         if args.command == "up":
             return asyncio.run(_up(args))

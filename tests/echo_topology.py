@@ -22,6 +22,10 @@ from tests.echo_backend import create_echo_app
 
 NATIONAL_ECHO = "apiEchoQG"
 PROVINCIAL_ECHO = "apiEchoBG"
+OTHER_PROVINCE_ECHO = "apiEchoBN"
+OTHER_LGSP = "lgsp-bac-ninh"
+# qlvb-bac-giang is throttled to this, to show one consumer limited while others are not.
+QLVB_RATE = {"per_second": 1.0, "burst": 3}
 
 
 def echo_topology(echo_url: str) -> Topology:
@@ -51,7 +55,52 @@ def echo_topology(echo_url: str) -> Topology:
             consumer["grants"] = [NATIONAL_ECHO]
         if consumer["id"] == "qlvb-bac-giang":
             consumer["grants"] = [PROVINCIAL_ECHO]
+            consumer["rate_limit"] = QLVB_RATE
+    _add_second_province(raw, echo_url)
     return Topology.model_validate(raw)
+
+
+def _add_second_province(raw: dict, echo_url: str) -> None:  # type: ignore[type-arg]
+    raw["agencies"].append({"code": "000.00.12.H06", "name": "Sở TT&TT tỉnh Bắc Ninh"})
+    raw["platforms"][OTHER_LGSP] = {
+        "tier": "provincial",
+        "title": "LGSP tỉnh Bắc Ninh",
+        "agency": "000.00.12.H06",
+        "port": 8002,
+        "upstream": {"platform": "ngsp", "consumer": OTHER_LGSP},
+        "national_services": [NATIONAL_ECHO],
+    }
+    raw["services"].append(
+        {
+            "code": OTHER_PROVINCE_ECHO,
+            "title": "Echo (Bắc Ninh)",
+            "owner": "000.00.12.H06",
+            "tier": "provincial",
+            "platform": OTHER_LGSP,
+            "address": f"{echo_url}/bac-ninh",
+        }
+    )
+    raw["consumers"] += [
+        {
+            "id": OTHER_LGSP,
+            "name": "LGSP Bắc Ninh",
+            "platform": "ngsp",
+            "agency": "000.00.12.H06",
+            "client_id": "lgsp-bac-ninh-key",
+            "client_secret": "lgsp-bac-ninh-secret",
+            "roles": ["platform"],
+            "grants": [NATIONAL_ECHO],
+        },
+        {
+            "id": "motcua-bac-ninh",
+            "name": "Một cửa Bắc Ninh",
+            "platform": OTHER_LGSP,
+            "agency": "000.00.12.H06",
+            "client_id": "motcua-bac-ninh-key",
+            "client_secret": "motcua-bac-ninh-secret",
+            "grants": ["*"],
+        },
+    ]
 
 
 @dataclass

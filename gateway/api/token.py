@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import time
+import uuid
 
 from fastapi import APIRouter, Request
 
@@ -12,6 +14,7 @@ from apikit.problems import ProblemError
 from contracts.platform import TokenResponse
 from contracts.problem import Problem
 from contracts.topology import Consumer
+from gateway.audit import AuditEntry
 from gateway.state import PlatformState, platform_of
 
 router = APIRouter(tags=["platform"])
@@ -66,6 +69,53 @@ def authenticate_client(state: PlatformState, client_id: str, secret: str) -> Co
 )
 async def issue_token(request: Request) -> TokenResponse:
     state = platform_of(request)
+    started = time.perf_counter()
+    consumer_id: str | None = None
+    try:
+        consumer = await _authenticate_token_request(state, request)
+        consumer_id = consumer.id
+        issued = state.tokens.issue(consumer.id)
+    except ProblemError as exc:
+        _audit(state, request, started, consumer_id, exc.status, exc.slug)
+        raise
+    # Token issuance is logged like an exchange, so a consumer fetching a token per call
+    # (instead of caching it) shows in the audit log.
+    _audit(state, request, started, consumer_id, 200, "token-issued")
+    return issued
+
+
+def _audit(
+    state: PlatformState,
+    request: Request,
+    started: float,
+    consumer: str | None,
+    status: int,
+    outcome: str,
+) -> None:
+    state.audit.record(
+        AuditEntry(
+            time=time.time(),
+            platform=state.spec.name,
+            message_id=uuid.uuid4().hex,
+            consumer=consumer,
+            origin_consumer=consumer,
+            service=None,
+            version=None,
+            method=request.method,
+            path=request.url.path,
+            status=status,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            request_bytes=int(request.headers.get("content-length") or 0),
+            response_bytes=0,
+            outcome=outcome,
+            # Token requests carry secrets: not even their hash is kept.
+            request_hash="",
+            response_hash="",
+        )
+    )
+
+
+async def _authenticate_token_request(state: PlatformState, request: Request) -> Consumer:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise ProblemError(
@@ -94,5 +144,4 @@ async def issue_token(request: Request) -> TokenResponse:
                 "client_id/client_secret form fields.",
             )
         basic = (client_id, secret)
-    consumer = authenticate_client(state, *basic)
-    return state.tokens.issue(consumer.id)
+    return authenticate_client(state, *basic)
