@@ -33,6 +33,11 @@ async def fuzz_client() -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+@pytest.fixture(scope="module")
+async def motcua_token(echo: EchoSandbox, fuzz_client: httpx.AsyncClient) -> str:
+    return await token(fuzz_client, echo.running.url(LGSP), echo.topology, "motcua-bac-giang")
+
+
 segment = st.one_of(
     st.sampled_from(["apiEchoBG", "apiEchoQG", "1.0", "..", ".", "", "%2F", "%00", "admin"]),
     st.text(min_size=0, max_size=12).map(lambda s: quote(s, safe="")),
@@ -52,6 +57,7 @@ header_value = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=
 async def test_routed_paths_never_5xx(
     echo: EchoSandbox,
     fuzz_client: httpx.AsyncClient,
+    motcua_token: str,
     segments: list[str],
     method: str,
     message_id: str | None,
@@ -59,9 +65,7 @@ async def test_routed_paths_never_5xx(
     body: bytes,
 ) -> None:
     lgsp = echo.running.url(LGSP)
-    headers = {
-        "Authorization": f"Bearer {await token(fuzz_client, lgsp, echo.topology, 'motcua-bac-giang')}"
-    }
+    headers = {"Authorization": f"Bearer {motcua_token}"}
     if message_id is not None:
         headers["X-Message-Id"] = message_id
     if content_type:
