@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -27,4 +28,18 @@ def create_client(
         ),
         follow_redirects=False,
         trust_env=False,
+    )
+
+
+def is_unreachable(exc: httpx.TransportError) -> bool:
+    """True when no connection could be made (refused, no route), whatever the transport.
+
+    httpx-aiohttp reports a refused connection as ConnectTimeout; the aiohttp error it
+    wraps says what really happened.
+    """
+    if isinstance(exc, httpx.ConnectError):
+        return True
+    cause = exc.__cause__
+    return isinstance(cause, aiohttp.ClientConnectorError) and not isinstance(
+        cause, aiohttp.ServerTimeoutError
     )

@@ -25,6 +25,7 @@ from contracts.problem import FieldError
 from contracts.topology import Consumer, Role
 from gateway.audit import AuditEntry
 from gateway.auth import authenticate
+from gateway.client import is_unreachable
 from gateway.ratelimit import retry_after_header
 from gateway.registry import Route
 from gateway.state import PlatformState, platform_of
@@ -274,23 +275,23 @@ async def _forward(
         upstream = await state.client.request(
             request.method, url, content=body or None, headers=out_headers
         )
-    except httpx.TimeoutException:
-        raise ProblemError(
-            504,
-            "backend-timeout",
-            "The service did not answer in time",
-            f"{spec.code}/{spec.version} did not answer within "
-            f"{state.settings.upstream_timeout_seconds:g} s.",
-            service=spec.code,
-        ) from None
     except httpx.TransportError as exc:
-        route.health.mark(False, f"unreachable: {type(exc).__name__}")
+        if isinstance(exc, httpx.TimeoutException) and not is_unreachable(exc):
+            raise ProblemError(
+                504,
+                "backend-timeout",
+                "The service did not answer in time",
+                f"{spec.code}/{spec.version} did not answer within "
+                f"{state.settings.upstream_timeout_seconds:g} s.",
+                service=spec.code,
+            ) from None
+        route.health.mark(False, f"unreachable: {type(exc.__cause__ or exc).__name__}")
         raise ProblemError(
             502,
             "backend-unreachable",
             "The service is unreachable",
             f"{spec.code}/{spec.version} could not be reached from {state.spec.name} "
-            f"({type(exc).__name__}).",
+            f"({type(exc.__cause__ or exc).__name__}).",
             service=spec.code,
         ) from None
     if upstream.status_code == 401 and state.upstream_token is not None:

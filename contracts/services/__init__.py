@@ -1,0 +1,1 @@
+"""Request and response payloads of every sample service, one module per service."""

@@ -1,0 +1,50 @@
+"""The province's administrative-procedure system (one-stop shop): dossiers from citizens.
+
+Unverified shape, after the fields provincial systems sync to the national portal.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.services.common import CCCD, AgencyCode, ProcedureCode
+
+CONTRACT_ID = "vn.bacgiang.motcua.dossier"
+CONTRACT_VERSION = "1.0"
+
+
+class NopHoSo(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "maThamChieu": "dvc-bg-20241122-0001",
+                    "maThuTuc": "1.011442.000.00.00.H04",
+                    "maDonVi": "000.00.01.H04",
+                    "soDinhDanh": "024090012345",
+                    "hoTen": "Nguyễn Văn An",
+                    "soDienThoai": "0912345678",
+                    "noiDung": "Đề nghị cấp giấy phép xây dựng nhà ở riêng lẻ",
+                }
+            ]
+        },
+    )
+
+    maThamChieu: str = Field(min_length=1, max_length=60, description="Submitter's idempotency key")
+    maThuTuc: ProcedureCode
+    maDonVi: AgencyCode
+    soDinhDanh: CCCD
+    hoTen: str = Field(min_length=1, max_length=100)
+    soDienThoai: str = Field(pattern=r"^0\d{9}$")
+    noiDung: str = Field(min_length=1, max_length=2000)
+
+
+class HoSo(BaseModel):
+    maHoSo: str
+    maThuTuc: str
+    maDonVi: str
+    soDinhDanh: str
+    hoTen: str
+    trangThai: str
+    lichSu: list[str]

@@ -1,0 +1,23 @@
+"""Tax administration (apiThue): a taxpayer's status by tax code. No public shape: unverified.
+
+Enterprises' tax code is their 10-digit enterprise code; since July 2025 a person's tax code
+is their 12-digit citizen ID.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+CONTRACT_ID = "vn.gov.thue.taxpayer-status"
+CONTRACT_VERSION = "1.0"
+
+
+class NguoiNopThue(BaseModel):
+    maSoThue: str
+    tenNguoiNopThue: str
+    loai: Literal["to-chuc", "ca-nhan"]
+    trangThai: str
+    coQuanThueQuanLy: str
+    noThue: int

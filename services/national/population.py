@@ -1,0 +1,88 @@
+"""National population database: look up a citizen, verify ID + name + date of birth."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Query, Request
+
+from apikit.problems import ProblemError
+from contracts.problem import Problem
+from contracts.services.common import CCCD
+from contracts.services.population import CongDan, DiaChi, XacThucKetQua, XacThucYeuCau
+from services.common.app import config_of, create_backend_app
+from services.common.config import BackendConfig
+from services.common.sampledata import Citizen, citizen_index
+
+router = APIRouter()
+
+
+def _record(c: Citizen) -> CongDan:
+    return CongDan(
+        soDinhDanh=c.so_dinh_danh,
+        hoTen=c.ho_ten,
+        gioiTinh=c.gioi_tinh,
+        ngaySinh=c.ngay_sinh,
+        danToc=c.dan_toc,
+        queQuan=c.que_quan,
+        noiThuongTru=DiaChi(
+            chiTiet=c.thuong_tru.so_nha,
+            xaPhuong=c.thuong_tru.xa,
+            quanHuyen=c.thuong_tru.huyen,
+            tinhThanh=c.thuong_tru.tinh,
+        ),
+        maHoGiaDinh=c.ma_ho,
+    )
+
+
+def _same_name(a: str, b: str) -> bool:
+    # Agencies type names with different Unicode forms and spacing; the person is the same.
+    def norm(s: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", s).split()).casefold()
+
+    return norm(a) == norm(b)
+
+
+@router.get(
+    "/congDan",
+    response_model=CongDan,
+    summary="Tra cứu thông tin công dân theo số định danh",
+    responses={404: {"model": Problem}},
+)
+async def lookup(request: Request, soDinhDanh: Annotated[CCCD, Query()]) -> CongDan:
+    citizen = citizen_index(config_of(request).seed).get(soDinhDanh)
+    if citizen is None:
+        raise ProblemError(
+            404,
+            "citizen-not-found",
+            "Không tìm thấy công dân",
+            f"No citizen with ID {soDinhDanh} in the population database.",
+        )
+    return _record(citizen)
+
+
+@router.post("/xacThucCongDan", response_model=XacThucKetQua, summary="Xác thực công dân")
+async def verify(request: Request, body: XacThucYeuCau) -> XacThucKetQua:
+    citizen = citizen_index(config_of(request).seed).get(body.soDinhDanh)
+    if citizen is None:
+        return XacThucKetQua(
+            soDinhDanh=body.soDinhDanh, tonTai=False, khop=False, truongKhongKhop=["soDinhDanh"]
+        )
+    wrong = []
+    if not _same_name(citizen.ho_ten, body.hoTen):
+        wrong.append("hoTen")
+    if citizen.ngay_sinh != body.ngaySinh:
+        wrong.append("ngaySinh")
+    return XacThucKetQua(
+        soDinhDanh=body.soDinhDanh, tonTai=True, khop=not wrong, truongKhongKhop=wrong
+    )
+
+
+def create_app(config: BackendConfig) -> FastAPI:
+    return create_backend_app(
+        config,
+        title="Cơ sở dữ liệu quốc gia về dân cư (sample)",
+        description="Look up and verify citizens by their 12-digit ID. Synthetic data.",
+        routers=[router],
+    )

@@ -1,0 +1,72 @@
+"""Public postal service: create a shipment of a result to a citizen, track it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+
+from apikit.problems import ProblemError
+from contracts.problem import Problem
+from contracts.services.postal import TaoVanDon, VanDon
+from services.common.app import create_backend_app, db_of
+from services.common.config import BackendConfig
+from services.common.records import SCHEMA, Record, Records
+
+router = APIRouter()
+# Each tracking read moves a parcel one step, so a demo sees it travel.
+STEPS = [
+    "Đã nhận thông tin",
+    "Đã nhận hàng tại bưu cục",
+    "Đang vận chuyển",
+    "Đang phát",
+    "Phát thành công",
+]
+
+
+def _view(record: Record) -> VanDon:
+    return VanDon(
+        maVanDon=record.id,
+        maHoSo=record.body["maHoSo"],
+        trangThai=record.status,
+        hanhTrinh=[h["status"] for h in record.history],
+    )
+
+
+@router.post(
+    "/taoVanDon", response_model=VanDon, status_code=201, responses={200: {"model": VanDon}}
+)
+async def create_shipment(request: Request, body: TaoVanDon, response: Response) -> VanDon:
+    record, created = await Records(db_of(request), "EB024").create(
+        body.model_dump(mode="json"),
+        status=STEPS[0],
+        owner=body.maDonViGui,
+        client_key=body.maHoSo,
+    )
+    if not created:
+        response.status_code = 200
+    return _view(record)
+
+
+@router.get("/trangThaiVanDon", response_model=VanDon, responses={404: {"model": Problem}})
+async def track(request: Request, maVanDon: Annotated[str, Query(max_length=40)]) -> VanDon:
+    records = Records(db_of(request), "EB024")
+    record = await records.get(maVanDon)
+    if record is None:
+        raise ProblemError(
+            404, "shipment-not-found", "Không tìm thấy vận đơn", f"No shipment {maVanDon}."
+        )
+    step = STEPS.index(record.status)
+    if step + 1 < len(STEPS):
+        record = await records.set_status(record, STEPS[step + 1])
+    return _view(record)
+
+
+def create_app(config: BackendConfig) -> FastAPI:
+    return create_backend_app(
+        config,
+        title="Dịch vụ bưu chính công ích (sample)",
+        description="Shipping administrative results to citizens.",
+        routers=[router],
+        schema=SCHEMA,
+    )
