@@ -1,0 +1,225 @@
+"""The sample back ends on their own: data, validation, state that survives a restart."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from services.catalog import BACKEND_APPS, load_factory
+from services.common.config import BackendConfig
+from services.common.sampledata import citizens, enterprises
+from services.generic.data import dataset_names, dataset_spec
+
+SEED = 2022
+
+
+@asynccontextmanager
+async def serve(app_key: str, data_dir: Path, **params: str) -> AsyncIterator[httpx.AsyncClient]:
+    config = BackendConfig(name=app_key, app=app_key, seed=SEED, data_dir=data_dir, params=params)
+    app = load_factory(app_key)(config)
+    async with app.router.lifespan_context(app) as state:
+
+        async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
+            # uvicorn hands every request the lifespan state; httpx's ASGI transport does not.
+            scope["state"] = dict(state or {})
+            await app(scope, receive, send)
+
+        transport = httpx.ASGITransport(app=with_state)
+        async with httpx.AsyncClient(transport=transport, base_url="http://backend") as client:
+            yield client
+
+
+def test_cccd_numbers_follow_the_national_rule() -> None:
+    people = citizens(SEED)
+    assert len({p.so_dinh_danh for p in people}) == len(people)
+    for p in people:
+        number = p.so_dinh_danh
+        assert len(number) == 12 and number.isdigit()
+        century_sex = int(number[3])
+        assert century_sex == (0 if p.ngay_sinh.year < 2000 else 2) + (p.gioi_tinh - 1)
+        assert number[4:6] == f"{p.ngay_sinh.year % 100:02d}"
+    assert sum(p.so_dinh_danh.startswith("024") for p in people) > len(people) / 2
+    assert any(ch in "ăâđêôơưáàảãạ" for p in people for ch in p.ho_ten.lower())
+    assert citizens(SEED) == citizens(SEED) and citizens(SEED) != citizens(SEED + 1)
+    assert all(len(e.msdn) == 10 and e.msdn.isdigit() for e in enterprises(SEED))
+
+
+@pytest.mark.parametrize("app_key", sorted(set(BACKEND_APPS) - {"generic"}))
+async def test_every_back_end_starts_and_is_healthy(app_key: str, tmp_path: Path) -> None:
+    async with serve(app_key, tmp_path) as client:
+        response = await client.get("/healthz")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "service": app_key}
+
+
+@pytest.mark.parametrize("dataset", dataset_names())
+async def test_every_generic_dataset_serves_rows(dataset: str, tmp_path: Path) -> None:
+    spec = dataset_spec(dataset)
+    async with serve("generic", tmp_path, dataset=dataset) as client:
+        listing = await client.get(f"/{spec.collection}", params={"size": 5})
+        assert listing.status_code == 200, listing.text
+        body = listing.json()
+        assert body["Status"] == 1 and body["Total"] > 0 and 0 < len(body["Data"]) <= 5
+        first = body["Data"][0]
+        one = await client.get(f"/{spec.collection}/{first[spec.key]}")
+        assert one.status_code == 200 and one.json()["Data"] == first
+        missing = await client.get(f"/{spec.collection}/khong-co")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("application/problem+json")
+
+
+def test_unknown_dataset_fails_at_start_naming_the_known_ones(tmp_path: Path) -> None:
+    config = BackendConfig(name="x", app="generic", data_dir=tmp_path, params={"dataset": "nope"})
+    with pytest.raises(KeyError, match="unknown dataset 'nope'; known: agriculture"):
+        load_factory("generic")(config)
+
+
+async def test_population_lookup_verify_and_refusals(tmp_path: Path) -> None:
+    citizen = citizens(SEED)[0]
+    async with serve("population", tmp_path) as client:
+        found = await client.get("/congDan", params={"soDinhDanh": citizen.so_dinh_danh})
+        assert found.status_code == 200
+        assert found.json()["hoTen"] == citizen.ho_ten
+        assert found.json()["ngaySinh"] == citizen.ngay_sinh.isoformat()
+
+        for bad in ("02409001234", "02409001234a"):
+            refused = await client.get("/congDan", params={"soDinhDanh": bad})
+            assert refused.status_code == 422
+            assert refused.json()["errors"][0]["field"] == "$.query.soDinhDanh"
+        missing = await client.get("/congDan", params={"soDinhDanh": "099999999999"})
+        assert missing.status_code == 404
+
+        body = {
+            "soDinhDanh": citizen.so_dinh_danh,
+            "hoTen": f"  {citizen.ho_ten.upper()} ",
+            "ngaySinh": citizen.ngay_sinh.isoformat(),
+        }
+        verified = (await client.post("/xacThucCongDan", json=body)).json()
+        assert verified == {
+            "soDinhDanh": citizen.so_dinh_danh,
+            "tonTai": True,
+            "khop": True,
+            "truongKhongKhop": [],
+        }
+        body["ngaySinh"] = (citizen.ngay_sinh + timedelta(days=1)).isoformat()
+        mismatch = (await client.post("/xacThucCongDan", json=body)).json()
+        assert mismatch["khop"] is False and mismatch["truongKhongKhop"] == ["ngaySinh"]
+
+
+async def test_business_registration_envelope_and_five_day_range(tmp_path: Path) -> None:
+    company = enterprises(SEED)[0]
+    async with serve("business-registration", tmp_path) as client:
+        detail = (await client.get("/chiTietDoanhNghiep", params={"msdn": company.msdn})).json()
+        assert detail["Status"] == 1 and detail["Data"]["TenDoanhNghiep"] == company.ten
+        today = date.today()
+        ok = await client.get(
+            "/dsHoSoTheoKhoangThoiGian",
+            params={
+                "tuNgay": (today - timedelta(days=5)).isoformat(),
+                "denNgay": today.isoformat(),
+            },
+        )
+        assert ok.status_code == 200 and len(ok.json()["Data"]) > 0
+        too_long = await client.get(
+            "/dsHoSoTheoKhoangThoiGian",
+            params={
+                "tuNgay": (today - timedelta(days=6)).isoformat(),
+                "denNgay": today.isoformat(),
+            },
+        )
+        assert too_long.status_code == 422 and too_long.json()["Status"] == 0
+
+
+async def test_dossier_submitted_is_idempotent_and_survives_a_restart(tmp_path: Path) -> None:
+    citizen = citizens(SEED)[1]
+    dossier = {
+        "maThamChieu": "dvc-bg-0001",
+        "maThuTuc": "1.011442.000.00.00.H04",
+        "maDonVi": "000.00.01.H04",
+        "soDinhDanh": citizen.so_dinh_danh,
+        "hoTen": citizen.ho_ten,
+        "soDienThoai": "0912345678",
+        "noiDung": "Cấp phép xây dựng",
+    }
+    async with serve("one-stop-shop", tmp_path) as client:
+        first = await client.post("/hoSo", json=dossier)
+        again = await client.post("/hoSo", json=dossier)
+        assert (first.status_code, again.status_code) == (201, 200)
+        assert first.json()["maHoSo"] == again.json()["maHoSo"]
+        wrong = await client.post("/hoSo", json={**dossier, "maThuTuc": "1.2.3"})
+        assert wrong.status_code == 422
+        assert wrong.json()["errors"][0]["field"] == "$.body.maThuTuc"
+    async with serve("one-stop-shop", tmp_path) as client:
+        code = first.json()["maHoSo"]
+        kept = await client.get(f"/hoSo/{code}")
+        assert kept.status_code == 200 and kept.json()["hoTen"] == citizen.ho_ten
+        assert len((await client.get("/hoSo")).json()) == 1
+
+
+async def test_documents_are_received_by_each_addressee(tmp_path: Path) -> None:
+    document = {
+        "maThamChieu": "000.00.01.H04,2024/11/22,1234/UBND-KGVX",
+        "noiGui": {"maDonVi": "000.00.01.H04", "tenDonVi": "Văn phòng UBND tỉnh"},
+        "noiNhan": [
+            {"maDonVi": "000.00.12.H04", "tenDonVi": "Sở TT&TT"},
+            {"maDonVi": "000.00.20.H04", "tenDonVi": "Sở Y tế"},
+        ],
+        "soKyHieu": "1234/UBND-KGVX",
+        "loaiVanBan": "Công văn",
+        "trichYeu": "Về việc kết nối LGSP",
+        "noiBanHanh": "Bắc Giang",
+        "ngayBanHanh": "2024-11-22",
+        "nguoiKy": {"chucVu": "Chủ tịch", "hoTen": "Lê Văn Bình"},
+    }
+    async with serve("e-office", tmp_path) as client:
+        sent = await client.post("/guiVanBan", json=document)
+        assert sent.status_code == 201 and sent.json()["trangThai"] == "01"
+        for agency in ("000.00.12.H04", "000.00.20.H04"):
+            inbox = (await client.get("/vanBanDen", params={"maDonVi": agency})).json()
+            assert [d["id"] for d in inbox] == [sent.json()["id"]]
+        assert (await client.get("/vanBanDen", params={"maDonVi": "000.00.13.H04"})).json() == []
+        done = await client.post(f"/vanBan/{sent.json()['id']}/trangThai", json={"trangThai": "03"})
+        assert done.json()["trangThai"] == "03"
+
+
+async def test_civil_status_codes_and_postal_tracking(tmp_path: Path) -> None:
+    mother = citizens(SEED)[2]
+    birth = {
+        "maHoSo": "KS-0001",
+        "maDonVi": "000.00.01.H04",
+        "maTinh": "24",
+        "hoTenTre": "Nguyễn Minh Khôi",
+        "gioiTinh": 1,
+        "ngaySinh": "2024-11-02",
+        "noiSinh": "Bệnh viện Đa khoa tỉnh Bắc Giang",
+        "cccdMe": mother.so_dinh_danh,
+        "hoTenMe": mother.ho_ten,
+    }
+    async with serve("civil-status", tmp_path / "hotich") as client:
+        received = (await client.post("/dangKyKhaiSinh", json=birth)).json()
+        assert received["status"] == 1
+        registered = (await client.get("/trangThaiHoSo", params={"maHoSo": "KS-0001"})).json()
+        assert registered["status"] == 4
+        assert registered["soDinhDanhTre"].startswith("024224")
+        unknown_mother = {**birth, "maHoSo": "KS-0002", "cccdMe": "099999999999"}
+        assert (await client.post("/dangKyKhaiSinh", json=unknown_mother)).json()["status"] == 2
+    shipment = {
+        "maHoSo": "KS-0001",
+        "maDonViGui": "000.00.01.H04",
+        "soDinhDanhNguoiNhan": mother.so_dinh_danh,
+        "hoTenNguoiNhan": mother.ho_ten,
+        "diaChiNhan": str(mother.thuong_tru),
+        "soDienThoai": "0912345678",
+    }
+    async with serve("postal", tmp_path / "post") as client:
+        created = (await client.post("/taoVanDon", json=shipment)).json()
+        tracked = (
+            await client.get("/trangThaiVanDon", params={"maVanDon": created["maVanDon"]})
+        ).json()
+        assert tracked["hanhTrinh"][:2] == ["Đã nhận thông tin", "Đã nhận hàng tại bưu cục"]
