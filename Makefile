@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TOPOLOGY ?= bac-giang-2022
 DATA_DIR ?= data
 
-.PHONY: run test lint install install-test
+.PHONY: run test lint install install-test tools bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,5 +29,12 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install-test lint
+# wrk drives the benchmark's smoke test; Debian's package, installed where missing.
+tools:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+test: install-test lint tools
 	$(BIN)/python -m pytest
+
+bench: install tools
+	$(BIN)/python -m bench.routed_path --json bench-result.json

@@ -1,0 +1,278 @@
+"""Benchmark of the routed path: direct vs through LGSP (1 hop) vs LGSP -> NGSP (2 hops).
+
+Starts the topology as separate processes (as `gsp-sandbox up` does), drives it with `wrk`
+in its own process, and prints one table; `--json` writes the same figures for comparing
+commits. Full auth and audit stay on. Run: `.venv/bin/python -m bench.routed_path`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from sandbox.addresses import AddressBook
+from sandbox.launcher import Launcher
+from sandbox.topology import load_topology
+from services.common.sampledata import citizens
+
+LGSP, NGSP = "lgsp-bac-giang", "ngsp"
+CONSUMER_KEY, CONSUMER_SECRET = "motcua-bac-giang-key", "motcua-bac-giang-secret-2022"
+ADMINS = {
+    LGSP: ("lgsp-bac-giang-admin-key", "lgsp-bac-giang-admin-secret-2022"),
+    NGSP: ("ngsp-admin-key", "ngsp-admin-secret-2022"),
+}
+
+
+@dataclass
+class Run:
+    name: str
+    connections: int
+    requests: int
+    errors: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+@dataclass
+class Report:
+    duration_s: float
+    startup_s: dict[str, float] = field(default_factory=dict)
+    runs: list[Run] = field(default_factory=list)
+    ratios: dict[str, float] = field(default_factory=dict)
+    added_p50_ms_per_hop: dict[str, float] = field(default_factory=dict)
+    audit: dict[str, dict[str, int]] = field(default_factory=dict)
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
+
+
+_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(
+    url: str, connections: int, duration: float, token: str | None
+) -> tuple[int, int, float, float, float]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `apt-get install wrk` (make bench does it)")
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(duration, 1):g}s", "--latency"]
+    if token:
+        cmd += ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    errors = 0
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        errors += int(m.group(1))
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        errors += sum(int(g) for g in m.groups())
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = {p: float(v) * _UNITS[u] for p, v, u in _LATENCY.findall(out)}
+    return requests, errors, rps, lat.get("50", 0.0), lat.get("99", 0.0)
+
+
+async def startup_time(topology_name: str, data_dir: Path, offset: int) -> float:
+    topology = load_topology(topology_name)
+    launcher = Launcher(topology_name, topology, data_dir, AddressBook(topology).shifted(offset))
+    started = time.monotonic()
+    await launcher.start()
+    try:
+        await launcher.wait_ready(120)
+        return time.monotonic() - started
+    finally:
+        await launcher.stop()
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def audit_rows(database: Path, prefix: str) -> int:
+    with sqlite3.connect(database) as db:
+        row = db.execute(
+            "SELECT COUNT(*) FROM audit WHERE path LIKE ? AND outcome != 'token-issued'",
+            (f"{prefix}%",),
+        ).fetchone()
+    return int(row[0])
+
+
+async def audit_completeness(
+    book: AddressBook,
+    token: str,
+    targets: dict[str, tuple[str, str | None]],
+    data_dir: Path,
+    count: int = 1000,
+    concurrency: int = 32,
+) -> dict[str, dict[str, int]]:
+    """Exactly `count` calls per routed path at `concurrency`: every one must be logged.
+
+    wrk stops mid-flight, so its totals cannot be matched row for row; this phase can.
+    """
+    databases = {p: data_dir / f"{p}.audit.sqlite3" for p in (LGSP, NGSP)}
+    headers = {"Authorization": f"Bearer {token}"}
+    urls = [targets["1 hop (LGSP)"][0], targets["2 hops (LGSP->NGSP)"][0]]
+    limit = asyncio.Semaphore(concurrency)
+    statuses: list[int] = []
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as c:
+
+        async def flushed_rows() -> dict[str, int]:
+            # GET /audit commits everything queued before it answers.
+            for platform, (key, secret) in ADMINS.items():
+                reply = await c.post(
+                    f"{book.url(platform)}/token",
+                    auth=(key, secret),
+                    data={"grant_type": "client_credentials"},
+                )
+                bearer = {"Authorization": f"Bearer {reply.json()['access_token']}"}
+                await c.get(f"{book.url(platform)}/audit", params={"limit": 1}, headers=bearer)
+            return {p: audit_rows(db, "/api") for p, db in databases.items()}
+
+        async def call(url: str) -> None:
+            async with limit:
+                statuses.append((await c.get(url, headers=headers)).status_code)
+
+        before = await flushed_rows()
+        await asyncio.gather(*(call(url) for url in urls for _ in range(count)))
+        after = await flushed_rows()
+    return {
+        LGSP: {
+            "served": 2 * count,
+            "rows": after[LGSP] - before[LGSP],
+            "errors": sum(1 for s in statuses if s != 200),
+        },
+        NGSP: {"served": count, "rows": after[NGSP] - before[NGSP]},
+    }
+
+
+async def main(duration: float, offset: int, startup: list[str]) -> Report:
+    report = Report(duration_s=duration)
+    workdir = Path(tempfile.mkdtemp(prefix="gsp-bench-"))
+    for name in startup:
+        report.startup_s[name] = round(await startup_time(name, workdir / name, offset), 3)
+
+    topology = load_topology("bac-giang-2022")
+    book = AddressBook(topology).shifted(offset)
+    data_dir = workdir / "load"
+    launcher = Launcher("bac-giang-2022", topology, data_dir, book)
+    await launcher.start()
+    try:
+        await launcher.wait_ready(120)
+        async with httpx.AsyncClient() as client:
+            token = (
+                await client.post(
+                    f"{book.url(LGSP)}/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(CONSUMER_KEY, CONSUMER_SECRET),
+                )
+            ).json()["access_token"]
+        citizen = citizens(topology.seed, 1)[0].so_dinh_danh
+        targets = {
+            "direct provincial": (f"{book.url('data-warehouse')}/danhMucDuLieu", None),
+            "1 hop (LGSP)": (f"{book.url(LGSP)}/apiKhoDuLieu/1.0/danhMucDuLieu", token),
+            "direct national": (f"{book.url('population')}/congDan?soDinhDanh={citizen}", None),
+            "2 hops (LGSP->NGSP)": (
+                f"{book.url(LGSP)}/apiCSDLDC/1.0/congDan?soDinhDanh={citizen}",
+                token,
+            ),
+        }
+        for connections in (1, 32):
+            for name, (url, tok) in targets.items():
+                requests, errors, rps, p50, p99 = wrk(url, connections, duration, tok)
+                report.runs.append(Run(name, connections, requests, errors, rps, p50, p99))
+        report.audit = await audit_completeness(book, token, targets, data_dir)
+        pids = {n: p.process.pid for n, p in launcher.processes.items()}
+        report.peak_rss_mb = {n: round(peak_rss_mb(pid), 1) for n, pid in pids.items()}
+    finally:
+        await launcher.stop()
+
+    def run(name: str, c: int) -> Run:
+        return next(r for r in report.runs if r.name == name and r.connections == c)
+
+    report.ratios = {
+        "1 hop / direct (rps, 32 conns)": round(
+            run("1 hop (LGSP)", 32).rps / run("direct provincial", 32).rps, 3
+        ),
+        "2 hops / direct (rps, 32 conns)": round(
+            run("2 hops (LGSP->NGSP)", 32).rps / run("direct national", 32).rps, 3
+        ),
+    }
+    report.added_p50_ms_per_hop = {
+        "LGSP (1 conn)": round(
+            run("1 hop (LGSP)", 1).p50_ms - run("direct provincial", 1).p50_ms, 3
+        ),
+        "LGSP+NGSP, per hop (1 conn)": round(
+            (run("2 hops (LGSP->NGSP)", 1).p50_ms - run("direct national", 1).p50_ms) / 2, 3
+        ),
+    }
+    shutil.rmtree(workdir, ignore_errors=True)
+    return report
+
+
+def print_report(report: Report) -> None:
+    console = Console()
+    table = Table(title=f"Routed path · {report.duration_s:g} s per run · wrk, 1 thread")
+    for column in ("path", "conns", "req/s", "p50 ms", "p99 ms", "requests", "errors"):
+        table.add_column(column, justify="right" if column != "path" else "left")
+    for r in report.runs:
+        table.add_row(
+            r.name,
+            str(r.connections),
+            f"{r.rps:,.0f}",
+            f"{r.p50_ms:.3f}",
+            f"{r.p99_ms:.3f}",
+            str(r.requests),
+            str(r.errors),
+        )
+    console.print(table)
+    for k, v in report.ratios.items():
+        console.print(f"{k}: {v:.1%}")
+    for k, v in report.added_p50_ms_per_hop.items():
+        console.print(f"added p50 latency, {k}: {v:.3f} ms")
+    for k, v in report.startup_s.items():
+        console.print(f"start to all healthy, {k}: {v:.2f} s")
+    for k, v in report.audit.items():
+        ok = "complete" if v["rows"] == v["served"] else "MISSING ROWS"
+        console.print(f"audit {k}: {v['rows']} rows for {v['served']} calls made ({ok})")
+    console.print(
+        "peak RSS MB: " + ", ".join(f"{k} {v:.0f}" for k, v in report.peak_rss_mb.items())
+    )
+
+
+def cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.routed_path", description=__doc__)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--port-offset", type=int, default=20000)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--startup",
+        nargs="*",
+        default=["bac-giang-2022", "bac-giang-2023"],
+        help="topologies whose start-up time to measure",
+    )
+    args = parser.parse_args(argv)
+    report = asyncio.run(main(args.duration, args.port_offset, args.startup))
+    print_report(report)
+    if args.json:
+        args.json.write_text(json.dumps(asdict(report), indent=2, ensure_ascii=False))
+    broken = any(v["rows"] != v["served"] for v in report.audit.values())
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -1,0 +1,49 @@
+"""The benchmark keeps working: a one-second run, checked for shape, not for speed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_launcher import _free_offset
+
+
+def test_benchmark_runs_and_reports_every_figure(topology_2022, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
+        pytest.fail("wrk is not installed; `make test` installs it")
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.routed_path",
+            "--duration",
+            "1",
+            "--json",
+            str(out),
+            "--startup",
+            "bac-giang-2022",
+            "--port-offset",
+            str(_free_offset(topology_2022)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(out.read_text())
+    assert {(r["name"], r["connections"]) for r in report["runs"]} == {
+        (name, c)
+        for name in ("direct provincial", "1 hop (LGSP)", "direct national", "2 hops (LGSP->NGSP)")
+        for c in (1, 32)
+    }
+    assert all(r["requests"] > 0 and r["rps"] > 0 and r["errors"] == 0 for r in report["runs"])
+    assert set(report["ratios"]) and set(report["added_p50_ms_per_hop"])
+    assert report["startup_s"]["bac-giang-2022"] > 0
+    for figures in report["audit"].values():
+        assert figures["rows"] == figures["served"]
+    assert len(report["peak_rss_mb"]) == 14
