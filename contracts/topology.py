@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.openapi_store import document_path
+
 AGENCY_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
 AgencyCode = Annotated[str, StringConstraints(pattern=AGENCY_CODE_PATTERN)]
 # Service codes are WSO2 API contexts: one URL segment, letters and digits.
@@ -83,6 +85,12 @@ class Service(_Strict):
     backend: NodeName | None = Field(default=None, description="A back-end node of this file")
     address: AnyHttpUrl | None = Field(
         default=None, description="Or the base URL of a back end running elsewhere"
+    )
+    contract: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9.-]{2,120}$",
+        description="The contract id its requests and responses are validated against "
+        "(contracts/openapi/{contract}-{version}.json); none: not validated",
     )
 
     @model_validator(mode="after")
@@ -200,6 +208,11 @@ class Topology(_Strict):
                 )
             if service.backend is not None and service.backend not in self.backends:
                 problems.append(f"{where}.backend: {service.backend!r} is not a backend node")
+            if service.contract and not document_path(service.contract, service.version).is_file():
+                problems.append(
+                    f"{where}.contract: no contract {service.contract!r} version "
+                    f"{service.version} in contracts/openapi"
+                )
 
         ids = [c.id for c in self.consumers]
         if len(set(ids)) != len(ids):

@@ -9,6 +9,7 @@ from typing import TypedDict
 import httpx
 from fastapi import FastAPI
 
+from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
 from gateway.access import AccessRights
 from gateway.admin_store import AdminStore
@@ -99,6 +100,7 @@ def create_platform_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    problem_openapi(app)
     app.add_middleware(HeaderLimit, max_bytes=settings.max_header_bytes)
     app.include_router(token.router)
     app.include_router(status.router)

@@ -29,6 +29,7 @@ from gateway.client import is_unreachable
 from gateway.ratelimit import retry_after_header
 from gateway.registry import Route
 from gateway.state import PlatformState, platform_of
+from gateway.validation import Operation
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,54 @@ def _authorize(state: PlatformState, consumer: Consumer, route: Route) -> None:
         )
 
 
+def _check_request(
+    route: Route, consumer: Consumer, request: Request, resource: str, body: bytes
+) -> Operation | None:
+    """Match the contract's operation; on the first hop, also check the request against it."""
+    if route.validator is None:
+        return None
+    operation, path_values = route.validator.match(request.method, resource)
+    if Role.PLATFORM in consumer.roles:
+        return operation  # the first hop already checked it
+    errors = route.validator.check_request(
+        operation,
+        path_values,
+        request.query_params.multi_items(),
+        request.headers.get("content-type", ""),
+        body,
+    )
+    if errors:
+        raise ProblemError(
+            422,
+            "validation-error",
+            "Request does not match the contract",
+            f"{operation.name} of {route.spec.code}/{route.spec.version} (contract "
+            f"{route.validator.contract_id}): fix {', '.join(e.field for e in errors)}.",
+            errors=errors,
+            contract=route.validator.contract_id,
+        )
+    return operation
+
+
+def _check_response(route: Route, operation: Operation, response: Response) -> None:
+    assert route.validator is not None
+    errors = route.validator.check_response(
+        operation, response.status_code, response.headers.get("content-type", ""), response.body
+    )
+    if errors:
+        raise ProblemError(
+            502,
+            "contract-violation",
+            "The service broke its contract",
+            f"{route.spec.code}/{route.spec.version} answered {operation.name} with a "
+            f"{response.status_code} response that breaks contract "
+            f"{route.validator.contract_id}: {', '.join(e.field for e in errors)}.",
+            errors=errors,
+            service=route.spec.code,
+            contract=route.validator.contract_id,
+        )
+
+
 def _refuse_unless_loggable(state: PlatformState) -> None:
     if not state.audit.accepting:
         raise ProblemError(
@@ -220,7 +269,11 @@ async def exchange(request: Request) -> Response:
         request_bytes = len(body)
         request_hash = hashlib.sha256(body).hexdigest()
         _check_json(request, body)
+        operation = _check_request(route, consumer, request, resource, body)
         response = await _forward(state, request, route, resource, body, message_id, origin)
+        if operation is not None and route.spec.target == "backend":
+            if state.settings.validate_responses:
+                _check_response(route, operation, response)
     except ProblemError as exc:
         outcome = exc.slug
         response = render(exc, request)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from contracts.openapi_store import load_document
 from contracts.platform import PlatformGroup, PlatformStatus, ServiceGroup, ServiceStatus
 from gateway.spec import PeerSpec, PlatformSpec, RouteSpec
+from gateway.validation import ContractValidator
 
 
 @dataclass
@@ -25,6 +27,7 @@ class Health:
 class Route:
     spec: RouteSpec
     health: Health = field(default_factory=Health)
+    validator: ContractValidator | None = None
 
     def status(self) -> ServiceStatus:
         s = self.spec
@@ -60,10 +63,23 @@ class Peer:
         )
 
 
+def _validator(spec: RouteSpec) -> ContractValidator | None:
+    if spec.contract is None:
+        return None
+    document = load_document(spec.contract, spec.version)
+    if document is None:
+        raise ValueError(f"{spec.code}/{spec.version}: no contract document {spec.contract}")
+    return ContractValidator(spec.contract, document)
+
+
+def _route(spec: RouteSpec) -> Route:
+    return Route(spec, validator=_validator(spec))
+
+
 class Registry:
     def __init__(self, spec: PlatformSpec) -> None:
         self.routes: dict[tuple[str, str], Route] = {
-            (r.code, r.version): Route(r) for r in spec.routes
+            (r.code, r.version): _route(r) for r in spec.routes
         }
         self.upstream: Peer | None = None
         if spec.upstream is not None:
@@ -80,7 +96,7 @@ class Registry:
 
     def register(self, spec: RouteSpec) -> Route:
         """Add or replace a route; its health is unknown until the next check."""
-        route = Route(spec)
+        route = _route(spec)
         self.routes[(spec.code, spec.version)] = route
         return route
 

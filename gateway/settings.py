@@ -28,3 +28,5 @@ class GatewaySettings(BaseSettings):
     # A client that has not sent its whole body by then gets 408 (slow-client defence).
     body_timeout_seconds: float = 10.0
     transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    # Check back ends' responses against their contracts (off: faster, less safe).
+    validate_responses: bool = True

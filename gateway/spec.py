@@ -18,6 +18,7 @@ class RouteSpec(BaseModel):
     tier: Tier
     target: Literal["backend", "upstream"]
     url: str  # the back end's base URL, or the upstream platform's base URL
+    contract: str | None = None  # contract id; its version is the service version
 
     @property
     def prefix(self) -> str:

@@ -20,6 +20,7 @@ def _route(topology: Topology, service: Service, target: str, url: str) -> Route
         tier=service.tier,
         target=target,
         url=url,
+        contract=service.contract,
     )
 
 

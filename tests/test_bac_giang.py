@@ -133,7 +133,9 @@ async def test_stopped_back_ends_show_unhealthy_and_calls_fail_fast_with_problem
     down = next(s for s in report.intra.services if s.code == "apiQLVB")
     assert down.healthy is False and down.detail
     body = _problem(
-        await client.get(f"{lgsp}/apiQLVB/1.0/vanBanDen", headers=headers),
+        await client.get(
+            f"{lgsp}/apiQLVB/1.0/vanBanDen", params={"maDonVi": "000.00.01.H04"}, headers=headers
+        ),
         502,
         "backend-unreachable",
     )

@@ -9,6 +9,7 @@ from typing import TypedDict
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
 from services.common.config import BackendConfig
 from services.common.database import Database
@@ -42,6 +43,7 @@ def create_backend_app(
 
     app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan)
     install_problem_handlers(app)
+    problem_openapi(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> JSONResponse:
