@@ -111,6 +111,9 @@ class CatalogEntry(BaseModel):
     tier: Tier
     path: str
     healthy: bool | None
+    contract: str | None = Field(description="Contract id; requests are validated against it")
+    contract_version: str | None
+    openapi: str | None = Field(description="Path of the service's OpenAPI document here")
 
 
 class Catalog(BaseModel):

@@ -71,7 +71,7 @@ def all_healthy(report: TopologyReport) -> bool:
     return bool(services_ok and peers_ok and upstream_ok)
 
 
-def test_settings(data_dir: Path) -> GatewaySettings:
+def fast_settings(data_dir: Path) -> GatewaySettings:
     """Fast health checks so tests see a stopped back end within a fraction of a second."""
     return GatewaySettings(
         data_dir=data_dir,
@@ -92,7 +92,7 @@ async def run_topology(
     nodes: Iterable[str] | None = None,
     wait: bool = True,
 ) -> AsyncIterator[RunningTopology]:
-    settings = settings or test_settings(data_dir)
+    settings = settings or fast_settings(data_dir)
     names = list(nodes) if nodes is not None else [*topology.backends, *topology.platforms]
     sockets = {n: bind_socket("127.0.0.1", 0) for n in names}
     addresses = AddressBook(topology, ports={n: s.getsockname()[1] for n, s in sockets.items()})

@@ -1,17 +1,43 @@
-"""GET /catalog: the services the calling consumer may call (X-Road's allowedMethods)."""
+"""The catalog (X-Road's allowedMethods and getOpenAPI): what the caller may call, and how."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import copy
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Request
 
+from apikit.problems import ProblemError
+from contracts.openapi_store import load_document
 from contracts.platform import Catalog, CatalogEntry
 from contracts.problem import Problem
+from contracts.topology import Consumer
 from gateway.auth import authenticate
-from gateway.state import is_admin, platform_of
+from gateway.registry import Route
+from gateway.state import PlatformState, is_admin, platform_of
 
 router = APIRouter(tags=["platform"])
+
+
+def _visible(state: PlatformState, consumer: Consumer, route: Route) -> bool:
+    return is_admin(consumer) or state.access.may_call(consumer.id, route.spec.code)
+
+
+def _entry(route: Route) -> CatalogEntry:
+    spec = route.spec
+    return CatalogEntry(
+        code=spec.code,
+        version=spec.version,
+        title=spec.title,
+        owner=spec.owner,
+        owner_name=spec.owner_name,
+        tier=spec.tier,
+        path=spec.prefix,
+        healthy=route.health.healthy,
+        contract=spec.contract,
+        contract_version=spec.version if spec.contract else None,
+        openapi=f"/catalog/{spec.code}/{spec.version}/openapi.json" if spec.contract else None,
+    )
 
 
 @router.get(
@@ -26,17 +52,40 @@ async def catalog(
     state = platform_of(request)
     consumer = authenticate(state, authorization)
     entries = [
-        CatalogEntry(
-            code=r.spec.code,
-            version=r.spec.version,
-            title=r.spec.title,
-            owner=r.spec.owner,
-            owner_name=r.spec.owner_name,
-            tier=r.spec.tier,
-            path=r.spec.prefix,
-            healthy=r.health.healthy,
-        )
+        _entry(r)
         for r in sorted(state.registry.routes.values(), key=lambda r: r.spec.prefix)
-        if is_admin(consumer) or state.access.may_call(consumer.id, r.spec.code)
+        if _visible(state, consumer, r)
     ]
     return Catalog(platform=state.spec.name, consumer=consumer.id, services=entries)
+
+
+@router.get(
+    "/catalog/{code}/{version}/openapi.json",
+    summary="A service's OpenAPI document, addressed to this platform",
+    responses={401: {"model": Problem}, 404: {"model": Problem}},
+)
+async def service_openapi(
+    request: Request,
+    code: Annotated[str, Path(pattern=r"^[A-Za-z][A-Za-z0-9_-]{1,63}$")],
+    version: Annotated[str, Path(pattern=r"^\d+(\.\d+){0,2}$")],
+    authorization: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    state = platform_of(request)
+    consumer = authenticate(state, authorization)
+    route = state.registry.find(code, version)
+    if route is None or not _visible(state, consumer, route) or route.spec.contract is None:
+        raise ProblemError(
+            404,
+            "unknown-service",
+            "No such service in your catalog",
+            f"{code}/{version} is not a service with a contract that {consumer.id!r} may call "
+            f"at {state.spec.name}.",
+        )
+    document = load_document(route.spec.contract, version)
+    assert document is not None  # the registry refused to start without it
+    document = copy.deepcopy(document)
+    # Clients generated from the document call the service through this platform.
+    document["servers"] = [
+        {"url": f"{request.base_url}{code}/{version}".replace("//" + code, "/" + code)}
+    ]
+    return document

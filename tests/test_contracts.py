@@ -1,0 +1,192 @@
+"""Contracts are the single source of truth, and every hop holds callers and back ends to them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from fastapi import FastAPI
+
+from contracts.export import stale
+from contracts.problem import problem_type
+from contracts.registry import contracts
+from contracts.topology import Topology
+from gateway.settings import GatewaySettings
+from sandbox.harness import RunningTopology, fast_settings, run_topology
+from sandbox.hosting import NodeHost, bind_socket
+from sandbox.topology import SHIPPED_DIR
+from services.common.sampledata import citizens
+from tests.helpers import audit_records, bearer
+
+LGSP, NGSP, MOTCUA = "lgsp-bac-giang", "ngsp", "motcua-bac-giang"
+
+
+def test_committed_contract_documents_match_the_models() -> None:
+    assert stale() == [], "run: .venv/bin/python -m contracts.export"
+    assert len(contracts()) == 38
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"), [("02409001234", "does not match"), ("02409001234X", "does not match")]
+)
+async def test_malformed_citizen_id_is_422_at_the_lgsp_and_never_leaves_it(
+    sandbox: RunningTopology,
+    topology_2022: Topology,
+    client: httpx.AsyncClient,
+    value: str,
+    reason: str,
+) -> None:
+    lgsp = sandbox.url(LGSP)
+    headers = await bearer(client, lgsp, topology_2022, MOTCUA)
+    response = await client.get(
+        f"{lgsp}/apiCSDLDC/1.0/congDan", params={"soDinhDanh": value}, headers=headers
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["type"] == problem_type("validation-error")
+    assert problem["contract"] == "vn.gov.csdldc.population"
+    assert [e["field"] for e in problem["errors"]] == ["$.query.soDinhDanh"]
+    assert reason in problem["errors"][0]["reason"]
+    message_id = response.headers["X-Message-Id"]
+    ngsp = await audit_records(
+        client, sandbox.url(NGSP), topology_2022, NGSP, message_id=message_id
+    )
+    assert ngsp == []  # NGSP, and so the population back end, never saw the call
+
+
+async def test_bad_body_lists_every_wrong_field(
+    sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
+) -> None:
+    lgsp = sandbox.url(LGSP)
+    headers = await bearer(client, lgsp, topology_2022, MOTCUA)
+    response = await client.post(
+        f"{lgsp}/apiCSDLDC/1.0/xacThucCongDan",
+        json={"soDinhDanh": 24090012345, "ngaySinh": "15/01/1990"},
+        headers=headers,
+    )
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"$.body.soDinhDanh", "$.body.hoTen", "$.body.ngaySinh"}
+
+
+async def test_operations_outside_the_contract_are_named(
+    sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
+) -> None:
+    lgsp = sandbox.url(LGSP)
+    headers = await bearer(client, lgsp, topology_2022, MOTCUA)
+    unknown = await client.get(f"{lgsp}/apiCSDLDC/1.0/khongCo", headers=headers)
+    assert unknown.status_code == 404
+    assert unknown.json()["type"] == problem_type("unknown-operation")
+    assert "GET /congDan" in unknown.json()["detail"]
+    wrong_method = await client.delete(f"{lgsp}/apiCSDLDC/1.0/congDan", headers=headers)
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET"
+
+
+async def test_catalog_names_each_contract_and_serves_its_openapi(
+    sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
+) -> None:
+    lgsp = sandbox.url(LGSP)
+    headers = await bearer(client, lgsp, topology_2022, MOTCUA)
+    catalog = (await client.get(f"{lgsp}/catalog", headers=headers)).json()
+    population = next(s for s in catalog["services"] if s["code"] == "apiCSDLDC")
+    assert population["contract"] == "vn.gov.csdldc.population"
+    assert population["contract_version"] == "1.0"
+    assert population["tier"] == "national" and population["healthy"] is True
+    document = (await client.get(f"{lgsp}{population['openapi']}", headers=headers)).json()
+    assert document["info"]["x-contract-id"] == "vn.gov.csdldc.population"
+    assert document["servers"] == [{"url": f"{lgsp}/apiCSDLDC/1.0"}]
+    assert "/congDan" in document["paths"]
+
+
+def _broken_population() -> FastAPI:
+    """An agency back end that claims the population contract but answers the wrong shape."""
+    app = FastAPI()
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/congDan")
+    async def lookup(soDinhDanh: str) -> dict[str, Any]:
+        return {
+            "soDinhDanh": soDinhDanh,
+            "hoTen": "Nguyễn Văn An",
+            "gioiTinh": "nam",
+            "ngaySinh": "1990-01-15",
+            "danToc": "Kinh",
+            "queQuan": "Bắc Giang",
+            "maHoGiaDinh": "HGD024000001",
+        }
+
+    return app
+
+
+@asynccontextmanager
+async def run_with_broken_population(
+    data_dir: Path, settings: GatewaySettings | None = None
+) -> AsyncIterator[tuple[RunningTopology, Topology]]:
+    """The default topology with the population service moved to the broken back end."""
+    sock = bind_socket("127.0.0.1", 0)
+    host = NodeHost(lambda _: _broken_population())
+    await host.start("broken", sock.getsockname()[1], sock)
+    raw = yaml.safe_load((SHIPPED_DIR / "bac-giang-2022.yaml").read_text(encoding="utf-8"))
+    population = next(s for s in raw["services"] if s["code"] == "apiCSDLDC")
+    population.pop("backend")
+    population["address"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    topology = Topology.model_validate(raw)
+    try:
+        async with run_topology(topology, data_dir, settings=settings) as running:
+            yield running, topology
+    finally:
+        await host.stop("broken")
+
+
+@pytest.fixture
+async def broken_sandbox(tmp_path: Path) -> AsyncIterator[tuple[RunningTopology, Topology]]:
+    async with run_with_broken_population(tmp_path) as pair:
+        yield pair
+
+
+async def test_a_back_end_breaking_its_contract_is_a_502_naming_service_and_fields(
+    broken_sandbox: tuple[RunningTopology, Topology], client: httpx.AsyncClient
+) -> None:
+    running, topology = broken_sandbox
+    lgsp = running.url(LGSP)
+    headers = await bearer(client, lgsp, topology, MOTCUA)
+    citizen = citizens(topology.seed, 1)[0]
+    response = await client.get(
+        f"{lgsp}/apiCSDLDC/1.0/congDan",
+        params={"soDinhDanh": citizen.so_dinh_danh},
+        headers=headers,
+    )
+    assert response.status_code == 502, response.text
+    problem = response.json()
+    assert problem["type"] == problem_type("contract-violation")
+    assert problem["service"] == "apiCSDLDC"
+    fields = {e["field"] for e in problem["errors"]}
+    assert fields == {"$.body.gioiTinh", "$.body.noiThuongTru"}
+    records = await audit_records(
+        client, running.url(NGSP), topology, NGSP, message_id=response.headers["X-Message-Id"]
+    )
+    assert [(r.status, r.outcome) for r in records] == [(502, "contract-violation")]
+
+
+async def test_response_checking_can_be_switched_off(
+    tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    settings = fast_settings(tmp_path).model_copy(update={"validate_responses": False})
+    async with run_with_broken_population(tmp_path, settings) as (running, topology):
+        lgsp = running.url(LGSP)
+        headers = await bearer(client, lgsp, topology, MOTCUA)
+        response = await client.get(
+            f"{lgsp}/apiCSDLDC/1.0/congDan",
+            params={"soDinhDanh": "024090012345"},
+            headers=headers,
+        )
+    assert response.status_code == 200
+    assert response.json()["gioiTinh"] == "nam"
