@@ -17,6 +17,7 @@ from gateway.api import admin, audit, catalog, status, token
 from gateway.audit import AuditLog
 from gateway.client import create_client
 from gateway.exchange import METHODS, exchange
+from gateway.forwarder import create_forwarder
 from gateway.health import HealthMonitor
 from gateway.keyring import Keyring
 from gateway.limits import HeaderLimit
@@ -57,6 +58,7 @@ def create_platform_app(
         await admin_store.open()
         await admin_store.replay(registry, access)
         client = create_client(settings, transport)
+        forwarder = create_forwarder(settings, transport)
         monitor = HealthMonitor(
             registry,
             client,
@@ -70,6 +72,7 @@ def create_platform_app(
             tokens=TokenService(spec.name, keyring, settings.token_ttl_seconds),
             audit=audit_log,
             client=client,
+            forwarder=forwarder,
             monitor=monitor,
             upstream_token=(
                 UpstreamToken(client, spec.upstream, settings.upstream_token_margin_seconds)
@@ -90,6 +93,7 @@ def create_platform_app(
             await monitor.stop()
             await audit_log.close()
             await admin_store.close()
+            await forwarder.aclose()
             await client.aclose()
 
     app = FastAPI(

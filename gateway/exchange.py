@@ -14,7 +14,6 @@ import time
 import uuid
 from urllib.parse import unquote_to_bytes
 
-import httpx
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,7 +24,7 @@ from contracts.problem import FieldError
 from contracts.topology import Consumer, Role
 from gateway.audit import AuditEntry
 from gateway.auth import authenticate
-from gateway.client import is_unreachable
+from gateway.forwarder import TimedOut, Unreachable
 from gateway.ratelimit import retry_after_header
 from gateway.registry import Route
 from gateway.state import PlatformState, platform_of
@@ -325,30 +324,27 @@ async def _forward(
     if query:
         url = f"{url}?{query}"
     try:
-        upstream = await state.client.request(
-            request.method, url, content=body or None, headers=out_headers
-        )
-    except httpx.TransportError as exc:
-        if isinstance(exc, httpx.TimeoutException) and not is_unreachable(exc):
-            raise ProblemError(
-                504,
-                "backend-timeout",
-                "The service did not answer in time",
-                f"{spec.code}/{spec.version} did not answer within "
-                f"{state.settings.upstream_timeout_seconds:g} s.",
-                service=spec.code,
-            ) from None
-        route.health.mark(False, f"unreachable: {type(exc.__cause__ or exc).__name__}")
+        reply = await state.forwarder.send(request.method, url, out_headers, body)
+    except TimedOut:
+        raise ProblemError(
+            504,
+            "backend-timeout",
+            "The service did not answer in time",
+            f"{spec.code}/{spec.version} did not answer within "
+            f"{state.settings.upstream_timeout_seconds:g} s.",
+            service=spec.code,
+        ) from None
+    except Unreachable as exc:
+        route.health.mark(False, f"unreachable: {exc}")
         raise ProblemError(
             502,
             "backend-unreachable",
             "The service is unreachable",
-            f"{spec.code}/{spec.version} could not be reached from {state.spec.name} "
-            f"({type(exc.__cause__ or exc).__name__}).",
+            f"{spec.code}/{spec.version} could not be reached from {state.spec.name} ({exc}).",
             service=spec.code,
         ) from None
-    if upstream.status_code == 401 and state.upstream_token is not None:
+    if reply.status == 401 and state.upstream_token is not None:
         # The upstream may have rotated its key; fetch a fresh token for the next call.
         state.upstream_token.invalidate()
-    headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _RESPONSE_STRIPPED}
-    return Response(content=upstream.content, status_code=upstream.status_code, headers=headers)
+    headers = {k: v for k, v in reply.headers if k.lower() not in _RESPONSE_STRIPPED}
+    return Response(content=reply.body, status_code=reply.status, headers=headers)

@@ -13,6 +13,7 @@ from contracts.topology import Consumer, Role
 from gateway.access import AccessRights
 from gateway.admin_store import AdminStore
 from gateway.audit import AuditLog
+from gateway.forwarder import Forwarder
 from gateway.health import HealthMonitor
 from gateway.ratelimit import RateLimiter
 from gateway.registry import Registry
@@ -31,7 +32,8 @@ class PlatformState:
     registry: Registry
     tokens: TokenService
     audit: AuditLog
-    client: httpx.AsyncClient
+    client: httpx.AsyncClient  # health checks and upstream tokens
+    forwarder: Forwarder  # routed calls
     monitor: HealthMonitor
     upstream_token: UpstreamToken | None
     consumers_by_client_id: dict[str, Consumer]
