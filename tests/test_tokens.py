@@ -107,17 +107,26 @@ async def test_token_request_must_be_form_encoded(
     _problem(response, 415, "unsupported-media-type")
 
 
-async def _routed(echo: EchoSandbox, client: httpx.AsyncClient, authorization: str | None):  # type: ignore[no-untyped-def]
+async def _refused(
+    echo: EchoSandbox, client: httpx.AsyncClient, authorization: str | None, slug: str
+) -> dict:  # type: ignore[type-arg]
+    """A routed call with this Authorization: 401 `slug`, and the back end never saw it."""
     headers = {"Authorization": authorization} if authorization else {}
-    return await client.get(f"{echo.running.url(LGSP)}/{PROVINCIAL_ECHO}/1.0/x", headers=headers)
+    response = await client.get(
+        f"{echo.running.url(LGSP)}/{PROVINCIAL_ECHO}/1.0/x", headers=headers
+    )
+    body = _problem(response, 401, slug)
+    seen = (await client.get(f"{echo.echo_url}/_seen")).json()
+    assert response.headers["X-Message-Id"] not in seen
+    return body
 
 
 async def test_routed_call_without_a_token_is_401(
     echo: EchoSandbox, client: httpx.AsyncClient
 ) -> None:
-    body = _problem(await _routed(echo, client, None), 401, "missing-token")
+    body = await _refused(echo, client, None, "missing-token")
     assert "POST /token" in body["detail"]
-    _problem(await _routed(echo, client, "Token abc"), 401, "invalid-token")
+    await _refused(echo, client, "Token abc", "invalid-token")
 
 
 async def test_expired_token_is_401(echo: EchoSandbox, client: httpx.AsyncClient) -> None:
@@ -129,14 +138,14 @@ async def test_expired_token_is_401(echo: EchoSandbox, client: httpx.AsyncClient
         algorithm="HS256",
         headers={"kid": keyring.active.kid},
     )
-    _problem(await _routed(echo, client, f"Bearer {expired}"), 401, "token-expired")
+    await _refused(echo, client, f"Bearer {expired}", "token-expired")
 
 
 async def test_token_of_another_platform_is_401(
     echo: EchoSandbox, client: httpx.AsyncClient
 ) -> None:
     ngsp_token = await token(client, echo.running.url(NGSP), echo.topology, "ngsp-admin")
-    body = _problem(await _routed(echo, client, f"Bearer {ngsp_token}"), 401, "invalid-token")
+    body = await _refused(echo, client, f"Bearer {ngsp_token}", "invalid-token")
     assert LGSP in body["detail"]
 
 
@@ -144,7 +153,7 @@ async def test_altered_token_is_401(echo: EchoSandbox, client: httpx.AsyncClient
     good = await token(client, echo.running.url(LGSP), echo.topology, CONSUMER)
     header, payload, signature = good.split(".")
     forged = f"{header}.{payload}.{signature[::-1]}"
-    _problem(await _routed(echo, client, f"Bearer {forged}"), 401, "invalid-token")
+    await _refused(echo, client, f"Bearer {forged}", "invalid-token")
 
 
 async def test_audit_needs_an_admin(echo: EchoSandbox, client: httpx.AsyncClient) -> None:
