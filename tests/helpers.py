@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from contracts.platform import AuditRecord
+from contracts.problem import PROBLEM_MEDIA_TYPE, problem_type
 from contracts.topology import Role, Topology
 
 
@@ -40,3 +43,16 @@ async def audit_records(
     response = await client.get(f"{base}/audit", params=query, headers=headers)
     assert response.status_code == 200, response.text
     return [AuditRecord.model_validate(r) for r in response.json()["records"]]
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
+    """An RFC 9457 problem of this status and type, with the exchange's message id."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+    problem: dict[str, Any] = response.json()
+    assert problem["type"] == problem_type(slug)
+    assert problem["status"] == status
+    assert problem["title"] and problem["detail"]
+    if "X-Message-Id" in response.headers:
+        assert problem["message_id"] == response.headers["X-Message-Id"]
+    return problem

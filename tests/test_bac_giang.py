@@ -8,12 +8,12 @@ import httpx
 import pytest
 
 from contracts.platform import TopologyReport
-from contracts.problem import PROBLEM_MEDIA_TYPE, problem_type
+from contracts.problem import PROBLEM_MEDIA_TYPE
 from contracts.topology import Topology
 from sandbox.harness import RunningTopology, run_topology
 from sandbox.topology import load_topology
 from services.common.sampledata import citizens
-from tests.helpers import audit_records, bearer
+from tests.helpers import assert_problem, audit_records, bearer
 
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
@@ -92,15 +92,6 @@ async def test_intra_province_dossier_never_reaches_ngsp(
     assert len(here) == 1 and there == []
 
 
-def _problem(response: httpx.Response, status: int, slug: str) -> dict:  # type: ignore[type-arg]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
-    body = response.json()
-    assert body["type"] == problem_type(slug)
-    assert body["message_id"] == response.headers["X-Message-Id"]
-    return body
-
-
 @pytest.fixture
 async def own_sandbox(topology_2022: Topology, tmp_path: Path):  # type: ignore[no-untyped-def]
     """A sandbox of this test's own, free to stop nodes in."""
@@ -132,7 +123,7 @@ async def test_stopped_back_ends_show_unhealthy_and_calls_fail_fast_with_problem
     assert report.intra is not None
     down = next(s for s in report.intra.services if s.code == "apiQLVB")
     assert down.healthy is False and down.detail
-    body = _problem(
+    body = assert_problem(
         await client.get(
             f"{lgsp}/apiQLVB/1.0/vanBanDen", params={"maDonVi": "000.00.01.H04"}, headers=headers
         ),
@@ -148,7 +139,7 @@ async def test_stopped_back_ends_show_unhealthy_and_calls_fail_fast_with_problem
         "2 intra-province (3 registered)"
     )
     # NGSP's own problem reaches the caller through the LGSP unchanged.
-    _problem(
+    assert_problem(
         await client.get(
             f"{lgsp}/apiThue/1.0/trangThaiNNT", params={"mst": "0100000001"}, headers=headers
         ),

@@ -8,10 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contracts.problem import PROBLEM_MEDIA_TYPE, problem_type
-from gateway.settings import GatewaySettings
+from sandbox.harness import fast_settings
 from tests.echo_topology import NATIONAL_ECHO, PROVINCIAL_ECHO, EchoSandbox, run_echo_sandbox
-from tests.helpers import audit_records, bearer
+from tests.helpers import assert_problem, audit_records, bearer
 
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
@@ -20,13 +19,8 @@ NGSP = "ngsp"
 @pytest.fixture(scope="module")
 async def echo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EchoSandbox]:
     data_dir = tmp_path_factory.mktemp("echo")
-    settings = GatewaySettings(
-        data_dir=data_dir,
-        health_interval_seconds=0.2,
-        connect_timeout_seconds=0.5,
-        upstream_timeout_seconds=0.5,
-        max_body_bytes=4096,
-        audit_flush_seconds=0.0,
+    settings = fast_settings(data_dir).model_copy(
+        update={"upstream_timeout_seconds": 0.5, "max_body_bytes": 4096}
     )
     async with run_echo_sandbox(data_dir, settings) as sandbox:
         yield sandbox
@@ -120,25 +114,14 @@ async def test_intra_province_call_never_reaches_ngsp(
     assert ngsp == []
 
 
-def _assert_problem(response: httpx.Response, status: int, slug: str) -> dict:  # type: ignore[type-arg]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
-    problem = response.json()
-    assert problem["type"] == problem_type(slug)
-    assert problem["status"] == status
-    assert problem["title"] and problem["detail"]
-    assert problem["message_id"] == response.headers["X-Message-Id"]
-    return problem
-
-
 async def test_unknown_service_is_404_problem_naming_the_path(
     echo: EchoSandbox, client: httpx.AsyncClient
 ) -> None:
     response = await _call(echo, client, "GET", "/apiKhongCo/1.0/x")
-    problem = _assert_problem(response, 404, "unknown-service")
+    problem = assert_problem(response, 404, "unknown-service")
     assert "/apiKhongCo/1.0/" in problem["detail"]
     response = await _call(echo, client, "GET", f"/{PROVINCIAL_ECHO}/9.9/x")
-    _assert_problem(response, 404, "unknown-service")
+    assert_problem(response, 404, "unknown-service")
 
 
 async def test_hanging_back_end_gets_504_within_the_platform_timeout(
@@ -146,7 +129,7 @@ async def test_hanging_back_end_gets_504_within_the_platform_timeout(
 ) -> None:
     # The platform gives up after 0.5 s; the caller's own timeout (10 s) is never reached.
     response = await _call(echo, client, "GET", f"/{PROVINCIAL_ECHO}/1.0/slow")
-    problem = _assert_problem(response, 504, "backend-timeout")
+    problem = assert_problem(response, 504, "backend-timeout")
     assert PROVINCIAL_ECHO in problem["detail"]
 
 
@@ -154,7 +137,7 @@ async def test_body_over_the_limit_is_413_and_not_forwarded(
     echo: EchoSandbox, client: httpx.AsyncClient
 ) -> None:
     response = await _call(echo, client, "POST", f"/{PROVINCIAL_ECHO}/1.0/big", content=b"x" * 5000)
-    _assert_problem(response, 413, "payload-too-large")
+    assert_problem(response, 413, "payload-too-large")
 
 
 async def test_invalid_message_id_is_400_naming_the_header(
@@ -167,7 +150,7 @@ async def test_invalid_message_id_is_400_naming_the_header(
         f"/{PROVINCIAL_ECHO}/1.0/x",
         headers={"X-Message-Id": "bad id with spaces"},
     )
-    problem = _assert_problem(response, 400, "invalid-message-id")
+    problem = assert_problem(response, 400, "invalid-message-id")
     assert problem["errors"][0]["field"] == "$.headers.X-Message-Id"
 
 
@@ -177,7 +160,7 @@ async def test_consumer_without_a_grant_is_403(
     lgsp = echo.running.url(LGSP)
     headers = await bearer(client, lgsp, echo.topology, "qlvb-bac-giang")
     response = await client.get(f"{lgsp}/{NATIONAL_ECHO}/1.0/x", headers=headers)
-    problem = _assert_problem(response, 403, "access-denied")
+    problem = assert_problem(response, 403, "access-denied")
     assert "qlvb-bac-giang" in problem["detail"] and NATIONAL_ECHO in problem["detail"]
 
 

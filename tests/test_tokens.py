@@ -9,10 +9,9 @@ import httpx
 import jwt
 import pytest
 
-from contracts.problem import PROBLEM_MEDIA_TYPE, problem_type
 from gateway.keyring import Keyring
 from tests.echo_topology import PROVINCIAL_ECHO, EchoSandbox, run_echo_sandbox
-from tests.helpers import bearer, credentials, token
+from tests.helpers import assert_problem, bearer, credentials, token
 
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
@@ -23,15 +22,6 @@ CONSUMER = "motcua-bac-giang"
 async def echo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EchoSandbox]:
     async with run_echo_sandbox(tmp_path_factory.mktemp("tokens")) as sandbox:
         yield sandbox
-
-
-def _problem(response: httpx.Response, status: int, slug: str) -> dict:  # type: ignore[type-arg]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
-    body = response.json()
-    assert body["type"] == problem_type(slug)
-    assert body["status"] == status
-    return body
 
 
 async def test_token_with_basic_auth_has_the_wso2_shape(
@@ -94,7 +84,7 @@ async def test_token_refusals_are_problems_with_oauth_error_codes(
     error: str,
 ) -> None:
     response = await client.post(f"{echo.running.url(LGSP)}/token", data=form, auth=auth)
-    body = _problem(response, status, error.replace("_", "-"))
+    body = assert_problem(response, status, error.replace("_", "-"))
     assert body["error"] == error
 
 
@@ -104,7 +94,7 @@ async def test_token_request_must_be_form_encoded(
     response = await client.post(
         f"{echo.running.url(LGSP)}/token", json={"grant_type": "client_credentials"}
     )
-    _problem(response, 415, "unsupported-media-type")
+    assert_problem(response, 415, "unsupported-media-type")
 
 
 async def _refused(
@@ -115,7 +105,7 @@ async def _refused(
     response = await client.get(
         f"{echo.running.url(LGSP)}/{PROVINCIAL_ECHO}/1.0/x", headers=headers
     )
-    body = _problem(response, 401, slug)
+    body = assert_problem(response, 401, slug)
     seen = (await client.get(f"{echo.echo_url}/_seen")).json()
     assert response.headers["X-Message-Id"] not in seen
     return body
@@ -158,7 +148,7 @@ async def test_altered_token_is_401(echo: EchoSandbox, client: httpx.AsyncClient
 
 async def test_audit_needs_an_admin(echo: EchoSandbox, client: httpx.AsyncClient) -> None:
     lgsp = echo.running.url(LGSP)
-    _problem(await client.get(f"{lgsp}/audit"), 401, "missing-token")
+    assert_problem(await client.get(f"{lgsp}/audit"), 401, "missing-token")
     headers = await bearer(client, lgsp, echo.topology, CONSUMER)
-    body = _problem(await client.get(f"{lgsp}/audit", headers=headers), 403, "admin-only")
+    body = assert_problem(await client.get(f"{lgsp}/audit", headers=headers), 403, "admin-only")
     assert CONSUMER in body["detail"]

@@ -14,8 +14,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from contracts.problem import PROBLEM_MEDIA_TYPE, problem_type
+from contracts.problem import problem_type
 from gateway.settings import GatewaySettings
+from sandbox.harness import fast_settings
 from tests.echo_topology import (
     NATIONAL_ECHO,
     OTHER_LGSP,
@@ -25,7 +26,7 @@ from tests.echo_topology import (
     EchoSandbox,
     run_echo_sandbox,
 )
-from tests.helpers import audit_records, bearer, token
+from tests.helpers import assert_problem, audit_records, bearer, token
 from tests.raw_http import send_raw
 
 LGSP = "lgsp-bac-giang"
@@ -36,15 +37,13 @@ ADMIN = "lgsp-bac-giang-admin"
 
 
 def _settings(data_dir) -> GatewaySettings:  # type: ignore[no-untyped-def]
-    return GatewaySettings(
-        data_dir=data_dir,
-        health_interval_seconds=0.2,
-        connect_timeout_seconds=0.5,
-        upstream_timeout_seconds=2.0,
-        audit_flush_seconds=0.0,
-        audit_busy_timeout_seconds=0.2,
-        body_timeout_seconds=0.5,
-        max_body_bytes=64 * 1024,
+    return fast_settings(data_dir).model_copy(
+        update={
+            "upstream_timeout_seconds": 2.0,
+            "audit_busy_timeout_seconds": 0.2,
+            "body_timeout_seconds": 0.5,
+            "max_body_bytes": 64 * 1024,
+        }
     )
 
 
@@ -57,14 +56,6 @@ async def echo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EchoSa
 
 async def _seen(echo: EchoSandbox, client: httpx.AsyncClient) -> list[str]:
     return list((await client.get(f"{echo.echo_url}/_seen")).json())
-
-
-def _problem(status: int, slug: str, response: httpx.Response) -> dict:  # type: ignore[type-arg]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
-    body = response.json()
-    assert body["type"] == problem_type(slug)
-    return body
 
 
 async def _assert_not_seen(echo: EchoSandbox, client: httpx.AsyncClient, r: httpx.Response) -> None:
@@ -81,7 +72,7 @@ async def test_call_without_a_grant_is_403_naming_consumer_and_service(
     response = await client.get(
         f"{lgsp}/{NATIONAL_ECHO}/1.0/x", headers=await bearer(client, lgsp, echo.topology, QLVB)
     )
-    body = _problem(403, "access-denied", response)
+    body = assert_problem(status=403, slug="access-denied", response=response)
     assert (body["consumer"], body["service"]) == (QLVB, NATIONAL_ECHO)
     await _assert_not_seen(echo, client, response)
 
@@ -100,7 +91,7 @@ async def test_catalog_shows_a_consumer_exactly_what_it_may_call(
 
     assert await codes(QLVB) == {PROVINCIAL_ECHO}
     assert await codes(MOTCUA) == {PROVINCIAL_ECHO, NATIONAL_ECHO}
-    _problem(401, "missing-token", await client.get(f"{lgsp}/catalog"))
+    assert_problem(status=401, slug="missing-token", response=await client.get(f"{lgsp}/catalog"))
 
 
 async def test_another_province_is_out_of_reach(
@@ -112,20 +103,20 @@ async def test_another_province_is_out_of_reach(
     response = await client.get(
         f"{bac_giang}/{PROVINCIAL_ECHO}/1.0/x", headers={"Authorization": f"Bearer {foreign}"}
     )
-    _problem(401, "invalid-token", response)
+    assert_problem(status=401, slug="invalid-token", response=response)
     await _assert_not_seen(echo, client, response)
     # Bắc Giang's consumer asking its own LGSP for Bắc Ninh's intra-province service.
     response = await client.get(
         f"{bac_giang}/{OTHER_PROVINCE_ECHO}/1.0/x",
         headers=await bearer(client, bac_giang, echo.topology, MOTCUA),
     )
-    _problem(404, "unknown-service", response)
+    assert_problem(status=404, slug="unknown-service", response=response)
     # Nor can it go round through NGSP: its token is not NGSP's.
     response = await client.get(
         f"{echo.running.url(NGSP)}/{NATIONAL_ECHO}/1.0/x",
         headers=await bearer(client, bac_giang, echo.topology, MOTCUA),
     )
-    _problem(401, "invalid-token", response)
+    assert_problem(status=401, slug="invalid-token", response=response)
 
 
 async def test_admin_api_needs_an_admin_and_grants_take_effect_and_persist(
@@ -134,8 +125,10 @@ async def test_admin_api_needs_an_admin_and_grants_take_effect_and_persist(
     lgsp = echo.running.url(LGSP)
     consumer_headers = await bearer(client, lgsp, echo.topology, MOTCUA)
     url = f"{lgsp}/admin/consumers/{QLVB}/grants/{NATIONAL_ECHO}"
-    _problem(401, "missing-token", await client.put(url))
-    _problem(403, "admin-only", await client.put(url, headers=consumer_headers))
+    assert_problem(status=401, slug="missing-token", response=await client.put(url))
+    assert_problem(
+        status=403, slug="admin-only", response=await client.put(url, headers=consumer_headers)
+    )
 
     admin = await bearer(client, lgsp, echo.topology, ADMIN)
     granted = await client.put(url, headers=admin)
@@ -152,7 +145,11 @@ async def test_admin_api_needs_an_admin_and_grants_take_effect_and_persist(
 
     admin = await bearer(client, lgsp, echo.topology, ADMIN)
     assert (await client.delete(url, headers=admin)).status_code == 200
-    _problem(403, "access-denied", await client.get(f"{lgsp}/{NATIONAL_ECHO}/1.0/x", headers=qlvb))
+    assert_problem(
+        status=403,
+        slug="access-denied",
+        response=await client.get(f"{lgsp}/{NATIONAL_ECHO}/1.0/x", headers=qlvb),
+    )
 
 
 @pytest.mark.parametrize(
@@ -168,7 +165,7 @@ async def test_back_end_address_must_be_an_http_url(
         json={"title": "Mới", "owner": "000.00.12.H04", "address": address},
         headers=admin,
     )
-    body = _problem(422, "validation-error", response)
+    body = assert_problem(status=422, slug="validation-error", response=response)
     assert body["errors"][0]["field"] == "$.body.address"
 
 
@@ -193,10 +190,10 @@ async def test_admin_registers_a_service_and_redirects_are_not_followed(
         if response.content.startswith(b'{"m')
         else True
     )
-    _problem(
-        409,
-        "reserved-code",
-        await client.put(
+    assert_problem(
+        status=409,
+        slug="reserved-code",
+        response=await client.put(
             f"{lgsp}/admin/services/audit/1.0",
             json={"title": "x", "owner": "000.00.12.H04", "address": echo.echo_url},
             headers=admin,
@@ -261,7 +258,7 @@ async def test_noisy_consumer_gets_429_while_another_is_still_served(
     assert statuses.count(200) <= QLVB_RATE["burst"] + 1
     assert statuses.count(429) >= 10 - QLVB_RATE["burst"] - 1
     limited = next(r for r in noisy if r.status_code == 429)
-    _problem(429, "rate-limited", limited)
+    assert_problem(status=429, slug="rate-limited", response=limited)
     assert int(limited.headers["Retry-After"]) >= 1
     await _assert_not_seen(echo, client, limited)
     assert [r.status_code for r in quiet] == [200] * 10
@@ -332,7 +329,7 @@ async def test_malformed_json_is_400_naming_the_body(
         content=b'{"hoTen": "Nguy\xe1\xbb\x85n", ',
         headers={**headers, "Content-Type": "application/json"},
     )
-    body = _problem(400, "malformed-json", response)
+    body = assert_problem(status=400, slug="malformed-json", response=response)
     assert body["errors"][0]["field"] == "$.body"
     await _assert_not_seen(echo, client, response)
     response = await client.post(
@@ -340,7 +337,7 @@ async def test_malformed_json_is_400_naming_the_body(
         content=b'{"hoTen": "\xff\xfe"}',
         headers={**headers, "Content-Type": "application/json"},
     )
-    _problem(400, "malformed-json", response)
+    assert_problem(status=400, slug="malformed-json", response=response)
 
 
 async def test_body_over_the_limit_is_413(echo: EchoSandbox, client: httpx.AsyncClient) -> None:
@@ -349,7 +346,7 @@ async def test_body_over_the_limit_is_413(echo: EchoSandbox, client: httpx.Async
     response = await client.post(
         f"{lgsp}/{PROVINCIAL_ECHO}/1.0/x", content=b"x" * (65 * 1024), headers=headers
     )
-    _problem(413, "payload-too-large", response)
+    assert_problem(status=413, slug="payload-too-large", response=response)
     await _assert_not_seen(echo, client, response)
 
 
@@ -461,7 +458,7 @@ async def test_exchange_is_refused_with_503_while_the_audit_log_cannot_be_writte
             await asyncio.sleep(0.05)
         assert (await client.get(f"{lgsp}/healthz")).status_code == 503
         refused = await client.get(url, headers=headers)
-        _problem(503, "audit-unavailable", refused)
+        assert_problem(status=503, slug="audit-unavailable", response=refused)
         await _assert_not_seen(echo, client, refused)
     finally:
         await asyncio.to_thread(locker.execute, "ROLLBACK")
