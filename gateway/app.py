@@ -20,6 +20,7 @@ from gateway.exchange import METHODS, exchange
 from gateway.forwarder import create_forwarder
 from gateway.health import HealthMonitor
 from gateway.keyring import Keyring
+from gateway.lane import ExchangeLane
 from gateway.limits import HeaderLimit
 from gateway.ratelimit import RateLimiter
 from gateway.registry import Registry
@@ -105,6 +106,7 @@ def create_platform_app(
     )
     install_problem_handlers(app)
     problem_openapi(app)
+    app.add_middleware(ExchangeLane)
     app.add_middleware(HeaderLimit, max_bytes=settings.max_header_bytes)
     app.include_router(token.router)
     app.include_router(status.router)

@@ -1,0 +1,54 @@
+"""The exchange's own lane: routed calls skip the framework's per-request machinery.
+
+Routed calls are nearly all of a platform's traffic, and they need none of FastAPI's
+dependency solving or route matching; they reach `exchange` straight from here. The
+platform's own API (token, topology, catalog, audit, admin, docs) goes on to FastAPI.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from apikit.problems import ProblemError, render
+from contracts.topology import RESERVED_CODES
+from gateway.exchange import exchange
+
+log = logging.getLogger(__name__)
+_FRAMEWORK = RESERVED_CODES | {"docs", "redoc", "openapi.json", "favicon.ico"}
+
+
+def _exchange_params(path: str) -> dict[str, str] | None:
+    parts = path.split("/", 3)  # "", code, version, resource
+    if len(parts) < 3 or not parts[1] or parts[1].lower() in _FRAMEWORK or not parts[2]:
+        return None
+    return {"code": parts[1], "version": parts[2], "resource": parts[3] if len(parts) > 3 else ""}
+
+
+class ExchangeLane:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        params = _exchange_params(scope["path"]) if scope["type"] == "http" else None
+        if params is None:
+            await self.app(scope, receive, send)
+            return
+        scope["path_params"] = params
+        request = Request(scope, receive)
+        try:
+            response = await exchange(request)
+        except Exception:  # the lane has no framework around it to turn this into a problem
+            log.exception("routed call failed on %s %s", scope["method"], scope["path"])
+            response = render(
+                ProblemError(
+                    500,
+                    "internal-error",
+                    "Internal error",
+                    "The platform failed while routing this call; it has been logged.",
+                ),
+                request,
+            )
+        await response(scope, receive, send)
