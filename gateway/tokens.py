@@ -28,10 +28,14 @@ def _unauthorized(slug: str, title: str, detail: str) -> ProblemError:
 
 
 class TokenService:
+    _CACHE_SIZE = 10_000
+
     def __init__(self, issuer: str, keyring: Keyring, ttl_seconds: int) -> None:
         self.issuer = issuer
         self.keyring = keyring
         self._ttl = ttl_seconds
+        # A consumer sends the same token for an hour: check its signature once, not per call.
+        self._verified: dict[str, Claims] = {}
 
     def issue(self, consumer_id: str) -> TokenResponse:
         now = int(time.time())
@@ -64,6 +68,18 @@ class TokenService:
         return self.verify(token.strip())
 
     def verify(self, token: str) -> Claims:
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached.expires_at > time.time():
+                return cached
+            del self._verified[token]
+        claims = self._decode(token)
+        if len(self._verified) >= self._CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _decode(self, token: str) -> Claims:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = self.keyring.find(kid) if isinstance(kid, str) else None
