@@ -6,20 +6,28 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
-def _problem_schemas() -> dict[str, Any]:
-    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-    defs = schema.pop("$defs", {})
-    return {"Problem": schema, **defs}
+def _schemas(models: list[type[BaseModel]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+        found.update(schema.pop("$defs", {}))
+        found[model.__name__] = schema
+    return found
 
 
-def problem_openapi(app: FastAPI) -> None:
-    """Every 4xx/5xx response is documented as a Problem; FastAPI's default 422 shape goes."""
+def problem_openapi(app: FastAPI, extra_models: list[type[BaseModel]] | None = None) -> None:
+    """Every 4xx/5xx response is documented as a Problem; FastAPI's default 422 shape goes.
+
+    `extra_models` are bodies that routes parse themselves (say, JSON or XML) and document
+    by reference; their schemas join the components.
+    """
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -38,7 +46,9 @@ def problem_openapi(app: FastAPI) -> None:
         components = document.setdefault("components", {}).setdefault("schemas", {})
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)
-        components.update(_problem_schemas())
+        for name, schema in _schemas(extra_models or []).items():
+            components.setdefault(name, schema)
+        components.update(_schemas([Problem]))
         app.openapi_schema = document
         return document
 

@@ -113,27 +113,42 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     return render(exc, request)
 
 
-async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = field_errors(exc.errors())
-    names = ", ".join(e.field for e in errors) or "the request"
-    return render(
-        ProblemError(
-            422,
-            "validation-error",
-            "Request does not match the contract",
-            f"Fix these fields: {names}",
-            errors=errors,
-        ),
-        request,
+def validation_problem(errors: Iterable[Mapping[str, Any]]) -> ProblemError:
+    """422 naming every wrong field (pydantic or FastAPI error dicts)."""
+    found = field_errors(errors)
+    names = ", ".join(e.field for e in found) or "the request"
+    return ProblemError(
+        422,
+        "validation-error",
+        "Request does not match the contract",
+        f"Fix these fields: {names}",
+        errors=found,
     )
 
 
+def as_problem(exc: Exception) -> ProblemError | None:
+    """The problem a framework exception stands for; None for an unexpected error."""
+    if isinstance(exc, ProblemError):
+        return exc
+    if isinstance(exc, RequestValidationError):
+        return validation_problem(exc.errors())
+    if isinstance(exc, StarletteHTTPException):
+        slug, title = _STATUS_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        return ProblemError(exc.status_code, slug, title, detail, headers=exc.headers)
+    return None
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    problem = as_problem(exc)
+    assert problem is not None
+    return render(problem, request)
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    slug, title = _STATUS_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
-    detail = exc.detail if isinstance(exc.detail, str) else title
-    return render(ProblemError(exc.status_code, slug, title, detail, headers=exc.headers), request)
+    problem = as_problem(exc)
+    assert problem is not None
+    return render(problem, request)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -55,6 +55,11 @@ class UpstreamLink(_Strict):
 
     platform: NodeName
     consumer: str = Field(min_length=1, description="A consumer registered at that platform")
+    return_consumer: str | None = Field(
+        default=None,
+        description="A consumer with role 'platform' at this provincial platform, which the "
+        "national one uses to hand documents down to it",
+    )
 
 
 class Platform(_Strict):
@@ -106,13 +111,39 @@ class Service(_Strict):
         return (self.code, self.version)
 
 
+class Mailbox(_Strict):
+    """Where an agency receives official documents: pushed to its back end, or an inbox."""
+
+    agency: AgencyCode
+    platform: NodeName = Field(description="The platform the agency receives documents at")
+    backend: NodeName | None = Field(default=None, description="Push to this back-end node")
+    address: AnyHttpUrl | None = Field(default=None, description="Or push to this base URL")
+    path: str = Field(
+        default="/nhanVanBan",
+        pattern=r"^/[A-Za-z0-9/_-]*$",
+        description="The receiving endpoint on the back end (push only)",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if self.backend is not None and self.address is not None:
+            raise ValueError("give at most one of 'backend' and 'address' (none: pull inbox)")
+        return self
+
+    @property
+    def push(self) -> bool:
+        return self.backend is not None or self.address is not None
+
+
 class RateLimit(_Strict):
     per_second: float = Field(gt=0, description="Sustained requests per second")
     burst: int = Field(ge=1, description="Requests allowed at once above the sustained rate")
 
 
 # Paths of the platforms' own API: no service may be published under them.
-RESERVED_CODES = frozenset({"token", "topology", "audit", "healthz", "admin", "catalog", "metrics"})
+RESERVED_CODES = frozenset(
+    {"token", "topology", "audit", "healthz", "admin", "catalog", "metrics", "documents"}
+)
 
 
 class Consumer(_Strict):
@@ -136,6 +167,9 @@ class Topology(_Strict):
     backends: dict[NodeName, Backend] = Field(default_factory=dict)
     services: list[Service]
     consumers: list[Consumer]
+    mailboxes: list[Mailbox] = Field(
+        default_factory=list, description="Who receives official documents, and how"
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Self:
@@ -231,14 +265,46 @@ class Topology(_Strict):
                 if grant != "*" and grant not in codes:
                     problems.append(f"{where}.grants[{j}]: {grant!r} is not a service")
 
+        problems += self._mailbox_problems(agencies)
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _mailbox_problems(self, agencies: set[str]) -> list[str]:
+        problems: list[str] = []
+        seen: set[str] = set()
+        for i, box in enumerate(self.mailboxes):
+            where = f"mailboxes[{i}] ({box.agency})"
+            if box.agency in seen:
+                problems.append(f"{where}.agency: has two mailboxes")
+            seen.add(box.agency)
+            if box.agency not in agencies:
+                problems.append(f"{where}.agency: {box.agency} is not in agencies")
+            if box.platform not in self.platforms:
+                problems.append(f"{where}.platform: {box.platform!r} is not a platform")
+            if box.backend is not None and box.backend not in self.backends:
+                problems.append(f"{where}.backend: {box.backend!r} is not a backend node")
+        for name, platform in self.platforms.items():
+            link = platform.upstream
+            if link is None or link.return_consumer is None:
+                continue
+            if not any(
+                c.id == link.return_consumer and c.platform == name and Role.PLATFORM in c.roles
+                for c in self.consumers
+            ):
+                problems.append(
+                    f"platforms.{name}.upstream.return_consumer: {link.return_consumer!r} is "
+                    f"not a consumer with role 'platform' at {name}"
+                )
+        return problems
 
     # -- views -------------------------------------------------------------------------
 
     def services_at(self, platform: str) -> list[Service]:
         return [s for s in self.services if s.platform == platform]
+
+    def mailbox_of(self, agency: str) -> Mailbox | None:
+        return next((m for m in self.mailboxes if m.agency == agency), None)
 
     def consumers_at(self, platform: str) -> list[Consumer]:
         return [c for c in self.consumers if c.platform == platform]

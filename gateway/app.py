@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TypedDict
 
@@ -11,11 +11,16 @@ from fastapi import FastAPI
 
 from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
+from contracts.edxml import DocumentPackage, StatusPacket
 from gateway.access import AccessRights
 from gateway.admin_store import AdminStore
 from gateway.api import admin, audit, catalog, status, token
 from gateway.audit import AuditLog
 from gateway.client import create_client
+from gateway.documents import api as documents_api
+from gateway.documents.delivery import DeliveryWorker
+from gateway.documents.service import DocumentService
+from gateway.documents.store import DocumentStore
 from gateway.exchange import METHODS, exchange
 from gateway.forwarder import create_forwarder
 from gateway.health import HealthMonitor
@@ -33,6 +38,16 @@ from gateway.upstream_token import UpstreamToken
 
 class LifespanState(TypedDict):
     platform: PlatformState
+
+
+class _Wake:
+    """Lets the document service wake the worker that is created after it."""
+
+    target: Callable[[], None] | None = None
+
+    def __call__(self) -> None:
+        if self.target is not None:
+            self.target()
 
 
 def create_platform_app(
@@ -87,10 +102,19 @@ def create_platform_app(
             admin_store=admin_store,
             reporter=reporter,
         )
+        documents = DocumentStore(data_dir / f"{spec.name}.documents.sqlite3", spec.name)
+        await documents.open()
+        wake = _Wake()
+        state.documents = DocumentService(spec, documents, wake)
+        delivery = DeliveryWorker(state.documents, client, settings, state.upstream_token)
+        wake.target = delivery.wake
         monitor.start()
+        delivery.start()
         try:
             yield {"platform": state}
         finally:
+            await delivery.stop()
+            await documents.close()
             await monitor.stop()
             await audit_log.close()
             await admin_store.close()
@@ -105,7 +129,7 @@ def create_platform_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    problem_openapi(app)
+    problem_openapi(app, extra_models=[DocumentPackage, StatusPacket])
     app.add_middleware(ExchangeLane)
     app.add_middleware(HeaderLimit, max_bytes=settings.max_header_bytes)
     app.include_router(token.router)
@@ -113,6 +137,7 @@ def create_platform_app(
     app.include_router(audit.router)
     app.include_router(catalog.router)
     app.include_router(admin.router)
+    app.include_router(documents_api.router)
     # Published services live at /{context}/{version}/{resource}, as on WSO2 API Manager.
     for path in ("/{code}/{version}/{resource:path}", "/{code}/{version}"):
         app.router.add_route(path, exchange, methods=METHODS, include_in_schema=False)

@@ -50,7 +50,7 @@ _RESPONSE_STRIPPED = h.HOP_BY_HOP | {"set-cookie", "server", "date", "content-en
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
-def _message_id(request: Request) -> str:
+def incoming_message_id(request: Request) -> str:
     given = request.headers.get(h.MESSAGE_ID)
     if given is None:
         return uuid.uuid4().hex
@@ -92,7 +92,7 @@ def _check_path(request: Request) -> None:
         raise _bad_path("dot segment or empty segment")
 
 
-async def _read_body(request: Request, limit: int, within: float) -> bytes:
+async def read_body(request: Request, limit: int, within: float) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
@@ -231,7 +231,7 @@ def _check_response(route: Route, operation: Operation, response: Response) -> N
         )
 
 
-def _refuse_unless_loggable(state: PlatformState) -> None:
+def refuse_unless_loggable(state: PlatformState) -> None:
     if not state.audit.accepting:
         raise ProblemError(
             503,
@@ -255,14 +255,14 @@ async def exchange(request: Request) -> Response:
     response: Response
     outcome = "ok"
     try:
-        message_id = request.state.message_id = _message_id(request)
-        _refuse_unless_loggable(state)
+        message_id = request.state.message_id = incoming_message_id(request)
+        refuse_unless_loggable(state)
         _check_path(request)
         route, resource = _route_of(state, request)
         consumer = authenticate(state, request.headers.get("authorization"))
         origin = _origin_consumer(consumer, request)
         _authorize(state, consumer, route)
-        body = await _read_body(
+        body = await read_body(
             request, state.settings.max_body_bytes, state.settings.body_timeout_seconds
         )
         request_bytes = len(body)

@@ -30,3 +30,10 @@ class GatewaySettings(BaseSettings):
     transport: Literal["aiohttp", "httpx"] = "aiohttp"
     # Check back ends' responses against their contracts (off: faster, less safe).
     validate_responses: bool = True
+    # Official documents: a send may carry attachments, so it gets its own size bound.
+    document_max_bytes: int = 8 * 1024 * 1024
+    delivery_concurrency: int = 16
+    delivery_max_attempts: int = 12
+    delivery_base_delay_seconds: float = 0.5
+    delivery_max_delay_seconds: float = 60.0
+    delivery_timeout_seconds: float = 10.0

@@ -40,6 +40,15 @@ class PeerSpec(BaseModel):
     tier: Tier
     agency: str
     url: str
+    # This platform's credentials at the peer, to hand documents down (None: it cannot).
+    client_id: str | None = None
+    client_secret: str | None = None
+
+
+class MailboxSpec(BaseModel):
+    agency: str
+    platform: str
+    push_url: str | None = None  # None: the agency picks documents up from its inbox
 
 
 class PlatformSpec(BaseModel):
@@ -52,3 +61,4 @@ class PlatformSpec(BaseModel):
     consumers: list[Consumer]
     upstream: UpstreamSpec | None = None
     downstream: list[PeerSpec] = []
+    mailboxes: list[MailboxSpec] = []

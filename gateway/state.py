@@ -13,6 +13,7 @@ from contracts.topology import Consumer, Role
 from gateway.access import AccessRights
 from gateway.admin_store import AdminStore
 from gateway.audit import AuditLog
+from gateway.documents.service import DocumentService
 from gateway.forwarder import Forwarder
 from gateway.health import HealthMonitor
 from gateway.ratelimit import RateLimiter
@@ -42,6 +43,7 @@ class PlatformState:
     limiter: RateLimiter
     admin_store: AdminStore
     reporter: Reporter
+    documents: DocumentService | None = None
 
     def report(self) -> TopologyReport:
         return self.reporter(self)

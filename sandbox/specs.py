@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contracts.topology import Service, Topology
-from gateway.spec import PeerSpec, PlatformSpec, RouteSpec, UpstreamSpec
+from contracts.topology import Mailbox, Service, Topology
+from gateway.spec import MailboxSpec, PeerSpec, PlatformSpec, RouteSpec, UpstreamSpec
 from sandbox.addresses import AddressBook
 from services.common.config import BackendConfig
 
@@ -53,16 +53,7 @@ def platform_spec(topology: Topology, name: str, addresses: AddressBook) -> Plat
         routes += [
             _route(topology, s, "upstream", upstream.url) for s in topology.upstream_services(name)
         ]
-    downstream = [
-        PeerSpec(
-            name=n,
-            title=topology.platforms[n].title,
-            tier=topology.platforms[n].tier,
-            agency=topology.platforms[n].agency,
-            url=addresses.url(n),
-        )
-        for n in topology.downstream_of(name)
-    ]
+    downstream = [_peer(topology, n, addresses) for n in topology.downstream_of(name)]
     return PlatformSpec(
         name=name,
         tier=platform.tier,
@@ -73,6 +64,40 @@ def platform_spec(topology: Topology, name: str, addresses: AddressBook) -> Plat
         consumers=topology.consumers_at(name),
         upstream=upstream,
         downstream=downstream,
+        mailboxes=[_mailbox(m, addresses) for m in topology.mailboxes],
+    )
+
+
+def _peer(topology: Topology, name: str, addresses: AddressBook) -> PeerSpec:
+    platform = topology.platforms[name]
+    link = platform.upstream
+    creds = next(
+        (
+            c
+            for c in topology.consumers_at(name)
+            if link is not None and c.id == link.return_consumer
+        ),
+        None,
+    )
+    return PeerSpec(
+        name=name,
+        title=platform.title,
+        tier=platform.tier,
+        agency=platform.agency,
+        url=addresses.url(name),
+        client_id=creds.client_id if creds else None,
+        client_secret=creds.client_secret if creds else None,
+    )
+
+
+def _mailbox(box: Mailbox, addresses: AddressBook) -> MailboxSpec:
+    base = None
+    if box.address is not None:
+        base = str(box.address).rstrip("/")
+    elif box.backend is not None:
+        base = addresses.url(box.backend)
+    return MailboxSpec(
+        agency=box.agency, platform=box.platform, push_url=f"{base}{box.path}" if base else None
     )
 
 

@@ -1,0 +1,294 @@
+"""/documents: send, follow, receive (push or inbox) and answer official documents.
+
+Bodies are edXML packages as JSON (application/json) or XML (application/xml); answers
+follow the Accept header for packages. Consumers act as their own agency only: a sender
+sees its documents, a receiver the documents addressed to it, nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from apikit.edxml_xml import (
+    is_xml,
+    package_from_xml,
+    package_to_xml,
+    status_from_xml,
+)
+from apikit.problems import ProblemError, validation_problem
+from contracts.edxml import (
+    Delivery,
+    DocumentPackage,
+    DocumentView,
+    DocumentWithPackage,
+    InboxPage,
+    ReceiverView,
+    SendReceipt,
+    StatusPacket,
+    StatusRelay,
+)
+from contracts.problem import FieldError, Problem
+from contracts.topology import Consumer, Role
+from gateway.audited import AuditedRoute, note_body
+from gateway.auth import authenticate
+from gateway.documents.service import DocumentService
+from gateway.exchange import read_body
+from gateway.state import PlatformState, platform_of
+
+router = APIRouter(prefix="/documents", tags=["documents"], route_class=AuditedRoute)
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": Problem} for s in (400, 401, 403, 404, 409, 413, 415, 422, 503)
+}
+_PACKAGE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/DocumentPackage"}},
+            "application/xml": {"schema": {"type": "string", "description": "edXMLEnvelope"}},
+        },
+    }
+}
+
+
+def _service(state: PlatformState) -> DocumentService:
+    assert state.documents is not None
+    return state.documents
+
+
+def _caller(request: Request, authorization: str | None) -> tuple[PlatformState, Consumer]:
+    state = platform_of(request)
+    consumer = authenticate(state, authorization)
+    request.state.consumer_id = consumer.id
+    return state, consumer
+
+
+async def _body(request: Request, state: PlatformState) -> bytes:
+    body = await read_body(
+        request, state.settings.document_max_bytes, state.settings.body_timeout_seconds
+    )
+    note_body(request, body)
+    return body
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_problem(exc.errors()) from None
+
+
+def _decode(request: Request, body: bytes, from_xml: Any) -> Any:
+    content_type = request.headers.get("content-type")
+    if is_xml(content_type):
+        return from_xml(body)
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise ProblemError(
+            415,
+            "unsupported-media-type",
+            "Send JSON or edXML",
+            f"Content-Type must be application/json or application/xml, not {media or 'none'}.",
+            errors=[FieldError(field="$.headers.Content-Type", reason="unsupported")],
+        )
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ProblemError(
+            400,
+            "malformed-json",
+            "Malformed JSON body",
+            f"The body is not valid JSON: {exc}.",
+            errors=[FieldError(field="$.body", reason=str(exc))],
+        ) from None
+
+
+def _require_platform(consumer: Consumer, state: PlatformState, neighbour: str) -> None:
+    service = _service(state)
+    peer_agency = _neighbour_agency(state, neighbour)
+    if Role.PLATFORM not in consumer.roles or peer_agency != consumer.agency:
+        raise ProblemError(
+            403,
+            "platform-only",
+            "Only a neighbouring platform may hand documents over",
+            f"Consumer {consumer.id!r} may not act as platform {neighbour!r} at "
+            f"{service.spec.name}.",
+        )
+
+
+def _neighbour_agency(state: PlatformState, name: str) -> str | None:
+    spec = state.spec
+    if spec.upstream is not None and spec.upstream.platform == name:
+        return spec.upstream.agency
+    return next((p.agency for p in spec.downstream if p.name == name), None)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=SendReceipt,
+    summary="Send an official document (edXML as JSON or XML)",
+    description="Answers 202 once the document is committed; delivery runs in the background. "
+    "A repeat with the same idempotency key returns the first document and creates nothing.",
+    responses=_ERRORS,
+    openapi_extra=_PACKAGE_BODY,
+)
+async def send(
+    request: Request,
+    response: Response,
+    authorization: Annotated[str | None, Header()] = None,
+) -> SendReceipt:
+    state, consumer = _caller(request, authorization)
+    package = _parse(
+        DocumentPackage, _decode(request, await _body(request, state), package_from_xml)
+    )
+    receipt, created = await _service(state).send(consumer, package, request.state.message_id)
+    response.headers["Location"] = f"/documents/{receipt.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return receipt
+
+
+@router.get(
+    "/inbox",
+    response_model=InboxPage,
+    summary="Documents waiting for the caller's agency (pull receivers)",
+    responses=_ERRORS,
+)
+async def inbox(
+    request: Request,
+    cursor: Annotated[int, Query(ge=0, description="From next_cursor of the last page")] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    authorization: Annotated[str | None, Header()] = None,
+) -> InboxPage:
+    state, consumer = _caller(request, authorization)
+    docs = await _service(state).store.inbox(consumer.agency, cursor, limit)
+    return InboxPage(
+        documents=[
+            DocumentWithPackage(id=d.id, kind=d.kind, relatedDocument=d.related, package=d.package)
+            for d in docs
+        ],
+        next_cursor=str(docs[-1].rowid) if len(docs) == limit else None,
+    )
+
+
+@router.post(
+    "/relay",
+    status_code=202,
+    summary="A neighbouring platform hands a document over (platforms only)",
+    responses=_ERRORS,
+)
+async def relay(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, str]:
+    state, consumer = _caller(request, authorization)
+    delivery = _parse(Delivery, _decode(request, await _body(request, state), package_from_xml))
+    _require_platform(consumer, state, delivery.fromPlatform)
+    await _service(state).relay_in(delivery)
+    return {"id": delivery.id}
+
+
+@router.post(
+    "/relay-status",
+    summary="A neighbouring platform relays a status back (platforms only)",
+    responses=_ERRORS,
+)
+async def relay_status(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, str]:
+    state, consumer = _caller(request, authorization)
+    relayed = _parse(StatusRelay, _decode(request, await _body(request, state), status_from_xml))
+    _require_platform(consumer, state, relayed.fromPlatform)
+    await _service(state).relay_status_in(relayed)
+    return {"id": relayed.documentId}
+
+
+@router.get(
+    "/{document_id}",
+    response_model=DocumentView,
+    summary="A document's receivers, states and trail (sender or receiver only)",
+    responses=_ERRORS,
+)
+async def follow(
+    request: Request, document_id: str, authorization: Annotated[str | None, Header()] = None
+) -> DocumentView:
+    state, consumer = _caller(request, authorization)
+    service = _service(state)
+    return await service.view(await service.visible(consumer, document_id))
+
+
+@router.get(
+    "/{document_id}/package",
+    summary="The document itself, as JSON or as edXML (Accept: application/xml)",
+    responses={
+        **_ERRORS,
+        200: {
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/DocumentPackage"}},
+                "application/xml": {"schema": {"type": "string"}},
+            }
+        },
+    },
+)
+async def package(
+    request: Request,
+    document_id: str,
+    accept: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    state, consumer = _caller(request, authorization)
+    doc = await _service(state).visible(consumer, document_id)
+    if accept and is_xml(accept.split(",")[0]):
+        return Response(package_to_xml(doc.package), media_type="application/xml")
+    return Response(
+        doc.package.model_dump_json(by_alias=True, exclude_none=True),
+        media_type="application/json",
+    )
+
+
+@router.post(
+    "/{document_id}/ack",
+    response_model=list[ReceiverView],
+    summary="A pull receiver confirms it took the document (status 01 arrived)",
+    responses=_ERRORS,
+)
+async def acknowledge(
+    request: Request, document_id: str, authorization: Annotated[str | None, Header()] = None
+) -> list[ReceiverView]:
+    state, consumer = _caller(request, authorization)
+    service = _service(state)
+    await service.acknowledge(consumer, document_id)
+    return [r for r in await service.store.receipts(document_id) if r.organId == consumer.agency]
+
+
+@router.post(
+    "/{document_id}/status",
+    status_code=202,
+    response_model=list[ReceiverView],
+    summary="A receiver reports its status (accepted, assigned, done, rejected, ...)",
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/StatusPacket"}},
+                "application/xml": {"schema": {"type": "string", "description": "Status"}},
+            },
+        }
+    },
+)
+async def report_status(
+    request: Request, document_id: str, authorization: Annotated[str | None, Header()] = None
+) -> list[ReceiverView]:
+    state, consumer = _caller(request, authorization)
+    packet = _parse(StatusPacket, _decode(request, await _body(request, state), status_from_xml))
+    service = _service(state)
+    await service.receiver_status(consumer, document_id, packet)
+    return [r for r in await service.store.receipts(document_id) if r.organId == consumer.agency]

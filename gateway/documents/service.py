@@ -1,0 +1,382 @@
+"""What a platform does with documents: accept, route, record outcomes, relay statuses back.
+
+Every method that changes something does it in one store transaction, so a document, its
+receipts, its trail and the outbox rows that will move it on are committed together or not
+at all. Statuses travel back hop by hop to the sender's platform, each carrying an event id
+fixed where it happened, so a status relayed twice is recorded once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from apikit.problems import ProblemError
+from contracts.edxml import (
+    Delivery,
+    DocumentPackage,
+    DocumentView,
+    ReceiverState,
+    SendReceipt,
+    StatusCode,
+    StatusPacket,
+    StatusRelay,
+    TraceHeader,
+)
+from contracts.problem import FieldError
+from contracts.topology import Consumer
+from gateway.documents.directory import Directory, Unroutable
+from gateway.documents.store import DocumentStore, NewEvent, StoredDocument, new_document_id
+from gateway.spec import PlatformSpec
+
+
+def _package_hash(package: DocumentPackage) -> str:
+    canonical = package.model_copy(update={"traceHeaderList": []})
+    return hashlib.sha256(canonical.model_dump_json(by_alias=True).encode()).hexdigest()
+
+
+def _not_found(document_id: str) -> ProblemError:
+    # The same answer whether the document does not exist or is not the caller's to see:
+    # existence alone must not leak across agencies.
+    return ProblemError(
+        404,
+        "document-not-found",
+        "Document not found",
+        f"No document {document_id} that this consumer may see.",
+    )
+
+
+class DocumentService:
+    def __init__(self, spec: PlatformSpec, store: DocumentStore, wake: Callable[[], None]) -> None:
+        self.spec = spec
+        self.store = store
+        self.directory = Directory(spec)
+        self._wake = wake
+
+    def _trace(self) -> TraceHeader:
+        return TraceHeader(
+            organId=self.spec.agency, platform=self.spec.name, timestamp=datetime.now(UTC)
+        )
+
+    def _hops(self, receivers: list[str]) -> dict[str, list[str]]:
+        hops: dict[str, list[str]] = defaultdict(list)
+        problems = []
+        for i, agency in enumerate(receivers):
+            hop = self.directory.hop(agency)
+            if isinstance(hop, Unroutable):
+                problems.append(FieldError(field=f"$.to[{i}].organId", reason=hop.reason))
+            else:
+                hops[hop].append(agency)
+        if problems:
+            raise ProblemError(
+                422,
+                "unroutable-receiver",
+                "A receiver cannot be reached",
+                "; ".join(f"{p.field}: {p.reason}" for p in problems),
+                errors=problems,
+            )
+        return hops
+
+    async def _route(
+        self, db: aiosqlite.Connection, doc: StoredDocument, hops: dict[str, list[str]]
+    ) -> None:
+        for hop, agencies in hops.items():
+            kind, _, agency = hop.partition(":")
+            if kind == "inbox":
+                await self.store.add_receipt(
+                    db, doc.id, agency, ReceiverState.AWAITING_PICKUP, local=True
+                )
+                await self._event(
+                    db, doc, NewEvent(agency, "accepted", detail=f"in {agency}'s inbox")
+                )
+                continue
+            for receiver in agencies:
+                await self.store.add_receipt(
+                    db, doc.id, receiver, ReceiverState.PENDING, local=kind == "push"
+                )
+            await self.store.enqueue(db, "deliver", doc.id, hop, agencies)
+
+    async def _event(
+        self,
+        db: aiosqlite.Connection,
+        doc: StoredDocument,
+        event: NewEvent,
+        receiver_state: ReceiverState | None = None,
+    ) -> None:
+        """Record an event here and send it back towards the sender's platform."""
+        event_id, trail_event = await self.store.add_event(db, doc.id, event)
+        if doc.previous_hop is None:
+            return
+        back = self.directory.back(doc.previous_hop)
+        if back is None:
+            return
+        relay = StatusRelay(
+            documentId=doc.id,
+            eventId=event_id,
+            fromPlatform=self.spec.name,
+            event=trail_event,
+            receiverState=receiver_state,
+        )
+        await self.store.enqueue(
+            db, "status", doc.id, back, [event.receiver or ""], relay.model_dump_json()
+        )
+
+    # -- sending -----------------------------------------------------------------------
+
+    async def send(
+        self, consumer: Consumer, package: DocumentPackage, message_id: str
+    ) -> tuple[SendReceipt, bool]:
+        """(receipt, created). A repeat of an idempotency key returns the first document."""
+        if package.from_.organId != consumer.agency:
+            raise ProblemError(
+                403,
+                "sender-mismatch",
+                "A consumer sends only as its own agency",
+                f"Consumer {consumer.id!r} belongs to agency {consumer.agency}, not "
+                f"{package.from_.organId}.",
+                errors=[FieldError(field="$.from.organId", reason="not the caller's agency")],
+            )
+        key = package.effective_idempotency_key
+        digest = _package_hash(package)
+        existing = await self.store.by_idempotency_key(consumer.id, key)
+        if existing is None:
+            if package.relatedDocument is not None:
+                await self._check_related(consumer, package)
+            hops = self._hops([o.organId for o in package.to])
+            package = package.model_copy(
+                update={"traceHeaderList": [*package.traceHeaderList, self._trace()]}
+            )
+            doc = StoredDocument(
+                id=new_document_id(),
+                message_id=message_id,
+                idempotency_key=key,
+                package_hash=digest,
+                sender_consumer=consumer.id,
+                sender_agency=consumer.agency,
+                origin_platform=self.spec.name,
+                previous_hop=None,
+                kind=package.kind,
+                related=package.relatedDocument,
+                edxml_id=package.edxml_document_id,
+                package=package,
+                created=time.time(),
+                rowid=0,
+            )
+            try:
+                async with self.store.transaction() as db:
+                    await self.store.insert_document(db, doc)
+                    await self._event(db, doc, NewEvent(None, "accepted", detail="sent"))
+                    await self._route(db, doc, hops)
+            except aiosqlite.IntegrityError:
+                # The same key raced in from a concurrent retry: the first one stands.
+                existing = await self.store.by_idempotency_key(consumer.id, key)
+                if existing is None:
+                    raise
+            else:
+                self._wake()
+                return await self.receipt(doc), True
+        if existing.package_hash != digest:
+            raise ProblemError(
+                409,
+                "idempotency-key-reused",
+                "Idempotency key already used for another document",
+                f"Key {key!r} was used for document {existing.id} with different content.",
+                errors=[FieldError(field="$.idempotencyKey", reason="used for another document")],
+                document_id=existing.id,
+            )
+        return await self.receipt(existing), False
+
+    async def _check_related(self, consumer: Consumer, package: DocumentPackage) -> None:
+        related = await self.store.get(package.relatedDocument or "")
+        if related is None or related.sender_agency != consumer.agency:
+            raise ProblemError(
+                422,
+                "unknown-related-document",
+                "The document to replace or revoke is not one of the sender's",
+                f"No document {package.relatedDocument} sent by {consumer.agency} here.",
+                errors=[FieldError(field="$.relatedDocument", reason="not a document you sent")],
+            )
+
+    async def relay_in(self, delivery: Delivery) -> None:
+        """A neighbouring platform hands a document over; accepted once, by document id."""
+        if await self.store.get(delivery.id) is None:
+            hops = self._hops(delivery.receivers)
+            package = delivery.package.model_copy(
+                update={"traceHeaderList": [*delivery.package.traceHeaderList, self._trace()]}
+            )
+            doc = StoredDocument(
+                id=delivery.id,
+                message_id=delivery.messageId,
+                idempotency_key=f"relay:{delivery.id}",
+                package_hash=_package_hash(package),
+                sender_consumer=f"{delivery.fromPlatform}",
+                sender_agency=package.from_.organId,
+                origin_platform=delivery.originPlatform,
+                previous_hop=delivery.fromPlatform,
+                kind=delivery.kind,
+                related=delivery.relatedDocument,
+                edxml_id=package.edxml_document_id,
+                package=package,
+                created=time.time(),
+                rowid=0,
+            )
+            try:
+                async with self.store.transaction() as db:
+                    await self.store.insert_document(db, doc)
+                    await self._event(
+                        db, doc, NewEvent(None, "accepted", detail=f"from {delivery.fromPlatform}")
+                    )
+                    await self._route(db, doc, hops)
+            except aiosqlite.IntegrityError:
+                return  # a concurrent retry of the same hand-over got there first
+            self._wake()
+
+    # -- outcomes of delivery attempts (called by the worker) ---------------------------
+
+    async def delivered(self, document_id: str, hop: str, receivers: list[str]) -> None:
+        doc = await self.store.get(document_id)
+        assert doc is not None
+        async with self.store.transaction() as db:
+            if hop.startswith("push:"):
+                for agency in receivers:
+                    await self.store.set_receipt(db, doc.id, agency, status_code=StatusCode.ARRIVED)
+                    await self._event(
+                        db,
+                        doc,
+                        NewEvent(agency, "delivered", StatusCode.ARRIVED, "pushed to receiver"),
+                        ReceiverState.DELIVERED,
+                    )
+            else:
+                for agency in receivers:
+                    await self._event(
+                        db, doc, NewEvent(agency, "forwarded", detail=f"handed to {hop}")
+                    )
+
+    async def failed(self, document_id: str, receivers: list[str], reason: str) -> None:
+        doc = await self.store.get(document_id)
+        assert doc is not None
+        async with self.store.transaction() as db:
+            for agency in receivers:
+                await self.store.set_receipt(db, doc.id, agency, state=ReceiverState.FAILED)
+                await self._event(
+                    db, doc, NewEvent(agency, "failed", detail=reason), ReceiverState.FAILED
+                )
+
+    async def retrying(self, document_id: str, receivers: list[str], detail: str) -> None:
+        doc = await self.store.get(document_id)
+        assert doc is not None
+        async with self.store.transaction() as db:
+            for agency in receivers:
+                await self.store.add_event(db, doc.id, NewEvent(agency, "retry", detail=detail))
+
+    # -- statuses ----------------------------------------------------------------------
+
+    async def relay_status_in(self, relay: StatusRelay) -> None:
+        doc = await self.store.get(relay.documentId)
+        if doc is None:
+            raise _not_found(relay.documentId)
+        async with self.store.transaction() as db:
+            fresh = await self.store.add_relayed_event(db, doc.id, relay.eventId, relay.event)
+            if not fresh:
+                return
+            receiver = relay.event.receiver
+            if receiver:
+                await self.store.set_receipt(
+                    db,
+                    doc.id,
+                    receiver,
+                    state=relay.receiverState,
+                    status_code=relay.event.statusCode,
+                )
+            if doc.previous_hop is not None and (back := self.directory.back(doc.previous_hop)):
+                onward = relay.model_copy(update={"fromPlatform": self.spec.name})
+                await self.store.enqueue(
+                    db, "status", doc.id, back, [receiver or ""], onward.model_dump_json()
+                )
+        self._wake()
+
+    async def receiver_status(
+        self, consumer: Consumer, document_id: str, packet: StatusPacket
+    ) -> None:
+        doc = await self._receivable(consumer, document_id)
+        detail = packet.description + (f" ({packet.staff})" if packet.staff else "")
+        async with self.store.transaction() as db:
+            await self.store.set_receipt(db, doc.id, consumer.agency, status_code=packet.statusCode)
+            await self._event(
+                db,
+                doc,
+                NewEvent(consumer.agency, "status", packet.statusCode, detail),
+                ReceiverState.DELIVERED,
+            )
+        self._wake()
+
+    async def acknowledge(self, consumer: Consumer, document_id: str) -> None:
+        """A pull receiver took the document from its inbox: it has arrived (01)."""
+        doc = await self._receivable(consumer, document_id)
+        if await self.store.local_receipt(doc.id, consumer.agency) != ReceiverState.AWAITING_PICKUP:
+            return  # acknowledging twice changes nothing
+        async with self.store.transaction() as db:
+            await self.store.set_receipt(
+                db, doc.id, consumer.agency, status_code=StatusCode.ARRIVED
+            )
+            await self._event(
+                db,
+                doc,
+                NewEvent(consumer.agency, "delivered", StatusCode.ARRIVED, "taken from inbox"),
+                ReceiverState.DELIVERED,
+            )
+        self._wake()
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def _receivable(self, consumer: Consumer, document_id: str) -> StoredDocument:
+        doc = await self.store.get(document_id)
+        if doc is None or await self.store.local_receipt(doc.id, consumer.agency) is None:
+            raise _not_found(document_id)
+        return doc
+
+    async def visible(self, consumer: Consumer, document_id: str) -> StoredDocument:
+        """The consumer that sent it, or a receiving agency at the receiver's platform."""
+        doc = await self.store.get(document_id)
+        if doc is None:
+            raise _not_found(document_id)
+        is_sender = doc.origin_platform == self.spec.name and doc.sender_consumer == consumer.id
+        if is_sender or await self.store.local_receipt(doc.id, consumer.agency) is not None:
+            return doc
+        raise _not_found(document_id)
+
+    async def receipt(self, doc: StoredDocument) -> SendReceipt:
+        return SendReceipt(
+            id=doc.id,
+            edxmlDocumentId=doc.edxml_id,
+            idempotencyKey=doc.idempotency_key,
+            kind=doc.kind,
+            receivers=await self.store.receipts(doc.id),
+            created=datetime.fromtimestamp(doc.created, UTC),
+        )
+
+    async def view(self, doc: StoredDocument) -> DocumentView:
+        receipt = await self.receipt(doc)
+        return DocumentView(
+            **receipt.model_dump(),
+            sender=doc.sender_agency,
+            final=all(r.state.final for r in receipt.receivers),
+            trail=await self.store.trail(doc.id),
+        )
+
+    def delivery(self, doc: StoredDocument, receivers: list[str]) -> Delivery:
+        return Delivery(
+            id=doc.id,
+            kind=doc.kind,
+            relatedDocument=doc.related,
+            receivers=receivers,
+            originPlatform=doc.origin_platform,
+            fromPlatform=self.spec.name,
+            messageId=doc.message_id,
+            package=doc.package,
+        )
