@@ -53,10 +53,15 @@ def status_table(
     for name in topology.backends:
         served = [s for s in topology.services if s.backend == name]
         healthy = [services_health.get(s.key) for s in served]
+        mail = [f"documents for {m.agency}" for m in topology.mailboxes if m.backend == name]
+        if not served:
+            # A back end that only receives documents has no service for a platform to
+            # health-check; it answered /healthz before this table was drawn.
+            healthy = [True]
         table.add_row(
             name,
-            f"{served[0].tier.value} back end" if served else "back end",
-            ", ".join(f"/{s.code}/{s.version}/" for s in served) or "(no service)",
+            f"{served[0].tier.value} back end" if served else "mailbox back end",
+            ", ".join([*(f"/{s.code}/{s.version}/" for s in served), *mail]) or "(no service)",
             addresses.url(name),
             _health(all(healthy) if healthy and None not in healthy else None),
         )

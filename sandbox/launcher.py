@@ -56,24 +56,27 @@ class Launcher:
         )
         return env
 
-    async def start(self) -> None:
+    async def start(self, nodes: list[str] | None = None) -> None:
+        for node in nodes if nodes is not None else self.addresses.nodes():
+            await self.start_node(node)
+
+    async def start_node(self, node: str) -> None:
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        for node in self.addresses.nodes():
-            log_path = logs / f"{node}.log"
-            with log_path.open("ab") as log_file:
-                process = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "sandbox.node",
-                    env=self._env(node),
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=log_file,
-                    stderr=log_file,
-                    start_new_session=True,  # Ctrl-C reaches the launcher, which stops nodes
-                    preexec_fn=_die_with_parent,
-                )
-            self.processes[node] = NodeProcess(node, process, log_path)
+        log_path = logs / f"{node}.log"
+        with log_path.open("ab") as log_file:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "sandbox.node",
+                env=self._env(node),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=log_file,
+                start_new_session=True,  # Ctrl-C reaches the launcher, which stops nodes
+                preexec_fn=_die_with_parent,
+            )
+        self.processes[node] = NodeProcess(node, process, log_path)
 
     def exited(self) -> list[NodeProcess]:
         return [p for p in self.processes.values() if p.process.returncode is not None]

@@ -14,13 +14,17 @@ router = APIRouter(tags=["platform"])
 @router.get("/healthz", summary="Liveness and readiness of this platform")
 async def healthz(request: Request) -> JSONResponse:
     state = platform_of(request)
-    audit_ok = await state.audit.ping()
-    body = {
-        "status": "ok" if audit_ok else "unavailable",
-        "platform": state.spec.name,
-        "checks": {"audit_log": "ok" if audit_ok else "down"},
+    checks = {
+        "audit_log": await state.audit.ping(),
+        "document_store": state.documents is not None and await state.documents.store.ping(),
     }
-    return JSONResponse(body, status_code=200 if audit_ok else 503)
+    ok = all(checks.values())
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "platform": state.spec.name,
+        "checks": {name: "ok" if up else "down" for name, up in checks.items()},
+    }
+    return JSONResponse(body, status_code=200 if ok else 503)
 
 
 @router.get(

@@ -156,6 +156,15 @@ class DocumentStore:
             await self._db.close()
             self._db = None
 
+    async def ping(self) -> bool:
+        if self._db is None:
+            return False
+        try:
+            await self._rows("SELECT 1")
+        except Exception:  # any failure means the store is down
+            return False
+        return True
+
     @property
     def db(self) -> aiosqlite.Connection:
         if self._db is None:
