@@ -10,6 +10,8 @@ from contracts.topology import Topology
 from sandbox.harness import RunningTopology, run_topology
 from sandbox.topology import load_topology
 
+pytest_plugins = ["pytester"]
+
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
 
