@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import signal
 import sys
 import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from contracts.platform import TopologyReport
@@ -130,6 +132,46 @@ def _audit_verify(database: Path) -> int:
     return 1
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from contracts.registry import contracts
+    from sandbox.junit import write_junit
+    from sandbox.verify import verify
+
+    headers = {}
+    for raw in args.header:
+        name, sep, value = raw.partition(":")
+        if not sep or not name.strip():
+            errors.print(f"[red]--header {raw!r}: expected 'Name: value'[/]", highlight=False)
+            return 2
+        headers[name.strip()] = value.strip()
+    try:
+        report = asyncio.run(verify(args.base_url, args.contract, args.version, headers=headers))
+    except LookupError as exc:
+        close = difflib.get_close_matches(args.contract, list(contracts()), n=5, cutoff=0.3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        errors.print(f"[red]{exc}{hint}[/]", highlight=False)
+        return 2
+    table = Table(title=f"{report.contract} {report.version} at {report.base_url}")
+    for column in ("operation", "case", "status", "result"):
+        table.add_column(column)
+    for r in report.results:
+        table.add_row(
+            r.case.operation,
+            f"{r.case.kind}: {r.case.name}",
+            str(r.status or "-"),
+            "[green]pass[/]" if r.passed else f"[red]FAIL[/] {escape(r.reason)}",
+        )
+    console.print(table)
+    if args.junit:
+        write_junit(report, args.junit)
+    failed = len(report.failures)
+    console.print(
+        f"{len(report.results) - failed} passed, {failed} failed"
+        + (f" · JUnit report {args.junit}" if args.junit else "")
+    )
+    return 0 if report.passed else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gsp-sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -168,7 +210,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     verify.add_argument("database", type=Path, help="e.g. data/lgsp-bac-giang.audit.sqlite3")
 
+    provider = sub.add_parser(
+        "verify",
+        help="check that a running back end keeps a contract (for agency CI)",
+    )
+    provider.add_argument("--base-url", required=True, help="the back end's base URL")
+    provider.add_argument(
+        "--contract", required=True, help="contract id, e.g. vn.gov.csdldc.population"
+    )
+    provider.add_argument("--version", default="1.0")
+    provider.add_argument("--junit", type=Path, help="also write a JUnit XML report here")
+    provider.add_argument(
+        "--header", action="append", default=[], help="'Name: value' sent with every call"
+    )
+
     args = parser.parse_args(argv)
+    if args.command == "verify":
+        return _verify(args)
     if args.command == "audit-verify":
         return _audit_verify(args.database)
     try:

@@ -78,7 +78,10 @@ class VanBanDaNhan(BaseModel):
 
 
 class CapNhatTrangThai(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"trangThai": "03", "ghiChu": "Đã tiếp nhận"}]},
+    )
 
     trangThai: StatusCode
     ghiChu: str | None = Field(default=None, max_length=500)

@@ -93,7 +93,9 @@ async def dossiers_today(request: Request) -> dict[str, object]:
     responses={422: {"model": Problem}},
 )
 async def dossiers_between(
-    request: Request, tuNgay: Annotated[date, Query()], denNgay: Annotated[date, Query()]
+    request: Request,
+    tuNgay: Annotated[date, Query(examples=["2026-11-18"])],
+    denNgay: Annotated[date, Query(examples=["2026-11-20"])],
 ) -> dict[str, object]:
     if denNgay < tuNgay or (denNgay - tuNgay).days > MAX_RANGE_DAYS:
         raise ProblemError(
@@ -116,7 +118,7 @@ async def dossiers_between(
     "/trangThaiHoSo", response_model=TrangThaiHoSoReply, responses={404: {"model": Problem}}
 )
 async def dossier_status(
-    request: Request, maHoSo: Annotated[str, Query(max_length=40)]
+    request: Request, maHoSo: Annotated[str, Query(max_length=40, examples=["DKDN-0000001"])]
 ) -> dict[str, object]:
     found = next(
         (d for d in dossiers(config_of(request).seed, date.today()) if d.MaHoSo == maHoSo), None

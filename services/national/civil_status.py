@@ -59,7 +59,7 @@ async def register_birth(request: Request, body: KhaiSinh, response: Response) -
 
 @router.get("/trangThaiHoSo", response_model=KetQuaTiepNhan, responses={404: {"model": Problem}})
 async def dossier_status(
-    request: Request, maHoSo: Annotated[str, Query(max_length=40)]
+    request: Request, maHoSo: Annotated[str, Query(max_length=40, examples=["HT-0000001"])]
 ) -> KetQuaTiepNhan:
     records = Records(db_of(request), "KS")
     row = await db_of(request).one("SELECT id FROM records WHERE client_key = ?", (maHoSo,))

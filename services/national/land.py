@@ -54,9 +54,9 @@ def parcels(seed: int) -> tuple[ThuaDat, ...]:
 @router.get("/thuaDat", response_model=ThuaDat, responses={404: {"model": Problem}})
 async def parcel(
     request: Request,
-    maXa: Annotated[str, Query(pattern=r"^\d{5}$")],
-    soTo: Annotated[int, Query(ge=1, le=999)],
-    soThua: Annotated[int, Query(ge=1, le=99999)],
+    maXa: Annotated[str, Query(pattern=r"^\d{5}$", examples=["07027"])],
+    soTo: Annotated[int, Query(ge=1, le=999, examples=[42])],
+    soThua: Annotated[int, Query(ge=1, le=99999, examples=[1])],
 ) -> ThuaDat:
     for p in parcels(config_of(request).seed):
         if (p.maXa, p.soToBanDo, p.soThua) == (maXa, soTo, soThua):

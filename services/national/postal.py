@@ -49,7 +49,9 @@ async def create_shipment(request: Request, body: TaoVanDon, response: Response)
 
 
 @router.get("/trangThaiVanDon", response_model=VanDon, responses={404: {"model": Problem}})
-async def track(request: Request, maVanDon: Annotated[str, Query(max_length=40)]) -> VanDon:
+async def track(
+    request: Request, maVanDon: Annotated[str, Query(max_length=40, examples=["VD-0000001"])]
+) -> VanDon:
     records = Records(db_of(request), "EB024")
     record = await records.get(maVanDon)
     if record is None:

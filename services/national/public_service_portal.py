@@ -47,7 +47,9 @@ async def sync(request: Request, body: DongBoHoSo) -> HoSoDongBo:
 
 
 @router.get("/trangThaiHoSo", response_model=HoSoDongBo, responses={404: {"model": Problem}})
-async def status(request: Request, maHoSo: Annotated[str, Query(max_length=40)]) -> HoSoDongBo:
+async def status(
+    request: Request, maHoSo: Annotated[str, Query(max_length=40, examples=["DVC-0000001"])]
+) -> HoSoDongBo:
     record = await _find(request, maHoSo)
     if record is None:
         raise ProblemError(

@@ -51,7 +51,7 @@ async def find_number(request: Request, body: TraCuuMaSo) -> KetQuaTraCuu:
 
 @router.get("/thongTinHoGiaDinh", response_model=HoGiaDinh, responses={404: {"model": Problem}})
 async def household(
-    request: Request, maHo: Annotated[str, Query(pattern=r"^HGD\d{9}$")]
+    request: Request, maHo: Annotated[str, Query(pattern=r"^HGD\d{9}$", examples=["HGD024000000"])]
 ) -> HoGiaDinh:
     members = [c for c in citizens(config_of(request).seed) if c.ma_ho == maHo]
     if not members:
