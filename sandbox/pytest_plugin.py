@@ -72,9 +72,13 @@ class SandboxHandle:
 
     def token(self, consumer_id: str | None = None) -> str:
         """A bearer token from the LGSP (for the one-stop-shop system unless named)."""
-        creds = self.credentials(consumer_id or self.consumer.id)
+        return self.token_at(self.lgsp, consumer_id or self.consumer.id)
+
+    def token_at(self, platform: str, consumer_id: str) -> str:
+        """A bearer token from any platform of the topology, for one of its consumers."""
+        creds = self.credentials(consumer_id)
         response = httpx.post(
-            f"{self.lgsp_url}/token",
+            f"{self.url(platform)}/token",
             data={"grant_type": "client_credentials"},
             auth=creds,
             trust_env=False,
