@@ -1,19 +1,27 @@
-"""Write every contract's OpenAPI document under contracts/openapi (the committed copies).
+"""Write every contract's document under contracts/ (the committed copies).
 
-`gsp-sandbox contracts export` runs this; a test fails when the committed files differ from
-what the models produce, so a model change cannot land without its documents.
+Service contracts go to contracts/openapi; the platforms' own API (OpenAPI), the topology
+file and the edXML package (JSON Schema) to contracts/schemas. `gsp-sandbox contracts export`
+runs this; a test fails when the committed files differ from what the models produce, so a
+model change cannot land without its documents.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from contracts.edxml import DocumentPackage
 from contracts.openapi_store import OPENAPI_DIR
 from contracts.registry import ContractRef, contracts
+from contracts.topology import Tier, Topology
 from services.catalog import load_factory
 from services.common.config import BackendConfig
+
+SCHEMAS_DIR = OPENAPI_DIR.with_name("schemas")
 
 
 def contract_document(ref: ContractRef) -> dict[str, Any]:
@@ -30,24 +38,53 @@ def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def export(directory: Path = OPENAPI_DIR) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
+def platform_document() -> dict[str, Any]:
+    """The platforms' own API (token, topology, catalog, audit, admin, documents)."""
+    from gateway.settings import GatewaySettings
+    from gateway.spec import PlatformSpec
+    from lgsp.app import create_app
+
+    spec = PlatformSpec(
+        name="lgsp",
+        tier=Tier.PROVINCIAL,
+        title="LGSP",
+        agency="000.00.12.H04",
+        agency_name="LGSP",
+        routes=[],
+        consumers=[],
+    )
+    document = create_app(spec, GatewaySettings(data_dir=Path("unused"))).openapi()
+    document["info"] = {"title": "GSP platform API (NGSP and LGSP)", "version": "1.0"}
+    return document
+
+
+def _documents() -> dict[Path, Callable[[], dict[str, Any]]]:
+    found: dict[Path, Callable[[], dict[str, Any]]] = {
+        ref.document_path: partial(contract_document, ref) for ref in contracts().values()
+    }
+    found[SCHEMAS_DIR / "platform-api.openapi.json"] = platform_document
+    found[SCHEMAS_DIR / "topology.schema.json"] = Topology.model_json_schema
+    found[SCHEMAS_DIR / "edxml-package.schema.json"] = partial(
+        DocumentPackage.model_json_schema, by_alias=True
+    )
+    return found
+
+
+def export() -> list[Path]:
     written = []
-    for ref in contracts().values():
-        path = directory / ref.document_path.name
-        path.write_text(render(contract_document(ref)), encoding="utf-8")
+    for path, build in _documents().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(build()), encoding="utf-8")
         written.append(path)
     return written
 
 
 def stale() -> list[str]:
-    """Contracts whose committed document differs from the models (or is missing)."""
+    """Committed documents that differ from the models (or are missing)."""
     out = []
-    for ref in contracts().values():
-        expected = render(contract_document(ref))
-        path = ref.document_path
-        if not path.exists() or path.read_text(encoding="utf-8") != expected:
-            out.append(ref.id)
+    for path, build in _documents().items():
+        if not path.exists() or path.read_text(encoding="utf-8") != render(build()):
+            out.append(path.name)
     return out
 
 

@@ -224,7 +224,16 @@ def main(argv: list[str] | None = None) -> int:
         "--header", action="append", default=[], help="'Name: value' sent with every call"
     )
 
+    exported = sub.add_parser("contracts", help="contract documents")
+    exported.add_argument("action", choices=["export"], help="rewrite contracts/openapi, schemas")
+
     args = parser.parse_args(argv)
+    if args.command == "contracts":
+        from contracts.export import export
+
+        for path in export():
+            console.print(str(path), highlight=False)
+        return 0
     if args.command == "verify":
         return _verify(args)
     if args.command == "audit-verify":

@@ -27,7 +27,7 @@ LGSP, NGSP, MOTCUA = "lgsp-bac-giang", "ngsp", "motcua-bac-giang"
 
 
 def test_committed_contract_documents_match_the_models() -> None:
-    assert stale() == [], "run: .venv/bin/python -m contracts.export"
+    assert stale() == [], "run: gsp-sandbox contracts export"
     assert len(contracts()) == 38
 
 
