@@ -154,3 +154,40 @@ class ConsumerView(BaseModel):
 class KeyRotation(BaseModel):
     active_kid: str
     valid_kids: list[str] = Field(description="Keys whose tokens are still accepted")
+
+
+class JournalEntry(BaseModel):
+    time: datetime
+    message_id: str
+    consumer: str | None
+    service: str | None
+    method: str
+    path: str
+    status: int
+    outcome: str
+    duration_ms: float
+    closest: str | None = Field(
+        default=None, description="For a call that matched no service: the likeliest one"
+    )
+
+
+class Journal(BaseModel):
+    exchanges: list[JournalEntry] = Field(description="Most recent first")
+    near_misses: list[JournalEntry] = Field(description="Calls that matched no service")
+
+
+class Readiness(BaseModel):
+    ready: bool
+    platform: str
+    not_ready: list[str] = Field(description="What is not ready: services, platforms, stores")
+
+
+class CircuitView(BaseModel):
+    service: str
+    state: str
+
+
+class ResetReport(BaseModel):
+    platform: str
+    faults: int = Field(description="Fault rules after the reset (those of the topology)")
+    backends_reset: list[str]

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.faults import FaultRule
 from contracts.openapi_store import document_path
 
 AGENCY_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
@@ -97,6 +98,9 @@ class Service(_Strict):
         description="The contract id its requests and responses are validated against "
         "(contracts/openapi/{contract}-{version}.json); none: not validated",
     )
+    timeout_seconds: float | None = Field(
+        default=None, gt=0, le=300, description="How long a call may take; none: the default"
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> Self:
@@ -142,7 +146,18 @@ class RateLimit(_Strict):
 
 # Paths of the platforms' own API: no service may be published under them.
 RESERVED_CODES = frozenset(
-    {"token", "topology", "audit", "healthz", "admin", "catalog", "metrics", "documents"}
+    {
+        "token",
+        "topology",
+        "audit",
+        "healthz",
+        "admin",
+        "catalog",
+        "metrics",
+        "documents",
+        "dashboard",
+        "_sandbox",
+    }
 )
 
 
@@ -169,6 +184,10 @@ class Topology(_Strict):
     consumers: list[Consumer]
     mailboxes: list[Mailbox] = Field(
         default_factory=list, description="Who receives official documents, and how"
+    )
+    faults: list[FaultRule] = Field(
+        default_factory=list,
+        description="Faults the platforms inject from the start (a repeatable demo)",
     )
 
     @model_validator(mode="after")
@@ -266,6 +285,9 @@ class Topology(_Strict):
                     problems.append(f"{where}.grants[{j}]: {grant!r} is not a service")
 
         problems += self._mailbox_problems(agencies)
+        for i, rule in enumerate(self.faults):
+            if rule.service not in codes:
+                problems.append(f"faults[{i}].service: {rule.service!r} is not a service")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -15,13 +15,16 @@ from contracts.edxml import DocumentPackage, StatusPacket
 from gateway.access import AccessRights
 from gateway.admin_store import AdminStore
 from gateway.api import admin, audit, catalog, status, token
+from gateway.api import sandbox as sandbox_api
 from gateway.audit import AuditLog
+from gateway.breaker import Breakers
 from gateway.client import create_client
 from gateway.documents import api as documents_api
 from gateway.documents.delivery import DeliveryWorker
 from gateway.documents.service import DocumentService
 from gateway.documents.store import DocumentStore
 from gateway.exchange import METHODS, exchange
+from gateway.faults import Faults
 from gateway.forwarder import create_forwarder
 from gateway.health import HealthMonitor
 from gateway.keyring import Keyring
@@ -101,6 +104,8 @@ def create_platform_app(
             limiter=RateLimiter({c.id: c.rate_limit for c in spec.consumers if c.rate_limit}),
             admin_store=admin_store,
             reporter=reporter,
+            faults=Faults(spec.faults),
+            breakers=Breakers(settings.breaker_failures, settings.breaker_reset_seconds),
         )
         documents = DocumentStore(data_dir / f"{spec.name}.documents.sqlite3", spec.name)
         await documents.open()
@@ -138,6 +143,7 @@ def create_platform_app(
     app.include_router(catalog.router)
     app.include_router(admin.router)
     app.include_router(documents_api.router)
+    app.include_router(sandbox_api.router)
     # Published services live at /{context}/{version}/{resource}, as on WSO2 API Manager.
     for path in ("/{code}/{version}/{resource:path}", "/{code}/{version}"):
         app.router.add_route(path, exchange, methods=METHODS, include_in_schema=False)

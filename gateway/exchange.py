@@ -7,8 +7,10 @@ This is the hot path of a platform: no per-request connections, no database roun
 from __future__ import annotations
 
 import asyncio
+import difflib
 import hashlib
 import logging
+import math
 import re
 import time
 import uuid
@@ -20,11 +22,13 @@ from starlette.responses import Response
 
 from apikit import headers as h
 from apikit.problems import ProblemError, render
-from contracts.problem import FieldError
+from contracts.faults import FaultAction, FaultRule
+from contracts.problem import PROBLEM_MEDIA_TYPE, FieldError
 from contracts.topology import Consumer, Role
+from gateway import faults
 from gateway.audit import AuditEntry
 from gateway.auth import authenticate
-from gateway.forwarder import TimedOut, Unreachable
+from gateway.forwarder import Reply, TimedOut, Unreachable
 from gateway.ratelimit import retry_after_header
 from gateway.registry import Route
 from gateway.state import PlatformState, platform_of
@@ -143,12 +147,16 @@ def _route_of(state: PlatformState, request: Request) -> tuple[Route, str]:
     route = state.registry.find(code, version)
     if route is None:
         known = sorted(f"/{c}/{v}/" for c, v in state.registry.routes)
+        asked = f"/{code}/{version}/"
+        closest = difflib.get_close_matches(asked, known, n=1, cutoff=0.0)
+        hint = f" Did you mean {closest[0]}?" if closest else ""
         raise ProblemError(
             404,
             "unknown-service",
             "No such service",
-            f"No service is registered at /{code}/{version}/ on {state.spec.name}. "
+            f"No service is registered at {asked} on {state.spec.name}.{hint} "
             f"Registered: {', '.join(known) or 'none'}.",
+            closest=closest[0] if closest else None,
         )
     return route, params.get("resource", "")
 
@@ -254,6 +262,7 @@ async def exchange(request: Request) -> Response:
     request_bytes = 0
     response: Response
     outcome = "ok"
+    closest: str | None = None
     try:
         message_id = request.state.message_id = incoming_message_id(request)
         refuse_unless_loggable(state)
@@ -275,28 +284,29 @@ async def exchange(request: Request) -> Response:
                 _check_response(route, operation, response)
     except ProblemError as exc:
         outcome = exc.slug
+        closest = exc.extra.get("closest")
         response = render(exc, request)
     response.headers[h.MESSAGE_ID] = message_id
-    state.audit.record(
-        AuditEntry(
-            time=time.time(),
-            platform=state.spec.name,
-            message_id=message_id,
-            consumer=consumer.id if consumer else None,
-            origin_consumer=origin,
-            service=route.spec.code if route else None,
-            version=route.spec.version if route else None,
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            request_bytes=request_bytes,
-            response_bytes=len(response.body),
-            outcome=outcome,
-            request_hash=request_hash,
-            response_hash=hashlib.sha256(response.body).hexdigest(),
-        )
+    entry = AuditEntry(
+        time=time.time(),
+        platform=state.spec.name,
+        message_id=message_id,
+        consumer=consumer.id if consumer else None,
+        origin_consumer=origin,
+        service=route.spec.code if route else None,
+        version=route.spec.version if route else None,
+        method=request.method,
+        path=request.url.path,
+        status=response.status_code,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        request_bytes=request_bytes,
+        response_bytes=len(response.body),
+        outcome=outcome,
+        request_hash=request_hash,
+        response_hash=hashlib.sha256(response.body).hexdigest(),
     )
+    state.audit.record(entry)
+    state.journal.add(entry, closest)
     return response
 
 
@@ -323,28 +333,88 @@ async def _forward(
     query = request.url.query
     if query:
         url = f"{url}?{query}"
+    key = f"{spec.code}/{spec.version}"
+    wait = state.breakers.allow(key)
+    if wait is not None:
+        raise ProblemError(
+            503,
+            "circuit-open",
+            "The service is temporarily cut off",
+            f"{key} failed {state.breakers.threshold} times in a row; {state.spec.name} "
+            f"refuses calls to it until a probe succeeds (next in {wait:.1f} s).",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            service=spec.code,
+        )
+    timeout = spec.timeout_seconds or state.settings.upstream_timeout_seconds
+    rule = state.faults.match(spec.code, request.method, resource)
     try:
-        reply = await state.forwarder.send(request.method, url, out_headers, body)
+        reply = await _send(state, rule, request.method, url, out_headers, body, timeout)
+        if rule is not None and rule.action is FaultAction.ERROR:
+            reply = _with_message_id(reply, message_id)
     except TimedOut:
+        state.breakers.record(key, success=False)
         raise ProblemError(
             504,
             "backend-timeout",
             "The service did not answer in time",
-            f"{spec.code}/{spec.version} did not answer within "
-            f"{state.settings.upstream_timeout_seconds:g} s.",
+            f"{key} did not answer within {timeout:g} s.",
             service=spec.code,
         ) from None
     except Unreachable as exc:
+        state.breakers.record(key, success=False)
         route.health.mark(False, f"unreachable: {exc}")
         raise ProblemError(
             502,
             "backend-unreachable",
             "The service is unreachable",
-            f"{spec.code}/{spec.version} could not be reached from {state.spec.name} ({exc}).",
+            f"{key} could not be reached from {state.spec.name} ({exc}).",
             service=spec.code,
         ) from None
+    state.breakers.record(key, success=reply.status < 500)
     if reply.status == 401 and state.upstream_token is not None:
         # The upstream may have rotated its key; fetch a fresh token for the next call.
         state.upstream_token.invalidate()
     headers = {k: v for k, v in reply.headers if k.lower() not in _RESPONSE_STRIPPED}
     return Response(content=reply.body, status_code=reply.status, headers=headers)
+
+
+async def _send(
+    state: PlatformState,
+    rule: FaultRule | None,
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    limit_seconds: float,
+) -> Reply:
+    """One call to the next hop, through whatever fault a rule injects."""
+    if rule is None:
+        return await state.forwarder.send(method, url, headers, body, limit_seconds)
+    await faults.delay(rule)
+    match rule.action:
+        case FaultAction.ERROR:
+            problem = ProblemError(
+                rule.status,
+                "injected-fault",
+                "Injected fault",
+                f"A fault rule of {state.spec.name} answered {rule.status} for {rule.service}.",
+            ).to_problem(None)
+            content = problem.model_dump_json(exclude_none=True).encode()
+            return Reply(rule.status, [("content-type", PROBLEM_MEDIA_TYPE)], content)
+        case FaultAction.TIMEOUT:
+            await asyncio.sleep(limit_seconds)
+            raise TimedOut("injected timeout")
+        case FaultAction.DOWN:
+            raise Unreachable("injected: back end down")
+        case FaultAction.RESET:
+            raise Unreachable("injected: connection reset by peer")
+    reply = await state.forwarder.send(method, url, headers, body, limit_seconds)
+    if rule.action is FaultAction.CORRUPT:
+        return Reply(reply.status, reply.headers, faults.corrupt(reply.body))
+    return reply
+
+
+def _with_message_id(reply: Reply, message_id: str) -> Reply:
+    problem = orjson.loads(reply.body)
+    problem["message_id"] = message_id
+    return Reply(reply.status, reply.headers, orjson.dumps(problem))

@@ -34,7 +34,12 @@ class TimedOut(Exception):
 
 class Forwarder(Protocol):
     async def send(
-        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        limit_seconds: float | None = None,
     ) -> Reply: ...
 
     async def aclose(self) -> None: ...
@@ -42,6 +47,7 @@ class Forwarder(Protocol):
 
 class AiohttpForwarder:
     def __init__(self, settings: GatewaySettings) -> None:
+        self._connect_timeout = settings.connect_timeout_seconds
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=512, limit_per_host=256, force_close=False),
             timeout=aiohttp.ClientTimeout(
@@ -55,7 +61,12 @@ class AiohttpForwarder:
         )
 
     async def send(
-        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        limit_seconds: float | None = None,
     ) -> Reply:
         try:
             async with self._session.request(
@@ -64,6 +75,7 @@ class AiohttpForwarder:
                 headers=headers,
                 data=body or None,
                 allow_redirects=False,
+                timeout=self._timeouts(limit_seconds),
             ) as response:
                 payload = await response.read()
                 return Reply(response.status, list(response.headers.items()), payload)
@@ -71,6 +83,11 @@ class AiohttpForwarder:
             raise TimedOut(type(exc).__name__) from exc
         except aiohttp.ClientError as exc:
             raise Unreachable(type(exc).__name__) from exc
+
+    def _timeouts(self, total: float | None) -> aiohttp.ClientTimeout | None:
+        if total is None:
+            return None  # the session's default
+        return aiohttp.ClientTimeout(total=total, connect=self._connect_timeout)
 
     async def aclose(self) -> None:
         await self._session.close()
@@ -81,11 +98,20 @@ class HttpxForwarder:
         self._client = client
 
     async def send(
-        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        limit_seconds: float | None = None,
     ) -> Reply:
         try:
             response = await self._client.request(
-                method, url, content=body or None, headers=headers
+                method,
+                url,
+                content=body or None,
+                headers=headers,
+                timeout=limit_seconds if limit_seconds is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.ConnectError as exc:
             raise Unreachable(type(exc).__name__) from exc

@@ -38,6 +38,12 @@ class RateLimiter:
             return None
         return (1 - bucket.tokens) / bucket.rate
 
+    def reset(self) -> None:
+        """Every bucket full again, as at start."""
+        now = time.monotonic()
+        for bucket in self._buckets.values():
+            bucket.tokens, bucket.updated = bucket.burst, now
+
 
 def retry_after_header(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))

@@ -30,6 +30,9 @@ class GatewaySettings(BaseSettings):
     transport: Literal["aiohttp", "httpx"] = "aiohttp"
     # Check back ends' responses against their contracts (off: faster, less safe).
     validate_responses: bool = True
+    # Circuit breaker per service: open after this many failures in a row, probe after.
+    breaker_failures: int = 5
+    breaker_reset_seconds: float = 5.0
     # Official documents: a send may carry attachments, so it gets its own size bound.
     document_max_bytes: int = 8 * 1024 * 1024
     delivery_concurrency: int = 16

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from contracts.faults import FaultRule
 from contracts.topology import Consumer, Tier
 
 
@@ -19,6 +20,7 @@ class RouteSpec(BaseModel):
     target: Literal["backend", "upstream"]
     url: str  # the back end's base URL, or the upstream platform's base URL
     contract: str | None = None  # contract id; its version is the service version
+    timeout_seconds: float | None = None  # none: the platform's default
 
     @property
     def prefix(self) -> str:
@@ -62,3 +64,4 @@ class PlatformSpec(BaseModel):
     upstream: UpstreamSpec | None = None
     downstream: list[PeerSpec] = []
     mailboxes: list[MailboxSpec] = []
+    faults: list[FaultRule] = []

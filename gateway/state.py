@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from fastapi import Request
@@ -13,9 +13,12 @@ from contracts.topology import Consumer, Role
 from gateway.access import AccessRights
 from gateway.admin_store import AdminStore
 from gateway.audit import AuditLog
+from gateway.breaker import Breakers
 from gateway.documents.service import DocumentService
+from gateway.faults import Faults
 from gateway.forwarder import Forwarder
 from gateway.health import HealthMonitor
+from gateway.journal import Journal
 from gateway.ratelimit import RateLimiter
 from gateway.registry import Registry
 from gateway.settings import GatewaySettings
@@ -44,6 +47,9 @@ class PlatformState:
     admin_store: AdminStore
     reporter: Reporter
     documents: DocumentService | None = None
+    faults: Faults = field(default_factory=lambda: Faults([]))
+    breakers: Breakers = field(default_factory=lambda: Breakers(5, 5.0))
+    journal: Journal = field(default_factory=Journal)
 
     def report(self) -> TopologyReport:
         return self.reporter(self)

@@ -172,6 +172,57 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def _faults(args: argparse.Namespace) -> int:
+    """List, add, replace or clear a running platform's fault rules, as its admin."""
+    import json
+
+    import httpx
+
+    from contracts.faults import FaultRule, FaultRules
+    from contracts.topology import Role
+
+    topology = load_topology(args.topology)
+    if args.platform not in topology.platforms:
+        errors.print(f"[red]--platform: no platform {args.platform!r} in {topology.name}[/]")
+        return 2
+    book = AddressBook(topology)
+    base = args.url or f"http://127.0.0.1:{book.port(args.platform) + args.port_offset}"
+    admin = next(c for c in topology.consumers_at(args.platform) if Role.ADMIN in c.roles)
+    try:
+        if args.action == "add":
+            body = FaultRule.model_validate_json(args.rule or "").model_dump(mode="json")
+        elif args.action == "set":
+            body = FaultRules.model_validate_json(Path(args.rule or "").read_text()).model_dump(
+                mode="json"
+            )
+    except (ValueError, OSError) as exc:
+        errors.print(f"[red]rule: {exc}[/]", highlight=False)
+        return 2
+    method = {"list": "GET", "add": "POST", "set": "PUT", "clear": "DELETE"}[args.action]
+    try:
+        with httpx.Client(base_url=base, timeout=10, trust_env=False) as client:
+            token = client.post(
+                "/token",
+                data={"grant_type": "client_credentials"},
+                auth=(admin.client_id, admin.client_secret),
+            )
+            token.raise_for_status()
+            reply = client.request(
+                method,
+                "/_sandbox/faults",
+                json=body if args.action in ("add", "set") else None,
+                headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            )
+    except httpx.HTTPError as exc:
+        errors.print(f"[red]{base}: {exc}[/]", highlight=False)
+        return 1
+    if reply.status_code >= 400:
+        errors.print(f"[red]{reply.status_code}: {reply.text}[/]", highlight=False)
+        return 1
+    console.print_json(json.dumps(reply.json()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gsp-sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -224,6 +275,16 @@ def main(argv: list[str] | None = None) -> int:
         "--header", action="append", default=[], help="'Name: value' sent with every call"
     )
 
+    chaos = sub.add_parser("faults", help="a running platform's fault rules (admin)")
+    chaos.add_argument("action", choices=["list", "add", "set", "clear"])
+    chaos.add_argument(
+        "rule", nargs="?", help='add: a rule as JSON; set: a file of {"rules": [...]}'
+    )
+    chaos.add_argument("--platform", required=True, help="e.g. ngsp or lgsp-bac-giang")
+    chaos.add_argument("--topology", default=DEFAULT_TOPOLOGY)
+    chaos.add_argument("--port-offset", type=int, default=0)
+    chaos.add_argument("--url", help="the platform's base URL, if not where the topology says")
+
     exported = sub.add_parser("contracts", help="contract documents")
     exported.add_argument("action", choices=["export"], help="rewrite contracts/openapi, schemas")
 
@@ -236,6 +297,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "verify":
         return _verify(args)
+    if args.command == "faults":
+        try:
+            return _faults(args)
+        except TopologyError as exc:
+            errors.print(f"[red]{exc}[/]", highlight=False)
+            return 2
     if args.command == "audit-verify":
         return _audit_verify(args.database)
     try:

@@ -21,6 +21,7 @@ def _route(topology: Topology, service: Service, target: str, url: str) -> Route
         target=target,
         url=url,
         contract=service.contract,
+        timeout_seconds=service.timeout_seconds,
     )
 
 
@@ -65,7 +66,13 @@ def platform_spec(topology: Topology, name: str, addresses: AddressBook) -> Plat
         upstream=upstream,
         downstream=downstream,
         mailboxes=[_mailbox(m, addresses) for m in topology.mailboxes],
+        # Where the service is registered: one platform breaks it, not every hop on the way.
+        faults=[f for f in topology.faults if f.service in _codes_at(topology, name)],
     )
+
+
+def _codes_at(topology: Topology, platform: str) -> set[str]:
+    return {s.code for s in topology.services_at(platform)}
 
 
 def _peer(topology: Topology, name: str, addresses: AddressBook) -> PeerSpec:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -41,8 +42,10 @@ def _where(loc: tuple[str | int, ...]) -> str:
     return out or "(top level)"
 
 
-def load_topology(ref: str | Path = DEFAULT_TOPOLOGY) -> Topology:
-    path = resolve_topology_path(ref)
+def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The file's fields; with `extends: <topology>`, laid over that topology's fields."""
+    if path in seen:
+        raise TopologyError(f"{path}: extends: a cycle ({' -> '.join(map(str, seen))})")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -51,6 +54,19 @@ def load_topology(ref: str | Path = DEFAULT_TOPOLOGY) -> Topology:
         raise TopologyError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise TopologyError(f"{path}: (top level): expected a mapping of topology fields")
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise TopologyError(f"{path}: extends: the name or path of another topology")
+    sibling = path.parent / base  # a file path is relative to the file that extends it
+    base_path = sibling if sibling.is_file() else resolve_topology_path(base)
+    return {**_read(base_path, (*seen, path)), **raw}
+
+
+def load_topology(ref: str | Path = DEFAULT_TOPOLOGY) -> Topology:
+    path = resolve_topology_path(ref)
+    raw = _read(path)
     try:
         return Topology.model_validate(raw)
     except ValidationError as exc:

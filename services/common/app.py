@@ -54,6 +54,14 @@ def create_backend_app(
             status_code=200 if ok else 503,
         )
 
+    @app.post("/_sandbox/reset", include_in_schema=False)
+    async def reset(request: Request) -> JSONResponse:
+        # Back to the seeded state: the sample data is generated, so only what callers
+        # submitted since (dossiers, documents, shipments) is stored, and it goes.
+        db: Database | None = request.state.db
+        cleared = await db.clear() if db is not None else []
+        return JSONResponse({"service": config.name, "cleared_tables": cleared})
+
     for router in routers:
         app.include_router(router)
     return app

@@ -38,6 +38,17 @@ class Database:
             return False
         return True
 
+    async def clear(self) -> list[str]:
+        """Delete every row of every table; the names of the tables cleared."""
+        rows = await self.all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+        names = [r["name"] for r in rows]
+        for name in names:
+            await self.connection.execute(f'DELETE FROM "{name}"')
+        await self.connection.commit()
+        return names
+
     @property
     def connection(self) -> aiosqlite.Connection:
         if self._db is None:
