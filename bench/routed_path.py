@@ -86,7 +86,8 @@ def wrk(
 
 async def startup_time(topology_name: str, data_dir: Path, offset: int) -> float:
     topology = load_topology(topology_name)
-    launcher = Launcher(topology_name, topology, data_dir, AddressBook(topology).shifted(offset))
+    book = AddressBook(topology).shifted(offset)
+    launcher = Launcher(topology_name, topology, data_dir, book, fork=True)
     started = time.monotonic()
     await launcher.start()
     try:
@@ -169,7 +170,7 @@ async def main(duration: float, offset: int, startup: list[str]) -> Report:
     topology = load_topology("bac-giang-2022")
     book = AddressBook(topology).shifted(offset)
     data_dir = workdir / "load"
-    launcher = Launcher("bac-giang-2022", topology, data_dir, book)
+    launcher = Launcher("bac-giang-2022", topology, data_dir, book, fork=True)
     await launcher.start()
     try:
         await launcher.wait_ready(120)
@@ -196,7 +197,7 @@ async def main(duration: float, offset: int, startup: list[str]) -> Report:
                 requests, errors, rps, p50, p99 = wrk(url, connections, duration, tok)
                 report.runs.append(Run(name, connections, requests, errors, rps, p50, p99))
         report.audit = await audit_completeness(book, token, targets, data_dir)
-        pids = {n: p.process.pid for n, p in launcher.processes.items()}
+        pids = launcher.node_pids()
         report.peak_rss_mb = {n: round(peak_rss_mb(pid), 1) for n, pid in pids.items()}
     finally:
         await launcher.stop()

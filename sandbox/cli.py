@@ -76,7 +76,7 @@ async def _up(args: argparse.Namespace) -> int:
         n: AddressBook(topology).port(n) + args.port_offset for n in AddressBook(topology).nodes()
     }
     addresses = AddressBook(topology, ports=ports if args.port_offset else {})
-    launcher = Launcher(args.topology, topology, args.data_dir, addresses)
+    launcher = Launcher(args.topology, topology, args.data_dir, addresses, fork=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -20,6 +20,7 @@ from contracts.platform import TopologyReport
 from contracts.topology import Topology
 from sandbox.addresses import AddressBook
 from sandbox.harness import all_healthy
+from sandbox.zygote import pid_file
 
 _PR_SET_PDEATHSIG = 1
 
@@ -44,12 +45,18 @@ class Launcher:
     data_dir: Path
     addresses: AddressBook
     processes: dict[str, NodeProcess] = field(default_factory=dict)
+    # One zygote that imports once and forks a process per node (fast start), or one
+    # fresh interpreter per node (lets a test signal a single node's process).
+    fork: bool = False
 
     def _env(self, node: str) -> dict[str, str]:
+        return self._env_for([node])
+
+    def _env_for(self, nodes: list[str]) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
             GSP_TOPOLOGY=self.topology_ref,
-            GSP_NODES=json.dumps([node]),
+            GSP_NODES=json.dumps(nodes),
             GSP_DATA_DIR=str(self.data_dir),
             GSP_PORTS=json.dumps(self.addresses.ports),
             PYTHONUNBUFFERED="1",
@@ -57,10 +64,23 @@ class Launcher:
         return env
 
     async def start(self, nodes: list[str] | None = None) -> None:
-        for node in nodes if nodes is not None else self.addresses.nodes():
+        chosen = nodes if nodes is not None else self.addresses.nodes()
+        if self.fork:
+            await self._spawn("zygote", "sandbox.zygote", self._env_for(chosen))
+            return
+        for node in chosen:
             await self.start_node(node)
 
+    def node_pids(self) -> dict[str, int]:
+        if not self.fork:
+            return {n: p.process.pid for n, p in self.processes.items()}
+        pids: dict[str, int] = json.loads(pid_file(self.data_dir).read_text(encoding="utf-8"))
+        return pids
+
     async def start_node(self, node: str) -> None:
+        await self._spawn(node, "sandbox.node", self._env(node))
+
+    async def _spawn(self, node: str, module: str, env: dict[str, str]) -> None:
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"{node}.log"
@@ -68,8 +88,8 @@ class Launcher:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "sandbox.node",
-                env=self._env(node),
+                module,
+                env=env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=log_file,

@@ -83,13 +83,15 @@ def test_up_prints_every_service_and_the_counts_then_stops_cleanly_on_ctrl_c(
         assert node in text and book.url(node) in text, node
     assert text.count("healthy") >= len(book.nodes())
 
-    nodes = _children(process.pid)
+    # `up` starts one zygote, which forks one process per node.
+    (zygote,) = _children(process.pid)
+    nodes = _children(zygote)
     assert len(nodes) == len(book.nodes())
     process.send_signal(signal.SIGINT)
     rest, _ = process.communicate(timeout=30)
     assert process.returncode == 0, rest
     assert "all nodes stopped" in rest
-    assert not [pid for pid in nodes if Path(f"/proc/{pid}").exists()]
+    assert not [pid for pid in {zygote, *nodes} if Path(f"/proc/{pid}").exists()]
     # SQLite removes a WAL file when its last connection closes cleanly.
     for platform in topology_2022.platforms:
         assert (data_dir / f"{platform}.audit.sqlite3").exists()
