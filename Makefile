@@ -29,9 +29,12 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# wrk drives the benchmark's smoke test; Debian's package, installed where missing.
+# wrk drives the benchmark's smoke test, docker-compose checks docker-compose.yml (no engine
+# needed); Debian's packages, installed where missing.
 tools:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@command -v docker-compose >/dev/null || { apt-get update -qq && \
+	  apt-get install -y -qq --no-install-recommends docker-compose; }
 
 test: install-test lint tools
 	$(BIN)/python -m pytest

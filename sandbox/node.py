@@ -1,6 +1,9 @@
 """A node process: serve one or more nodes of a topology until SIGTERM or SIGINT.
 
 `python -m sandbox.node` with GSP_TOPOLOGY and GSP_NODES set (or `gsp-sandbox node NAME`).
+GSP_NODES may hold selectors (sandbox.selection); a selection that matches no node of the
+topology leaves the process idle until stopped, so a compose service for "every generic
+back end" stays up under a topology that has none.
 """
 
 from __future__ import annotations
@@ -11,16 +14,19 @@ import signal
 
 import uvloop
 
+from contracts.topology import Topology
 from gateway.settings import GatewaySettings
 from sandbox.addresses import AddressBook
 from sandbox.apps import build_app
 from sandbox.hosting import NodeHost
+from sandbox.selection import SelectionError, select_nodes
 from sandbox.settings import SandboxSettings
-from sandbox.topology import load_topology
+from sandbox.topology import TopologyError, load_topology
+
+log = logging.getLogger(__name__)
 
 
-async def serve(settings: SandboxSettings) -> None:
-    topology = load_topology(settings.topology)
+async def serve(settings: SandboxSettings, topology: Topology, nodes: list[str]) -> None:
     addresses = AddressBook(topology, settings.ports, settings.host_pattern)
     gateway_settings = GatewaySettings(data_dir=settings.data_dir)
     host = NodeHost(
@@ -28,13 +34,20 @@ async def serve(settings: SandboxSettings) -> None:
         host=settings.bind_host,
         log_level=settings.log_level,
     )
+    stopped = asyncio.Event()
+
+    def request_exit() -> None:
+        stopped.set()
+        host.request_exit()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, host.request_exit)
+        loop.add_signal_handler(sig, request_exit)
     try:
-        for node in settings.nodes:
+        for node in nodes:
             await host.start(node, addresses.port(node))
-        await host.wait()
+        # With no server to wait for, only a signal ends the process.
+        await (host.wait() if nodes else stopped.wait())
     finally:
         await host.stop_all()
 
@@ -42,11 +55,22 @@ async def serve(settings: SandboxSettings) -> None:
 def run(settings: SandboxSettings) -> None:
     if not settings.nodes:
         raise SystemExit("no node to serve: set GSP_NODES or name one")
+    try:
+        topology = load_topology(settings.topology)
+        nodes = select_nodes(topology, settings.nodes)
+    except (TopologyError, SelectionError) as exc:
+        raise SystemExit(str(exc)) from None
     logging.basicConfig(
         level=settings.log_level.upper(),
         format=f"%(asctime)s {','.join(settings.nodes)} %(levelname)s %(name)s: %(message)s",
     )
-    uvloop.run(serve(settings))
+    if not nodes:
+        log.warning(
+            "%s selects no node of topology %s: idle until stopped",
+            ", ".join(settings.nodes),
+            topology.name,
+        )
+    uvloop.run(serve(settings, topology, nodes))
 
 
 if __name__ == "__main__":
