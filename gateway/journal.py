@@ -14,34 +14,41 @@ from contracts.platform import JournalEntry
 from gateway.audit import AuditEntry
 
 
+def _view(entry: AuditEntry, closest: str | None) -> JournalEntry:
+    return JournalEntry(
+        time=datetime.fromtimestamp(entry.time, UTC),
+        message_id=entry.message_id,
+        consumer=entry.consumer,
+        service=entry.service,
+        method=entry.method,
+        path=entry.path,
+        status=entry.status,
+        outcome=entry.outcome,
+        duration_ms=round(entry.duration_ms, 3),
+        closest=closest,
+    )
+
+
 class Journal:
+    """Keeps the raw entries: the hot path only appends; views are built when read."""
+
     def __init__(self, size: int = 500) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=size)
-        self._misses: deque[JournalEntry] = deque(maxlen=size)
+        self._entries: deque[tuple[AuditEntry, str | None]] = deque(maxlen=size)
+        self._misses: deque[tuple[AuditEntry, str | None]] = deque(maxlen=size)
 
     def add(self, entry: AuditEntry, closest: str | None = None) -> None:
-        item = JournalEntry(
-            time=datetime.fromtimestamp(entry.time, UTC),
-            message_id=entry.message_id,
-            consumer=entry.consumer,
-            service=entry.service,
-            method=entry.method,
-            path=entry.path,
-            status=entry.status,
-            outcome=entry.outcome,
-            duration_ms=round(entry.duration_ms, 3),
-            closest=closest,
-        )
-        self._entries.append(item)
+        self._entries.append((entry, closest))
         if entry.outcome == "unknown-service":
-            self._misses.append(item)
+            self._misses.append((entry, closest))
 
     def recent(self, limit: int, message_id: str | None = None) -> list[JournalEntry]:
-        found = [e for e in reversed(self._entries) if message_id in (None, e.message_id)]
+        found = [
+            _view(e, c) for e, c in reversed(self._entries) if message_id in (None, e.message_id)
+        ]
         return found[:limit]
 
     def near_misses(self, limit: int) -> list[JournalEntry]:
-        return list(reversed(self._misses))[:limit]
+        return [_view(e, c) for e, c in list(reversed(self._misses))[:limit]]
 
     def clear(self) -> None:
         self._entries.clear()
