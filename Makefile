@@ -30,11 +30,13 @@ lint: install-test
 	$(BIN)/ruff format --check .
 
 # wrk drives the benchmark's smoke test, docker-compose checks docker-compose.yml (no engine
-# needed); Debian's packages, installed where missing.
+# needed), chromium runs the dashboard test under Playwright (the system browser, not
+# `playwright install`); Debian's packages, installed where missing.
 tools:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@command -v docker-compose >/dev/null || { apt-get update -qq && \
 	  apt-get install -y -qq --no-install-recommends docker-compose; }
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 test: install-test lint tools
 	$(BIN)/python -m pytest

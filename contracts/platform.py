@@ -191,3 +191,48 @@ class ResetReport(BaseModel):
     platform: str
     faults: int = Field(description="Fault rules after the reset (those of the topology)")
     backends_reset: list[str]
+
+
+class ServiceMetrics(BaseModel):
+    """One service's traffic at this platform: the last window, and totals since start."""
+
+    service: str | None = Field(
+        description="Service code; null for exchanges that named no service (tokens, "
+        "paths matching no service)"
+    )
+    version: str | None
+    requests: int = Field(description="Exchanges in the window")
+    rate_per_second: float = Field(description="Exchanges per second over the window")
+    errors: int = Field(description="Of those, answered 5xx: the platform or the service failed")
+    client_errors: int = Field(description="Of those, answered 4xx: refused or malformed calls")
+    error_rate: float = Field(description="errors / requests over the window (0 when idle)")
+    p50_ms: float | None = Field(description="Median latency over the window; null when idle")
+    p95_ms: float | None = Field(description="95th percentile latency; null when idle")
+    total_requests: int = Field(description="Since the platform started")
+    total_errors: int = Field(description="5xx answers since the platform started")
+
+
+class ExchangeSummary(BaseModel):
+    """An audited exchange as the dashboard shows it: metadata only, never bodies or paths."""
+
+    time: datetime
+    message_id: str
+    consumer: str | None
+    origin_consumer: str | None
+    service: str | None
+    version: str | None
+    method: str
+    status: int
+    duration_ms: float
+    outcome: str = Field(description="ok, or the problem type slug when the exchange failed")
+
+
+class DashboardState(BaseModel):
+    """What the dashboard page shows; on NGSP `report.downstream` lists the provinces."""
+
+    generated_at: datetime
+    headline: str = Field(description="The counts per tier, as the page's headline")
+    window_seconds: int = Field(description="Length of the metrics' rolling window")
+    report: TopologyReport
+    metrics: list[ServiceMetrics] = Field(description="Every service that has had traffic")
+    recent: list[ExchangeSummary] = Field(description="Most recent audited exchanges first")

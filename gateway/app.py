@@ -15,6 +15,8 @@ from contracts.edxml import DocumentPackage, StatusPacket
 from gateway.access import AccessRights
 from gateway.admin_store import AdminStore
 from gateway.api import admin, audit, catalog, status, token
+from gateway.api import dashboard as dashboard_api
+from gateway.api import metrics as metrics_api
 from gateway.api import sandbox as sandbox_api
 from gateway.audit import AuditLog
 from gateway.breaker import Breakers
@@ -30,6 +32,7 @@ from gateway.health import HealthMonitor
 from gateway.keyring import Keyring
 from gateway.lane import ExchangeLane
 from gateway.limits import HeaderLimit
+from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
 from gateway.registry import Registry
 from gateway.settings import GatewaySettings
@@ -106,7 +109,9 @@ def create_platform_app(
             reporter=reporter,
             faults=Faults(spec.faults),
             breakers=Breakers(settings.breaker_failures, settings.breaker_reset_seconds),
+            metrics=Metrics(),
         )
+        audit_log.observers.append(state.metrics.observe)  # every audited exchange is counted
         documents = DocumentStore(data_dir / f"{spec.name}.documents.sqlite3", spec.name)
         await documents.open()
         wake = _Wake()
@@ -144,6 +149,8 @@ def create_platform_app(
     app.include_router(admin.router)
     app.include_router(documents_api.router)
     app.include_router(sandbox_api.router)
+    app.include_router(dashboard_api.router)
+    app.include_router(metrics_api.router)
     # Published services live at /{context}/{version}/{resource}, as on WSO2 API Manager.
     for path in ("/{code}/{version}/{resource:path}", "/{code}/{version}"):
         app.router.add_route(path, exchange, methods=METHODS, include_in_schema=False)

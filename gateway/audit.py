@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +75,11 @@ class AuditEntry:
     response_hash: str
 
 
+# Sees every record as it is accepted (live metrics); runs on the request path, so it must
+# be cheap and must not raise.
+AuditObserver = Callable[[AuditEntry], None]
+
+
 class AuditLog:
     def __init__(
         self,
@@ -95,6 +101,7 @@ class AuditLog:
         self._last_hash = GENESIS
         self._write_failing = False
         self.written = 0
+        self.observers: list[AuditObserver] = []
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +138,8 @@ class AuditLog:
 
     def record(self, entry: AuditEntry) -> None:
         self._queue.put_nowait(entry)
+        for observe in self.observers:
+            observe(entry)
 
     @property
     def pending(self) -> int:

@@ -40,3 +40,6 @@ class GatewaySettings(BaseSettings):
     delivery_base_delay_seconds: float = 0.5
     delivery_max_delay_seconds: float = 60.0
     delivery_timeout_seconds: float = 10.0
+    # The dashboard and /metrics show metadata only (counts, health, message ids); the
+    # sandbox serves them to anyone. False: they need an admin token, as /audit does.
+    dashboard_public: bool = True

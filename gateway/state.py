@@ -19,6 +19,7 @@ from gateway.faults import Faults
 from gateway.forwarder import Forwarder
 from gateway.health import HealthMonitor
 from gateway.journal import Journal
+from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
 from gateway.registry import Registry
 from gateway.settings import GatewaySettings
@@ -50,6 +51,7 @@ class PlatformState:
     faults: Faults = field(default_factory=lambda: Faults([]))
     breakers: Breakers = field(default_factory=lambda: Breakers(5, 5.0))
     journal: Journal = field(default_factory=Journal)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def report(self) -> TopologyReport:
         return self.reporter(self)

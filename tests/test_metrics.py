@@ -1,0 +1,217 @@
+"""Live metrics: the rolling window, the audit log's observer hook, and GET /metrics."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import httpx
+
+from contracts.topology import Topology
+from gateway.audit import AuditEntry, AuditLog
+from gateway.metrics import LATENCY_BUCKETS, Metrics
+from sandbox.harness import RunningTopology
+from services.common.sampledata import citizens
+from tests.helpers import bearer
+
+LGSP = "lgsp-bac-giang"
+MOTCUA = "motcua-bac-giang"
+T0 = 1_800_000_000.0  # any fixed wall-clock second
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def entry(
+    at: float,
+    *,
+    service: str | None = "apiCSDLDC",
+    status: int = 200,
+    duration_ms: float = 1.0,
+    message_id: str = "m",
+) -> AuditEntry:
+    return AuditEntry(
+        time=at,
+        platform="lgsp-test",
+        message_id=message_id,
+        consumer="c",
+        origin_consumer="c",
+        service=service,
+        version="1.0" if service else None,
+        method="GET",
+        path=f"/{service}/1.0/x/012345678901",
+        status=status,
+        duration_ms=duration_ms,
+        request_bytes=0,
+        response_bytes=0,
+        outcome="ok" if status < 400 else "some-problem",
+        request_hash="",
+        response_hash="",
+    )
+
+
+def only(metrics: Metrics, service: str | None = "apiCSDLDC") -> dict[str, object]:
+    [found] = [m for m in metrics.snapshot() if m.service == service]
+    return found.model_dump()
+
+
+def test_window_counts_requests_errors_and_client_errors_apart() -> None:
+    clock = Clock(T0 - 600)  # the platform started ten minutes ago: rates over the window
+    metrics = Metrics(window_seconds=60, clock=clock)
+    clock.now = T0 + 59.5
+    statuses = [200] * 6 + [404, 422, 502, 504]
+    for i, status in enumerate(statuses):
+        metrics.observe(entry(T0 + i, status=status, duration_ms=float(i + 1)))
+    m = only(metrics)
+    assert (m["requests"], m["errors"], m["client_errors"]) == (10, 2, 2)
+    assert m["error_rate"] == 0.2
+    assert m["rate_per_second"] == round(10 / 60, 3)
+    # Latencies 1..10 ms: nearest rank p50 is the 5th, p95 the 10th.
+    assert (m["p50_ms"], m["p95_ms"]) == (5.0, 10.0)
+    assert (m["total_requests"], m["total_errors"]) == (10, 2)
+
+
+def test_old_seconds_leave_the_window_but_stay_in_the_totals() -> None:
+    clock = Clock(T0)
+    metrics = Metrics(window_seconds=60, clock=clock)
+    metrics.observe(entry(T0, status=500))
+    clock.now = T0 + 60  # the bucket of T0 is now 61 seconds old
+    metrics.observe(entry(T0 + 60))
+    m = only(metrics)
+    assert (m["requests"], m["errors"]) == (1, 0)
+    assert (m["total_requests"], m["total_errors"]) == (2, 1)
+    clock.now = T0 + 200
+    m = only(metrics)
+    assert (m["requests"], m["p50_ms"], m["p95_ms"], m["error_rate"]) == (0, None, None, 0.0)
+
+
+def test_busy_seconds_weigh_more_than_quiet_ones_in_the_percentiles() -> None:
+    clock = Clock(T0 + 1)
+    metrics = Metrics(window_seconds=60, reservoir=16, clock=clock, rng=random.Random(7))
+    for _ in range(1000):
+        metrics.observe(entry(T0, duration_ms=100.0))
+    for _ in range(16):
+        metrics.observe(entry(T0 + 1, duration_ms=1.0))
+    # 16 samples kept from each second; unweighted, the quiet second would set the median.
+    m = only(metrics)
+    assert m["p50_ms"] == 100.0
+    assert m["requests"] == 1016
+
+
+def test_reservoir_stays_bounded_and_representative() -> None:
+    clock = Clock(T0)
+    metrics = Metrics(window_seconds=60, reservoir=64, clock=clock, rng=random.Random(3))
+    for i in range(5000):
+        metrics.observe(entry(T0, duration_ms=float(i % 100)))
+    [series] = metrics.series().values()
+    assert all(len(b.latencies) <= 64 for b in series._buckets)
+    m = only(metrics)
+    assert m["requests"] == 5000
+    # Uniform 0..99 ms: a 64-sample reservoir puts the median well inside the middle half.
+    assert 25.0 <= float(m["p50_ms"]) <= 75.0  # type: ignore[arg-type]
+
+
+def test_exchanges_without_a_service_are_counted_apart() -> None:
+    metrics = Metrics(clock=Clock(T0))
+    metrics.observe(entry(T0, service=None))
+    metrics.observe(entry(T0))
+    assert [m.service for m in metrics.snapshot()] == ["apiCSDLDC", None]
+
+
+def test_recent_is_newest_first_and_metadata_only() -> None:
+    metrics = Metrics(recent=3, clock=Clock(T0))
+    for i in range(5):
+        metrics.observe(entry(T0 + i, message_id=f"m{i}"))
+    recent = metrics.recent(10)
+    assert [r.message_id for r in recent] == ["m4", "m3", "m2"]
+    assert [r.message_id for r in metrics.recent(1)] == ["m4"]
+    # Paths may carry personal identifiers (a citizen ID): the public view leaves them out.
+    assert "012345678901" not in recent[0].model_dump_json()
+
+
+def test_the_audit_log_shows_every_record_to_its_observers(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite3", batch_size=10, flush_seconds=0)
+    metrics = Metrics(clock=Clock(T0))
+    log.observers.append(metrics.observe)
+    log.record(entry(T0, message_id="a"))
+    log.record(entry(T0, message_id="b", status=503))
+    assert log.pending == 2  # still queued for the database, and already counted
+    m = only(metrics)
+    assert (m["requests"], m["errors"]) == (2, 1)
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+_SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
+
+
+def parse_exposition(text: str) -> Samples:
+    """Prometheus text format, strictly: every line a comment or `name{labels} value`."""
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("# HELP ") or line.startswith("# TYPE "):
+            continue
+        match = _SAMPLE.match(line)
+        assert match, f"not a sample line: {line!r}"
+        labels = re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match["labels"] or "")
+        samples[(match["name"], frozenset(labels))] = float(match["value"])
+    return samples
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def test_metrics_endpoint_counts_routed_calls_in_prometheus_text(
+    sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
+) -> None:
+    lgsp = sandbox.url(LGSP)
+    key = {"platform": LGSP, "service": "apiCSDLDC", "version": "1.0"}
+    before = parse_exposition((await client.get(f"{lgsp}/metrics")).text)
+    headers = await bearer(client, lgsp, topology_2022, MOTCUA)
+    citizen = citizens(topology_2022.seed, 1)[0]
+    ok = await client.get(
+        f"{lgsp}/apiCSDLDC/1.0/congDan",
+        params={"soDinhDanh": citizen.so_dinh_danh},
+        headers=headers,
+    )
+    bad = await client.get(
+        f"{lgsp}/apiCSDLDC/1.0/congDan", params={"soDinhDanh": "123"}, headers=headers
+    )
+    assert (ok.status_code, bad.status_code) == (200, 422)
+
+    response = await client.get(f"{lgsp}/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    after = parse_exposition(response.text)
+    name = "gsp_exchanges_total"
+    for outcome, calls in (("ok", 1), ("client_error", 1), ("error", 0)):
+        delta = value(after, name, **key, outcome=outcome) - value(
+            before, name, **key, outcome=outcome
+        )
+        assert delta == calls, outcome
+
+    # The histogram: cumulative buckets, +Inf equal to the count, the count equal to the sum
+    # of the outcome counters.
+    buckets = [
+        value(after, "gsp_exchange_duration_seconds_bucket", **key, le=le)
+        for le in [repr(b) for b in LATENCY_BUCKETS] + ["+Inf"]
+    ]
+    assert buckets == sorted(buckets)
+    count = value(after, "gsp_exchange_duration_seconds_count", **key)
+    assert buckets[-1] == count
+    assert count == sum(
+        value(after, name, **key, outcome=o) for o in ("ok", "client_error", "error")
+    )
+    assert value(after, "gsp_exchange_duration_seconds_sum", **key) > 0
+
+    up = [v for (n, _), v in after.items() if n == "gsp_service_up"]
+    assert up == [1.0] * 12
+    assert value(after, "gsp_services_reachable", platform=LGSP, group="national") == 9
+    assert value(after, "gsp_services_reachable", platform=LGSP, group="intra") == 3
+    assert value(after, "gsp_platform_up", platform=LGSP, peer="ngsp", tier="national") == 1
