@@ -19,7 +19,7 @@ COLUMNS = 9  # services per row; more wrap onto the next row
 SERVICE_W, SERVICE_H = 170, 46
 PLATFORM_W, PLATFORM_H = 300, 54
 GAP_X, ROW_GAP, TIER_GAP, MARGIN = 14, 18, 64, 20
-LEGEND_H = 28
+LEGEND_H = 36
 
 # (fill, stroke) per health: the same palette as the page's tables.
 COLOURS = {
@@ -103,12 +103,17 @@ class _Layout:
     def __init__(self) -> None:
         self.rows: list[list[_Node]] = []
         self.edges: list[tuple[_Node, _Node]] = []
+        # Groups too big for one row: framed, with one edge from the frame to the parent.
+        self.frames: list[tuple[list[_Node], _Node]] = []
 
     def add(self, nodes: list[_Node]) -> None:
         self.rows.extend(_rows(nodes))
 
     def link(self, children: list[_Node], parent: _Node) -> None:
-        self.edges.extend((child, parent) for child in children)
+        if len(children) <= COLUMNS:
+            self.edges.extend((child, parent) for child in children)
+        else:  # edges to every node of several rows would cross the rows nearer the parent
+            self.frames.append((children, parent))
 
     def place(self) -> tuple[float, float]:
         width = max(
@@ -178,6 +183,21 @@ def _edge(child: _Node, parent: _Node) -> str:
     )
 
 
+def _frame(children: list[_Node], parent: _Node) -> str:
+    pad = 8
+    left = min(n.x for n in children) - pad
+    top = min(n.y for n in children) - pad
+    right = max(n.x + n.w for n in children) + pad
+    bottom = max(n.y + n.h for n in children) + pad
+    healths = {n.health for n in children}
+    worst = next(h for h in ("down", "unknown", "healthy") if h in healths)
+    box = _Node("frame", "", "", worst, {}, round(right - left), round(bottom - top), left, top)
+    return (
+        f'<rect class="group" x="{_fmt(left)}" y="{_fmt(top)}" width="{_fmt(right - left)}" '
+        f'height="{_fmt(bottom - top)}" rx="10" fill="none" stroke="#dadce0"/>' + _edge(box, parent)
+    )
+
+
 def _clip(text: str, width: int, char_px: float) -> str:
     room = max(4, int((width - 12) / char_px))
     return text if len(text) <= room else text[: room - 1].rstrip() + "…"
@@ -229,7 +249,8 @@ def render_graph(report: TopologyReport) -> str:
         f'height="{_fmt(height)}" role="img" font-family="system-ui, sans-serif">'
         f"<title>{escape(report.summary)}</title>"
         + "".join(_edge(child, parent) for child, parent in layout.edges)
+        + "".join(_frame(children, parent) for children, parent in layout.frames)
         + "".join(_node(node) for node in nodes)
-        + _legend(height - MARGIN - LEGEND_H + 8)
+        + _legend(height - MARGIN - LEGEND_H + 16)
         + "</svg>"
     )

@@ -17,7 +17,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from contracts.platform import DashboardState, TopologyReport
 from contracts.topology import Topology
-from gateway.dashboard_graph import render_graph
+from gateway.dashboard_graph import COLUMNS, render_graph
 from sandbox.harness import RunningTopology, fast_settings, run_topology
 from services.common.sampledata import citizens
 from tests.helpers import admin_of, assert_problem, bearer
@@ -252,3 +252,13 @@ def test_graph_is_well_formed_svg_with_a_node_per_service_coloured_by_health() -
     texts = " ".join(t.text or "" for t in root.iterfind(".//svg:text", ns))
     assert "Nền tảng tích hợp" in texts
     assert len(root.findall("svg:line", ns)) == 3  # one edge per service
+
+
+def test_a_group_wider_than_a_row_is_framed_with_one_edge() -> None:
+    codes = {f"apiDataset{i}": True for i in range(COLUMNS + 1)} | {"apiDown": False}
+    root = ET.fromstring(render_graph(_report(codes)))
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    [frame] = root.findall("svg:rect[@class='group']", ns)
+    [edge] = root.findall("svg:line", ns)
+    assert edge.get("class") == "edge down"  # the frame's edge shows its worst member
+    assert edge.get("y1") == frame.get("y")  # from the frame's top up to the LGSP
