@@ -123,8 +123,13 @@ def _check_json(request: Request, body: bytes) -> None:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not body or not (media_type == "application/json" or media_type.endswith("+json")):
         return
+    parse_json(body, media_type)
+
+
+def parse_json(body: bytes, media_type: str = "application/json") -> object:
+    """The body's JSON, or a 400 problem that says where it breaks."""
     try:
-        orjson.loads(body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ProblemError(
             400,

@@ -9,6 +9,7 @@ import httpx
 from contracts.platform import AuditRecord
 from contracts.problem import PROBLEM_MEDIA_TYPE, problem_type
 from contracts.topology import Role, Topology
+from sandbox.hosting import bind_socket
 
 
 def credentials(topology: Topology, consumer_id: str) -> tuple[str, str]:
@@ -56,3 +57,12 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str
     if "X-Message-Id" in response.headers:
         assert problem["message_id"] == response.headers["X-Message-Id"]
     return problem
+
+
+def free_ports(names: list[str]) -> dict[str, int]:
+    """A free loopback port per name (bound at once, so no two names get the same)."""
+    sockets = [bind_socket("127.0.0.1", 0) for _ in names]
+    ports = {n: s.getsockname()[1] for n, s in zip(names, sockets, strict=True)}
+    for s in sockets:
+        s.close()
+    return ports

@@ -40,12 +40,11 @@ from contracts.platform import TopologyReport
 from contracts.topology import Topology
 from sandbox import healthcheck
 from sandbox.harness import all_healthy, run_topology
-from sandbox.hosting import bind_socket
 from sandbox.selection import SelectionError, select_nodes
 from sandbox.settings import SandboxSettings
 from sandbox.topology import DEFAULT_TOPOLOGY, load_topology, shipped_topologies
 from services.common.sampledata import citizens
-from tests.helpers import bearer
+from tests.helpers import bearer, free_ports
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -249,7 +248,7 @@ async def test_healthcheck_passes_only_when_every_served_node_answers_200(
         assert [(p.node, p.status) for p in probes] == [("population", 200), ("e-office", 200)]
 
         with _answering_503() as sick_port:
-            closed = _free_ports(["closed"])["closed"]
+            closed = free_ports(["closed"])["closed"]
             ports = {**ports, "population": sick_port, "e-office": closed}
             settings = SandboxSettings(topology="bac-giang-2022", nodes=nodes, ports=ports)
             probes = await asyncio.to_thread(healthcheck.check, settings)
@@ -272,7 +271,7 @@ def test_healthcheck_exit_code_and_what_it_says(
 ) -> None:
     monkeypatch.setenv("GSP_TOPOLOGY", "bac-giang-2022")
     monkeypatch.setenv("GSP_NODES", nodes)
-    monkeypatch.setenv("GSP_PORTS", json.dumps(_free_ports(["population"])))
+    monkeypatch.setenv("GSP_PORTS", json.dumps(free_ports(["population"])))
     assert healthcheck.main() == code
     out = capsys.readouterr()
     assert says in out.out + out.err
@@ -523,14 +522,6 @@ def test_the_image_gets_every_package_and_no_local_state() -> None:
 # -- (b) the services as local processes --------------------------------------------------
 
 
-def _free_ports(names: list[str]) -> dict[str, int]:
-    sockets = [bind_socket("127.0.0.1", 0) for _ in names]
-    ports = {n: s.getsockname()[1] for n, s in zip(names, sockets, strict=True)}
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _base_env() -> dict[str, str]:
     """What a container has besides its image's and its service's variables."""
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
@@ -651,7 +642,7 @@ def containers(topology_name: str, tmp: Path) -> list[list[Container]]:
     topology = load_topology(topology_name)
     dockerfile = Dockerfile.read()
     services = compose(topology_env(topology_name))["services"]
-    ports = _free_ports([*topology.platforms, *topology.backends])
+    ports = free_ports([*topology.platforms, *topology.backends])
     overrides = {
         "GSP_DATA_DIR": str(tmp / "data"),
         "GSP_BIND_HOST": "127.0.0.1",

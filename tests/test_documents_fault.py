@@ -18,25 +18,16 @@ import pytest
 
 from contracts.edxml import DocumentView
 from sandbox.addresses import AddressBook
-from sandbox.hosting import bind_socket
 from sandbox.launcher import Launcher
 from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
 from tests.document_topology import BG_STTTT
-from tests.helpers import credentials
+from tests.helpers import credentials, free_ports
 from tests.test_documents import package
 
 DOCUMENTS = 500
 SENDERS = 16
 LGSP = "lgsp-bac-giang"
 RECEIVER = "e-office-stttt"
-
-
-def _free_ports(nodes: list[str]) -> dict[str, int]:
-    sockets = [bind_socket("127.0.0.1", 0) for _ in nodes]
-    ports = {n: s.getsockname()[1] for n, s in zip(nodes, sockets, strict=True)}
-    for s in sockets:
-        s.close()
-    return ports
 
 
 @pytest.fixture
@@ -46,7 +37,7 @@ async def launcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
     monkeypatch.setenv("GSP_DELIVERY_MAX_DELAY_SECONDS", "1.0")
     monkeypatch.setenv("GSP_DELIVERY_MAX_ATTEMPTS", "100000")
     topology = load_topology(DEFAULT_TOPOLOGY)
-    addresses = AddressBook(topology, ports=_free_ports(AddressBook(topology).nodes()))
+    addresses = AddressBook(topology, ports=free_ports(AddressBook(topology).nodes()))
     launcher = Launcher(DEFAULT_TOPOLOGY, topology, tmp_path, addresses)
     try:
         yield launcher

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
-import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
@@ -36,7 +35,7 @@ from contracts.topology import Consumer, Role
 from gateway.audited import AuditedRoute, note_body
 from gateway.auth import authenticate
 from gateway.documents.service import DocumentService
-from gateway.exchange import read_body
+from gateway.exchange import parse_json, read_body
 from gateway.state import PlatformState, platform_of
 
 router = APIRouter(prefix="/documents", tags=["documents"], route_class=AuditedRoute)
@@ -98,16 +97,7 @@ def _decode(request: Request, body: bytes, from_xml: Any) -> Any:
             f"Content-Type must be application/json or application/xml, not {media or 'none'}.",
             errors=[FieldError(field="$.headers.Content-Type", reason="unsupported")],
         )
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ProblemError(
-            400,
-            "malformed-json",
-            "Malformed JSON body",
-            f"The body is not valid JSON: {exc}.",
-            errors=[FieldError(field="$.body", reason=str(exc))],
-        ) from None
+    return parse_json(body)
 
 
 def _require_platform(consumer: Consumer, state: PlatformState, neighbour: str) -> None:
