@@ -6,6 +6,9 @@ ORIGIN_CONSUMER = "X-Origin-Consumer"
 CONSUMER = "X-Consumer-Id"
 SERVICE = "X-Service-Code"
 HOPS = "X-Gsp-Via"
+# Picks a back end's canned test outcome for one call (contracts/scenarios.py); passes
+# through every platform like any end-to-end header, and comes back on the answer.
+SANDBOX_SCENARIO = "X-Sandbox-Scenario"
 
 # RFC 9110 7.6.1 hop-by-hop headers, plus those a proxy must recompute or must not leak.
 HOP_BY_HOP = frozenset(

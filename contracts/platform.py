@@ -102,6 +102,15 @@ class AuditPage(BaseModel):
     records: list[AuditRecord]
 
 
+class ScenarioInfo(BaseModel):
+    """A canned outcome the caller can ask the service for with X-Sandbox-Scenario."""
+
+    name: str
+    description: str
+    status: int | None = Field(description="The canned status; null: the operation's usual one")
+    operations: list[str] | None = Field(description="Operations it applies to; null: all")
+
+
 class CatalogEntry(BaseModel):
     code: str
     version: str
@@ -114,6 +123,10 @@ class CatalogEntry(BaseModel):
     contract: str | None = Field(description="Contract id; requests are validated against it")
     contract_version: str | None
     openapi: str | None = Field(description="Path of the service's OpenAPI document here")
+    scenarios: list[ScenarioInfo] = Field(
+        default_factory=list,
+        description="Test scenarios of its contract, chosen per call with X-Sandbox-Scenario",
+    )
 
 
 class Catalog(BaseModel):

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from contracts.openapi_store import document_path
+from contracts.scenarios import Scenario
 from contracts.services import (
     business_registration,
     civil_status,
@@ -34,6 +35,7 @@ class ContractRef:
     version: str
     app: str  # the reference back end (services.catalog key)
     params: dict[str, str] = field(default_factory=dict)
+    scenarios: tuple[Scenario, ...] = ()  # the module's SCENARIOS (contracts/scenarios.py)
 
     @property
     def document_path(self) -> Path:
@@ -41,7 +43,7 @@ class ContractRef:
 
 
 def _ref(module: ModuleType, app: str) -> ContractRef:
-    return ContractRef(module.CONTRACT_ID, module.CONTRACT_VERSION, app)
+    return ContractRef(module.CONTRACT_ID, module.CONTRACT_VERSION, app, scenarios=module.SCENARIOS)
 
 
 def _dataset_refs() -> list[ContractRef]:
@@ -49,7 +51,11 @@ def _dataset_refs() -> list[ContractRef]:
 
     return [
         ContractRef(
-            f"{generic.CONTRACT_ID}.{name}", generic.CONTRACT_VERSION, "generic", {"dataset": name}
+            f"{generic.CONTRACT_ID}.{name}",
+            generic.CONTRACT_VERSION,
+            "generic",
+            {"dataset": name},
+            generic.SCENARIOS,
         )
         for name in dataset_names()
     ]

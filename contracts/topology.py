@@ -7,6 +7,7 @@ and every count the platforms report is computed from that registry, never typed
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Literal, Self
 
 from pydantic import (
@@ -177,6 +178,11 @@ class Topology(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     seed: int = 2022
+    seeds: Path | None = Field(
+        default=None,
+        description="A seed folder or file of the agency's own citizens, enterprises and "
+        "dossiers (contracts/seeds.py), added to the generated data; relative to this file",
+    )
     agencies: list[Agency]
     platforms: dict[NodeName, Platform]
     backends: dict[NodeName, Backend] = Field(default_factory=dict)

@@ -11,6 +11,7 @@ from ngsp.app import create_app as create_ngsp
 from sandbox.addresses import AddressBook
 from sandbox.specs import backend_config, platform_spec
 from services.catalog import load_factory
+from services.common.seeds import seed_paths
 
 
 def build_app(
@@ -22,5 +23,6 @@ def build_app(
         return factory(spec, settings)
     if node in topology.backends:
         config = backend_config(topology, node, settings.data_dir)
+        config.seeds = seed_paths(topology.seeds)
         return load_factory(config.app)(config)
     raise KeyError(f"{node!r} is not a node of topology {topology.name!r}")

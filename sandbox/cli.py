@@ -20,6 +20,7 @@ from gateway.audit_chain import verify_chain
 from sandbox.addresses import AddressBook
 from sandbox.launcher import Launcher
 from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
+from services.common.seeds import SeedError, load_seeds, seed_paths
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -72,6 +73,7 @@ def status_table(
 
 async def _up(args: argparse.Namespace) -> int:
     topology = load_topology(args.topology)
+    load_seeds(seed_paths(topology.seeds))  # a bad seed file stops here, before any node
     ports = {
         n: AddressBook(topology).port(n) + args.port_offset for n in AddressBook(topology).nodes()
     }
@@ -315,9 +317,13 @@ def main(argv: list[str] | None = None) -> int:
             run(SandboxSettings(topology=args.topology, nodes=args.nodes, data_dir=args.data_dir))
             return 0
         topology = load_topology(args.topology)
-    except TopologyError as exc:
+        seeds = seed_paths(topology.seeds)
+        seeded = load_seeds(seeds)
+    except (TopologyError, SeedError) as exc:
         errors.print(f"[red]{exc}[/]", highlight=False)
         return 2
+    if seeds:
+        console.print(f"seeds: {seeded.summary()} from {', '.join(map(str, seeds))}")
     for name, platform in topology.platforms.items():
         console.print(
             f"{name}: {len(topology.services_at(name))} services registered"

@@ -54,6 +54,8 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise TopologyError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise TopologyError(f"{path}: (top level): expected a mapping of topology fields")
+    if isinstance(raw.get("seeds"), str):  # relative to the file that names it
+        raw["seeds"] = str(path.parent / raw["seeds"])
     base = raw.pop("extends", None)
     if base is None:
         return raw

@@ -13,10 +13,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.scenarios import GENERIC
 from contracts.services.common import CCCD, AgencyCode
 
 CONTRACT_ID = "vn.gov.hotich.civil-status"
 CONTRACT_VERSION = "1.0"
+SCENARIOS = GENERIC  # X-Sandbox-Scenario outcomes (contracts/scenarios.py)
 
 STATUS_NAMES = {
     0: "Lỗi",

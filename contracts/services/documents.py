@@ -12,10 +12,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.scenarios import GENERIC
 from contracts.services.common import AgencyCode
 
 CONTRACT_ID = "vn.gov.edxml.document"
 CONTRACT_VERSION = "1.0"
+SCENARIOS = GENERIC  # X-Sandbox-Scenario outcomes (contracts/scenarios.py)
 StatusCode = Literal["01", "02", "03", "04", "05", "06", "13", "15", "16"]
 
 

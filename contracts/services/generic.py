@@ -6,8 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from contracts.scenarios import GENERIC
+
 CONTRACT_ID = "vn.gsp-sandbox.generic-dataset"
 CONTRACT_VERSION = "1.0"
+SCENARIOS = GENERIC  # X-Sandbox-Scenario outcomes (contracts/scenarios.py)
 
 
 class DanhSach(BaseModel):

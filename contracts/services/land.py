@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from contracts.scenarios import GENERIC
+
 CONTRACT_ID = "vn.gov.datdai.land-parcels"
 CONTRACT_VERSION = "1.0"
+SCENARIOS = GENERIC  # X-Sandbox-Scenario outcomes (contracts/scenarios.py)
 
 
 class ThuaDat(BaseModel):

@@ -5,12 +5,38 @@ Unverified shape, after the fields provincial systems sync to the national porta
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.scenarios import GENERIC, Scenario, record_locked
 from contracts.services.common import CCCD, AgencyCode, ProcedureCode
 
 CONTRACT_ID = "vn.bacgiang.motcua.dossier"
 CONTRACT_VERSION = "1.0"
+NEEDS_MORE_INFO = "Yêu cầu bổ sung hồ sơ"
+
+
+def _needs_more_info(body: Any) -> Any:
+    """The dossier (or each dossier of a list) as an officer asking for documents left it."""
+    if isinstance(body, list):
+        return [_needs_more_info(item) for item in body]
+    history = [*body.get("lichSu", []), NEEDS_MORE_INFO]
+    return {**body, "trangThai": NEEDS_MORE_INFO, "lichSu": history}
+
+
+SCENARIOS = (
+    Scenario(
+        name="dossier-needs-more-info",
+        description=f"The dossier comes back with status '{NEEDS_MORE_INFO}' (the officer "
+        "asks for additional documents): a valid answer with the usual status, not an "
+        "error. Only the answer says so; the stored dossier is unchanged.",
+        operations=("POST /hoSo", "GET /hoSo/{maHoSo}", "GET /hoSo"),
+        transform=_needs_more_info,
+    ),
+    record_locked(("POST /hoSo", "GET /hoSo/{maHoSo}"), "dossier", "Hồ sơ đang bị khóa"),
+    *GENERIC,
+)
 
 
 class NopHoSo(BaseModel):

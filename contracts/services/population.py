@@ -10,10 +10,25 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.scenarios import GENERIC, not_found, record_locked
 from contracts.services.common import CCCD
 
 CONTRACT_ID = "vn.gov.csdldc.population"
 CONTRACT_VERSION = "1.0"
+SCENARIOS = (
+    not_found(
+        ("GET /congDan",),
+        "citizen-not-found",
+        "citizen",
+        "Không tìm thấy công dân",
+    ),
+    record_locked(
+        ("GET /congDan", "POST /xacThucCongDan"),
+        "citizen's record",
+        "Bản ghi công dân đang bị khóa",
+    ),
+    *GENERIC,
+)
 
 
 class DiaChi(BaseModel):

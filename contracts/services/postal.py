@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.scenarios import GENERIC
 from contracts.services.common import CCCD, AgencyCode
 
 CONTRACT_ID = "vn.gov.bcci.result-shipping"
 CONTRACT_VERSION = "1.0"
+SCENARIOS = GENERIC  # X-Sandbox-Scenario outcomes (contracts/scenarios.py)
 
 
 class TaoVanDon(BaseModel):

@@ -10,10 +10,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.scenarios import GENERIC
 from contracts.services.common import CCCD, AgencyCode, ProcedureCode
 
 CONTRACT_ID = "vn.gov.dvcqg.dossier-sync"
 CONTRACT_VERSION = "1.0"
+SCENARIOS = GENERIC  # X-Sandbox-Scenario outcomes (contracts/scenarios.py)
 Progress = Literal["TIEP_NHAN", "DANG_XU_LY", "BO_SUNG", "DA_XU_LY", "TRA_KET_QUA", "TU_CHOI"]
 
 

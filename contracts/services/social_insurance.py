@@ -9,10 +9,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.scenarios import GENERIC
 from contracts.services.common import CCCD, CompactDate
 
 CONTRACT_ID = "vn.gov.bhxh.social-insurance"
 CONTRACT_VERSION = "1.0"
+SCENARIOS = GENERIC  # X-Sandbox-Scenario outcomes (contracts/scenarios.py)
 
 
 class TraCuuMaSo(BaseModel):

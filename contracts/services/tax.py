@@ -10,8 +10,19 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from contracts.scenarios import GENERIC, not_found
+
 CONTRACT_ID = "vn.gov.thue.taxpayer-status"
 CONTRACT_VERSION = "1.0"
+SCENARIOS = (
+    not_found(
+        ("GET /trangThaiNNT",),
+        "taxpayer-not-found",
+        "taxpayer",
+        "Không tìm thấy người nộp thuế",
+    ),
+    *GENERIC,
+)
 
 
 class NguoiNopThue(BaseModel):

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Header, Path, Request
 
 from apikit.problems import ProblemError
 from contracts.openapi_store import load_document
-from contracts.platform import Catalog, CatalogEntry
+from contracts.platform import Catalog, CatalogEntry, ScenarioInfo
 from contracts.problem import Problem
+from contracts.scenarios import scenarios_for_contract
 from contracts.topology import Consumer
 from gateway.auth import authenticate
 from gateway.registry import Route
@@ -37,6 +38,15 @@ def _entry(route: Route) -> CatalogEntry:
         contract=spec.contract,
         contract_version=spec.version if spec.contract else None,
         openapi=f"/catalog/{spec.code}/{spec.version}/openapi.json" if spec.contract else None,
+        scenarios=[
+            ScenarioInfo(
+                name=s.name,
+                description=s.description,
+                status=s.status,
+                operations=list(s.operations) if s.operations is not None else None,
+            )
+            for s in (scenarios_for_contract(spec.contract) if spec.contract else ())
+        ],
     )
 
 

@@ -11,13 +11,19 @@ from fastapi.responses import JSONResponse
 
 from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
+from contracts.scenarios import scenarios_for_app
+from services.common.backend_data import SampleData
 from services.common.config import BackendConfig
 from services.common.database import Database
+from services.common.scenario_middleware import ScenarioMiddleware
+from services.common.scenarios import ScenarioBook, document_scenarios
+from services.common.seeds import load_seeds
 
 
 class BackendState(TypedDict):
     config: BackendConfig
     db: Database | None
+    data: SampleData
 
 
 def create_backend_app(
@@ -28,7 +34,11 @@ def create_backend_app(
     routers: Sequence[APIRouter],
     schema: str | None = None,
 ) -> FastAPI:
-    """`schema`: the SQL of a stateful back end's tables; it then gets its own SQLite file."""
+    """`schema`: the SQL of a stateful back end's tables; it then gets its own SQLite file.
+
+    Seeds are read here, so a bad seed file stops the back end before it serves (SeedError).
+    """
+    data = SampleData(config.seed, load_seeds(config.seeds))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[BackendState]:
@@ -36,7 +46,7 @@ def create_backend_app(
         if db is not None:
             await db.open()
         try:
-            yield {"config": config, "db": db}
+            yield {"config": config, "db": db, "data": data}
         finally:
             if db is not None:
                 await db.close()
@@ -64,12 +74,22 @@ def create_backend_app(
 
     for router in routers:
         app.include_router(router)
+    # X-Sandbox-Scenario: the canned outcomes the back end's contract declares.
+    scenarios = scenarios_for_app(config.app, config.params)
+    document_scenarios(app, scenarios)
+    app.add_middleware(ScenarioMiddleware, book=ScenarioBook(config.name, scenarios), backend=app)
     return app
 
 
 def config_of(request: Request) -> BackendConfig:
     config: BackendConfig = request.state.config
     return config
+
+
+def data_of(request: Request) -> SampleData:
+    """The sample data with the seeded records: what lookups should read."""
+    data: SampleData = request.state.data
+    return data
 
 
 def db_of(request: Request) -> Database:

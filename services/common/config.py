@@ -14,6 +14,10 @@ class BackendConfig(BaseModel):
     seed: int = Field(default=2022, description="Seed of the deterministic sample data")
     data_dir: Path = Field(default=Path("data"), description="Where stateful back ends keep SQLite")
     params: dict[str, Any] = Field(default_factory=dict, description="App-specific parameters")
+    seeds: list[Path] = Field(
+        default_factory=list,
+        description="Seed folders or files whose records join the sample data (contracts/seeds.py)",
+    )
 
     @property
     def database_path(self) -> Path:

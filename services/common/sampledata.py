@@ -162,7 +162,7 @@ class Enterprise:
     msdn: str  # 10-digit enterprise code (= tax code)
     ten: str
     loai_hinh: str
-    dia_chi: Address
+    dia_chi: Address | str  # a seeded enterprise gives its address as one line
     nguoi_dai_dien: str  # a citizen's ID
     ngay_thanh_lap: date
     von_dieu_le: int

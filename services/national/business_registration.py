@@ -20,9 +20,9 @@ from contracts.services.business_registration import (
     TrangThaiHoSoReply,
 )
 from contracts.services.common import EnterpriseCode, ok
-from services.common.app import config_of, create_backend_app
+from services.common.app import config_of, create_backend_app, data_of
 from services.common.config import BackendConfig
-from services.common.sampledata import enterprise_index, enterprises
+from services.common.sampledata import enterprises
 
 router = APIRouter()
 KINDS = ["Đăng ký thành lập mới", "Đăng ký thay đổi nội dung", "Thông báo tạm ngừng kinh doanh"]
@@ -57,7 +57,7 @@ def dossiers(seed: int, today: date) -> tuple[HoSoDangKy, ...]:
 async def enterprise_detail(
     request: Request, msdn: Annotated[EnterpriseCode, Query()]
 ) -> dict[str, object]:
-    e = enterprise_index(config_of(request).seed).get(msdn.split("-")[0])
+    e = data_of(request).enterprise_index.get(msdn.split("-")[0])
     if e is None:
         raise ProblemError(
             404,

@@ -9,10 +9,9 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from apikit.problems import ProblemError
 from contracts.problem import Problem
 from contracts.services.civil_status import STATUS_NAMES, DanhMuc, KetQuaTiepNhan, KhaiSinh
-from services.common.app import config_of, create_backend_app, db_of
+from services.common.app import create_backend_app, data_of, db_of
 from services.common.config import BackendConfig
 from services.common.records import SCHEMA, Records
-from services.common.sampledata import citizen_index
 
 router = APIRouter()
 CATEGORIES = {
@@ -43,7 +42,7 @@ async def register_birth(request: Request, body: KhaiSinh, response: Response) -
             f"maTinh {body.maTinh} does not match the agency {body.maDonVi}.",
             code=108,
         )
-    citizens = citizen_index(config_of(request).seed)
+    citizens = data_of(request).citizen_index
     # A mother unknown to the population database means the record must be completed.
     status = 1 if body.cccdMe in citizens else 2
     record, created = await Records(db_of(request), "KS").create(

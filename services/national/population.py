@@ -11,9 +11,9 @@ from apikit.problems import ProblemError
 from contracts.problem import Problem
 from contracts.services.common import CCCD
 from contracts.services.population import CongDan, DiaChi, XacThucKetQua, XacThucYeuCau
-from services.common.app import config_of, create_backend_app
+from services.common.app import create_backend_app, data_of
 from services.common.config import BackendConfig
-from services.common.sampledata import Citizen, citizen_index
+from services.common.sampledata import Citizen
 
 router = APIRouter()
 
@@ -51,7 +51,7 @@ def _same_name(a: str, b: str) -> bool:
     responses={404: {"model": Problem}},
 )
 async def lookup(request: Request, soDinhDanh: Annotated[CCCD, Query()]) -> CongDan:
-    citizen = citizen_index(config_of(request).seed).get(soDinhDanh)
+    citizen = data_of(request).citizen_index.get(soDinhDanh)
     if citizen is None:
         raise ProblemError(
             404,
@@ -64,7 +64,7 @@ async def lookup(request: Request, soDinhDanh: Annotated[CCCD, Query()]) -> Cong
 
 @router.post("/xacThucCongDan", response_model=XacThucKetQua, summary="Xác thực công dân")
 async def verify(request: Request, body: XacThucYeuCau) -> XacThucKetQua:
-    citizen = citizen_index(config_of(request).seed).get(body.soDinhDanh)
+    citizen = data_of(request).citizen_index.get(body.soDinhDanh)
     if citizen is None:
         return XacThucKetQua(
             soDinhDanh=body.soDinhDanh, tonTai=False, khop=False, truongKhongKhop=["soDinhDanh"]

@@ -15,9 +15,9 @@ from contracts.services.social_insurance import (
     NguoiThamGia,
     TraCuuMaSo,
 )
-from services.common.app import config_of, create_backend_app
+from services.common.app import create_backend_app, data_of
 from services.common.config import BackendConfig
-from services.common.sampledata import Citizen, citizens
+from services.common.sampledata import Citizen
 
 router = APIRouter()
 
@@ -40,7 +40,7 @@ def _fold(text: str) -> str:
 async def find_number(request: Request, body: TraCuuMaSo) -> KetQuaTraCuu:
     found = [
         _person(c)
-        for c in citizens(config_of(request).seed)
+        for c in data_of(request).citizens
         if _fold(c.ho_ten) == _fold(body.hoTen)
         and c.ngay_sinh.strftime("%Y%m%d") == body.ngaySinh
         and c.gioi_tinh == body.gioiTinh
@@ -53,7 +53,7 @@ async def find_number(request: Request, body: TraCuuMaSo) -> KetQuaTraCuu:
 async def household(
     request: Request, maHo: Annotated[str, Query(pattern=r"^HGD\d{9}$", examples=["HGD024000000"])]
 ) -> HoGiaDinh:
-    members = [c for c in citizens(config_of(request).seed) if c.ma_ho == maHo]
+    members = [c for c in data_of(request).citizens if c.ma_ho == maHo]
     if not members:
         raise ProblemError(
             404, "household-not-found", "Không tìm thấy hộ gia đình", f"No household {maHo}."

@@ -10,9 +10,8 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from apikit.problems import ProblemError
 from contracts.problem import Problem
 from contracts.services.tax import NguoiNopThue
-from services.common.app import config_of, create_backend_app
+from services.common.app import config_of, create_backend_app, data_of
 from services.common.config import BackendConfig
-from services.common.sampledata import citizen_index, enterprise_index
 
 router = APIRouter()
 OFFICES = [
@@ -35,7 +34,7 @@ async def taxpayer_status(
     seed = config_of(request).seed
     rng = random.Random(f"tax:{seed}:{mst}")
     if len(mst) == 12:
-        person = citizen_index(seed).get(mst)
+        person = data_of(request).citizen_index.get(mst)
         if person is not None:
             return NguoiNopThue(
                 maSoThue=mst,
@@ -46,7 +45,7 @@ async def taxpayer_status(
                 noThue=0,
             )
     else:
-        company = enterprise_index(seed).get(mst.split("-")[0])
+        company = data_of(request).enterprise_index.get(mst.split("-")[0])
         if company is not None:
             owes = rng.choice([0, 0, 0, rng.randint(1, 500) * 100_000])
             return NguoiNopThue(

@@ -8,9 +8,10 @@ from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 
 from apikit.problems import ProblemError
 from contracts.problem import Problem
+from contracts.seeds import SeedDossier
 from contracts.services.common import AgencyCode
 from contracts.services.one_stop_shop import HoSo, NopHoSo
-from services.common.app import create_backend_app, db_of
+from services.common.app import create_backend_app, data_of, db_of
 from services.common.config import BackendConfig
 from services.common.records import SCHEMA, Record, Records
 
@@ -44,14 +45,21 @@ async def submit(request: Request, body: NopHoSo, response: Response) -> HoSo:
     return _view(record)
 
 
+def _seeded(dossier: SeedDossier) -> HoSo:
+    return HoSo.model_validate(dossier.model_dump(include=set(HoSo.model_fields)))
+
+
 @router.get("/hoSo/{maHoSo}", response_model=HoSo, responses={404: {"model": Problem}})
 async def status(request: Request, maHoSo: Annotated[str, Path(max_length=40)]) -> HoSo:
     record = await Records(db_of(request), PREFIX).get(maHoSo)
-    if record is None:
+    if record is not None:
+        return _view(record)
+    seeded = next((d for d in data_of(request).dossiers if d.maHoSo == maHoSo), None)
+    if seeded is None:
         raise ProblemError(
             404, "dossier-not-found", "Không tìm thấy hồ sơ", f"No dossier {maHoSo}."
         )
-    return _view(record)
+    return _seeded(seeded)
 
 
 @router.get("/hoSo", response_model=list[HoSo])
@@ -61,14 +69,16 @@ async def list_dossiers(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[HoSo]:
-    records = Records(db_of(request), PREFIX)
+    # Seeded dossiers first, then submitted ones, as one list paged across both.
+    seeded = [_seeded(d) for d in data_of(request).dossiers if maDonVi in (None, d.maDonVi)]
     offset = (page - 1) * size
+    shown = seeded[offset : offset + size]
+    records = Records(db_of(request), PREFIX)
+    rest, skip = size - len(shown), max(0, offset - len(seeded))
     found = (
-        await records.by_owner(maDonVi, size, offset)
-        if maDonVi
-        else await records.all(size, offset)
+        await records.by_owner(maDonVi, rest, skip) if maDonVi else await records.all(rest, skip)
     )
-    return [_view(r) for r in found]
+    return [*shown, *(_view(r) for r in found)]
 
 
 def create_app(config: BackendConfig) -> FastAPI:
