@@ -1,10 +1,12 @@
 """pytest plugin: the sandbox topology for an agency's own test suite.
 
-Installed with the package (entry point `pytest11`), it gives a session fixture
-`gsp_sandbox`: the default topology started in-process on free loopback ports, with the
-LGSP's URL and ready client credentials. The topology runs on its own event loop in a
-background thread, so the fixture serves plain tests and async tests alike, whatever
-event-loop plugin (or none) the agency's suite uses.
+Installed with the package (entry point `pytest11`), it gives two session fixtures:
+`gsp_topology`, the topology to run (`--gsp-topology` or the ini option `gsp_topology`, a
+shipped name or a file; override the fixture to build one in Python), and `gsp_sandbox`,
+that topology started in-process on free loopback ports, with the LGSP's URL and ready
+client credentials. The topology runs on an event loop of its own in a background thread,
+so the fixture serves plain tests and async tests alike, whatever event-loop plugin (or
+none) the agency's suite uses, and a test's blocking calls cannot stall the servers.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import threading
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,28 +30,33 @@ from services.common.sampledata import citizens
 
 T = TypeVar("T")
 
+# Generous: a loaded CI machine starts the 42 processes' worth of 2023 apps slowly.
+START_TIMEOUT_SECONDS = 120.0
+CALL_TIMEOUT_SECONDS = 60.0
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gsp-sandbox")
     group.addoption(
         "--gsp-topology",
         default=None,
-        help=f"topology for the gsp_sandbox fixture (shipped name or file; {DEFAULT_TOPOLOGY})",
+        help=f"topology for the gsp_sandbox fixture: a shipped name or a file "
+        f"(default {DEFAULT_TOPOLOGY}; overrides the ini option gsp_topology)",
     )
     parser.addini("gsp_topology", "topology for the gsp_sandbox fixture", default=None)
 
 
 @dataclass
 class SandboxHandle:
-    """What an agency test needs: where the LGSP is and who to call it as."""
+    """What an agency test needs: where the platforms are and who to call them as."""
 
     topology: Topology
     lgsp: str  # the provincial platform's node name
     lgsp_url: str
     ngsp_url: str
     consumer: Consumer  # the province's one-stop-shop system: granted every service
+    running: RunningTopology = field(repr=False)  # its coroutines run through call()
     _loop: asyncio.AbstractEventLoop = field(repr=False)
-    _running: RunningTopology = field(repr=False)
 
     @property
     def client_id(self) -> str:
@@ -59,15 +67,24 @@ class SandboxHandle:
         return self.consumer.client_secret
 
     @property
+    def credentials(self) -> tuple[str, str]:
+        """(client_id, client_secret) of the one-stop-shop system: httpx's `auth=` as is."""
+        return self.consumer.client_id, self.consumer.client_secret
+
+    @property
     def sample_citizen_id(self) -> str:
         """A 12-digit ID that the sample population database knows."""
         return citizens(self.topology.seed, 1)[0].so_dinh_danh
 
     def url(self, node: str) -> str:
-        return self._running.url(node)
+        return self.running.url(node)
 
-    def credentials(self, consumer_id: str) -> tuple[str, str]:
-        consumer = next(c for c in self.topology.consumers if c.id == consumer_id)
+    def credentials_of(self, consumer_id: str) -> tuple[str, str]:
+        """Another consumer of the topology (`qlvb-bac-giang`, an admin, …)."""
+        consumer = next((c for c in self.topology.consumers if c.id == consumer_id), None)
+        if consumer is None:
+            known = ", ".join(c.id for c in self.topology.consumers)
+            raise KeyError(f"no consumer {consumer_id!r} in {self.topology.name} ({known})")
         return consumer.client_id, consumer.client_secret
 
     def token(self, consumer_id: str | None = None) -> str:
@@ -76,11 +93,10 @@ class SandboxHandle:
 
     def token_at(self, platform: str, consumer_id: str) -> str:
         """A bearer token from any platform of the topology, for one of its consumers."""
-        creds = self.credentials(consumer_id)
         response = httpx.post(
             f"{self.url(platform)}/token",
             data={"grant_type": "client_credentials"},
-            auth=creds,
+            auth=self.credentials_of(consumer_id),
             trust_env=False,
         )
         response.raise_for_status()
@@ -88,22 +104,31 @@ class SandboxHandle:
 
     def stop(self, node: str) -> None:
         """Take a node down (a back end, a platform) to test how your system copes."""
-        self._call(self._running.stop(node))
+        self.call(self.running.stop(node))
 
     def start(self, node: str) -> None:
-        self._call(self._running.start(node))
+        """Bring a stopped node back, on the same port."""
+        self.call(self.running.start(node))
 
-    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=60)
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run one of `running`'s coroutines on the sandbox's own loop and wait for it."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(
+            timeout=CALL_TIMEOUT_SECONDS
+        )
 
 
-def _provincial(topology: Topology) -> str:
+def provincial_platform(topology: Topology) -> str:
     return next(n for n, p in topology.platforms.items() if p.tier is Tier.PROVINCIAL)
 
 
+def national_platform(topology: Topology) -> str:
+    return next(n for n, p in topology.platforms.items() if p.tier is Tier.NATIONAL)
+
+
 def _caller(topology: Topology, platform: str) -> Consumer:
-    at = [c for c in topology.consumers_at(platform) if not c.roles]
-    return next((c for c in at if "*" in c.grants), at[0])
+    """The platform's broadest plain consumer: in the shipped topologies, the one-stop shop."""
+    plain = [c for c in topology.consumers_at(platform) if not c.roles]
+    return next((c for c in plain if "*" in c.grants), plain[0])
 
 
 class _Background:
@@ -111,7 +136,9 @@ class _Background:
 
     def __init__(self, topology: Topology, data_dir: Path) -> None:
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="gsp-sandbox", daemon=True
+        )
         self._topology = topology
         self._data_dir = data_dir
         self._stop: asyncio.Event | None = None
@@ -133,42 +160,71 @@ class _Background:
                 raise
 
         self._done = asyncio.run_coroutine_threadsafe(serve(), self.loop)
-        return started.result(timeout=120)
+        try:
+            return started.result(timeout=START_TIMEOUT_SECONDS)
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         if self._stop is not None:
             self.loop.call_soon_threadsafe(self._stop.set)
         if self._done is not None:
-            self._done.result(timeout=60)
+            try:
+                self._done.result(timeout=CALL_TIMEOUT_SECONDS)
+            except Exception:
+                pass  # a failed start was already raised to the caller; shut down regardless
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
-        self.loop.close()
+        if not self._thread.is_alive():
+            self.loop.close()
 
 
-@pytest.fixture(scope="session")
-def gsp_sandbox(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SandboxHandle]:
-    """The sandbox topology, started once per test session on free loopback ports."""
-    ref = (
-        request.config.getoption("--gsp-topology")
-        or request.config.getini("gsp_topology")
-        or DEFAULT_TOPOLOGY
-    )
-    topology = load_topology(ref)
-    background = _Background(topology, tmp_path_factory.mktemp("gsp-sandbox"))
+@contextmanager
+def start_sandbox(topology: Topology | str | Path, data_dir: Path) -> Iterator[SandboxHandle]:
+    """A topology of its own for as long as the block runs (the fixture shares one).
+
+    For tests that change what every later call sees (registrations, grants, fault rules).
+    """
+    if not isinstance(topology, Topology):
+        topology = load_topology(topology)
+    background = _Background(topology, data_dir)
     running = background.start()
     try:
-        lgsp = _provincial(topology)
-        national = next(n for n, p in topology.platforms.items() if p.tier is Tier.NATIONAL)
+        lgsp = provincial_platform(topology)
         yield SandboxHandle(
             topology=topology,
             lgsp=lgsp,
             lgsp_url=running.url(lgsp),
-            ngsp_url=running.url(national),
+            ngsp_url=running.url(national_platform(topology)),
             consumer=_caller(topology, lgsp),
+            running=running,
             _loop=background.loop,
-            _running=running,
         )
     finally:
         background.close()
+
+
+@pytest.fixture(scope="session")
+def gsp_topology(request: pytest.FixtureRequest) -> Topology:
+    """The topology `gsp_sandbox` runs: `--gsp-topology`, else the ini option, else 2022."""
+    config = request.config
+    given: str | None = config.getoption("--gsp-topology")
+    if given:  # a file named on the command line is relative to where pytest was started
+        return load_topology(given)
+    ini: str = config.getini("gsp_topology") or ""
+    if ini and config.inipath is not None:
+        # A file named in the ini file is relative to that file, as pytest's own paths are.
+        beside = config.inipath.parent / ini
+        if beside.is_file():
+            return load_topology(beside)
+    return load_topology(ini or DEFAULT_TOPOLOGY)
+
+
+@pytest.fixture(scope="session")
+def gsp_sandbox(
+    gsp_topology: Topology, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SandboxHandle]:
+    """The sandbox topology, started once per test session on free loopback ports."""
+    with start_sandbox(gsp_topology, tmp_path_factory.mktemp("gsp-sandbox")) as handle:
+        yield handle
