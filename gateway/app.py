@@ -26,6 +26,7 @@ from gateway.documents.delivery import DeliveryWorker
 from gateway.documents.service import DocumentService
 from gateway.documents.store import DocumentStore
 from gateway.exchange import METHODS, exchange
+from gateway.exchange_log import log_exchange
 from gateway.faults import Faults
 from gateway.forwarder import create_forwarder
 from gateway.health import HealthMonitor
@@ -112,6 +113,7 @@ def create_platform_app(
             metrics=Metrics(),
         )
         audit_log.observers.append(state.metrics.observe)  # every audited exchange is counted
+        audit_log.observers.append(log_exchange)
         documents = DocumentStore(data_dir / f"{spec.name}.documents.sqlite3", spec.name)
         await documents.open()
         wake = _Wake()

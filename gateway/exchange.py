@@ -153,7 +153,10 @@ def _route_of(state: PlatformState, request: Request) -> tuple[Route, str]:
     if route is None:
         known = sorted(f"/{c}/{v}/" for c, v in state.registry.routes)
         asked = f"/{code}/{version}/"
-        closest = difflib.get_close_matches(asked, known, n=1, cutoff=0.0)
+        # Compared in lower case: /csdldc/ is a slip for /apiCSDLDC/, not for /apiQLVB/.
+        by_lower = {k.lower(): k for k in known}
+        close = difflib.get_close_matches(asked.lower(), list(by_lower), n=1, cutoff=0.0)
+        closest = [by_lower[c] for c in close]
         hint = f" Did you mean {closest[0]}?" if closest else ""
         raise ProblemError(
             404,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import os
 import signal
 import sys
 import time
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -78,6 +80,8 @@ async def _up(args: argparse.Namespace) -> int:
         n: AddressBook(topology).port(n) + args.port_offset for n in AddressBook(topology).nodes()
     }
     addresses = AddressBook(topology, ports=ports if args.port_offset else {})
+    if args.pretty:
+        os.environ["GSP_LOG_FORMAT"] = "pretty"  # the node processes inherit it
     launcher = Launcher(args.topology, topology, args.data_dir, addresses, fork=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -178,18 +182,12 @@ def _faults(args: argparse.Namespace) -> int:
     """List, add, replace or clear a running platform's fault rules, as its admin."""
     import json
 
-    import httpx
-
     from contracts.faults import FaultRule, FaultRules
-    from contracts.topology import Role
+    from sandbox.platform_client import choose_platform, platform_client
 
     topology = load_topology(args.topology)
-    if args.platform not in topology.platforms:
-        errors.print(f"[red]--platform: no platform {args.platform!r} in {topology.name}[/]")
-        return 2
-    book = AddressBook(topology)
-    base = args.url or f"http://127.0.0.1:{book.port(args.platform) + args.port_offset}"
-    admin = next(c for c in topology.consumers_at(args.platform) if Role.ADMIN in c.roles)
+    platform = choose_platform(topology, args.platform)
+    body: dict[str, object] | None = None
     try:
         if args.action == "add":
             body = FaultRule.model_validate_json(args.rule or "").model_dump(mode="json")
@@ -201,27 +199,142 @@ def _faults(args: argparse.Namespace) -> int:
         errors.print(f"[red]rule: {exc}[/]", highlight=False)
         return 2
     method = {"list": "GET", "add": "POST", "set": "PUT", "clear": "DELETE"}[args.action]
-    try:
-        with httpx.Client(base_url=base, timeout=10, trust_env=False) as client:
-            token = client.post(
-                "/token",
-                data={"grant_type": "client_credentials"},
-                auth=(admin.client_id, admin.client_secret),
-            )
-            token.raise_for_status()
-            reply = client.request(
-                method,
-                "/_sandbox/faults",
-                json=body if args.action in ("add", "set") else None,
-                headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-            )
-    except httpx.HTTPError as exc:
-        errors.print(f"[red]{base}: {exc}[/]", highlight=False)
-        return 1
+    with platform_client(topology, platform, url=args.url, port_offset=args.port_offset) as c:
+        try:
+            reply = c.http.request(method, "/_sandbox/faults", json=body, headers=c.admin_headers())
+        except httpx.HTTPError as exc:
+            errors.print(f"[red]{c.base_url}: {exc}[/]", highlight=False)
+            return 1
     if reply.status_code >= 400:
         errors.print(f"[red]{reply.status_code}: {reply.text}[/]", highlight=False)
         return 1
     console.print_json(json.dumps(reply.json()))
+    return 0
+
+
+def _where(parser: argparse.ArgumentParser, *, platform: bool = True) -> None:
+    """Options that find a running sandbox: the same topology and ports `up` used."""
+    parser.add_argument("--topology", default=DEFAULT_TOPOLOGY)
+    parser.add_argument("--port-offset", type=int, default=0, help="as given to `up`")
+    if platform:
+        parser.add_argument(
+            "--platform", help="e.g. ngsp or lgsp-bac-giang (default: the provincial one)"
+        )
+    parser.add_argument("--url", help="the platform's base URL, if not where the topology says")
+
+
+def _status(args: argparse.Namespace) -> int:
+    from sandbox.live import fetch_state, traffic_table
+    from sandbox.platform_client import choose_platform, platform_client
+
+    topology = load_topology(args.topology)
+    names = [choose_platform(topology, args.platform)] if args.platform or args.url else []
+    failed = 0
+    for name in names or list(topology.platforms):
+        with platform_client(topology, name, url=args.url, port_offset=args.port_offset) as c:
+            try:
+                state = fetch_state(c)
+            except httpx.HTTPError as exc:
+                errors.print(f"[red]{name} at {c.base_url}: {exc}[/]", highlight=False)
+                failed += 1
+                continue
+        console.print(traffic_table(state))
+    return 1 if failed else 0
+
+
+def _topology(args: argparse.Namespace) -> int:
+    from sandbox.live import fetch_reports, topology_tree
+    from sandbox.platform_client import choose_platform
+
+    topology = load_topology(args.topology)
+    names = [choose_platform(topology, args.platform)] if args.url else list(topology.platforms)
+    reports, failures = fetch_reports(topology, names, args.url, args.port_offset)
+    if args.url:
+        # One platform named by URL: it is the whole tree that can be asked.
+        only = {n: topology.platforms[n] for n in names}
+        topology = topology.model_copy(update={"platforms": only})
+    console.print(topology_tree(topology, reports))
+    for name, why in failures.items():
+        errors.print(f"[red]{name} did not answer: {why}[/]", highlight=False)
+    return 1 if failures else 0
+
+
+def _call(args: argparse.Namespace) -> int:
+    from sandbox.live import parse_header, print_call, request_body, routed_call
+    from sandbox.platform_client import choose_platform, default_caller, platform_client
+
+    topology = load_topology(args.topology)
+    platform = choose_platform(topology, args.platform)
+    try:
+        extra = dict(parse_header(raw) for raw in args.header)
+        body = request_body(args.data)
+    except (ValueError, OSError) as exc:
+        errors.print(f"[red]{exc}[/]", highlight=False)
+        return 2
+    consumer = args.consumer or default_caller(topology, platform).id
+    path = args.path if args.path.startswith("/") else f"/{args.path}"
+    with platform_client(topology, platform, url=args.url, port_offset=args.port_offset) as c:
+        try:
+            result = routed_call(c, consumer, args.method, path, body, extra)
+        except httpx.InvalidURL as exc:
+            errors.print(f"[red]{path!r}: {exc}[/]", highlight=False)
+            return 2
+        except httpx.HTTPError as exc:
+            errors.print(f"[red]{c.base_url}: {exc}[/]", highlight=False)
+            return 1
+    print_call(result, console, errors)
+    return 0 if result.status < 400 else 1
+
+
+def _audit(args: argparse.Namespace) -> int:
+    import json
+
+    from contracts.platform import AuditRecord
+    from sandbox.live import audit_line, follow_audit, read_audit
+    from sandbox.platform_client import choose_platform, platform_client
+
+    topology = load_topology(args.topology)
+    platform = choose_platform(topology, args.platform)
+
+    def show(record: AuditRecord) -> None:
+        if args.json:
+            print(json.dumps(record.model_dump(mode="json"), ensure_ascii=False), flush=True)
+        else:
+            console.print(audit_line(record), highlight=False)
+
+    with platform_client(topology, platform, url=args.url, port_offset=args.port_offset) as c:
+        try:
+            records = read_audit(c, args.limit, args.message_id)
+            for record in records:
+                show(record)
+            if args.follow:
+                last = records[-1].id if records else 0
+                follow_audit(c, show, last_id=last, message_id=args.message_id)
+        except httpx.HTTPError as exc:
+            errors.print(f"[red]{platform} at {c.base_url}: {exc}[/]", highlight=False)
+            return 1
+        except KeyboardInterrupt:
+            return 0
+    return 0
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from sandbox.logview import NoLogs, existing_lines, follow, log_files
+
+    try:
+        files = log_files(args.data_dir, args.nodes)
+    except NoLogs as exc:
+        errors.print(f"[red]{exc}[/]", highlight=False)
+        return 2
+    lines, tails = existing_lines(files, args.lines, args.message_id)
+    for line in lines:
+        print(line.render(args.pretty), flush=True)
+    if args.follow:
+        try:
+            for line in follow(tails, args.message_id):
+                print(line.render(args.pretty), flush=True)
+        except KeyboardInterrupt:
+            return 0
     return 0
 
 
@@ -244,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
     up.add_argument(
+        "--pretty", action="store_true", help="node logs as text for people, not JSON lines"
+    )
+    up.add_argument(
         "--exit-when-ready",
         action="store_true",
         help="stop again once everything is healthy (a smoke check)",
@@ -253,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     node.add_argument("nodes", nargs="+")
     node.add_argument("--topology", default=DEFAULT_TOPOLOGY)
     node.add_argument("--data-dir", type=Path, default=Path("data"))
+    node.add_argument("--pretty", action="store_true", help="logs as text, not JSON lines")
 
     check = sub.add_parser("validate", help="check a topology file and print its counts")
     check.add_argument("topology")
@@ -282,10 +399,42 @@ def main(argv: list[str] | None = None) -> int:
     chaos.add_argument(
         "rule", nargs="?", help='add: a rule as JSON; set: a file of {"rules": [...]}'
     )
-    chaos.add_argument("--platform", required=True, help="e.g. ngsp or lgsp-bac-giang")
-    chaos.add_argument("--topology", default=DEFAULT_TOPOLOGY)
-    chaos.add_argument("--port-offset", type=int, default=0)
-    chaos.add_argument("--url", help="the platform's base URL, if not where the topology says")
+    _where(chaos)
+
+    status = sub.add_parser(
+        "status", help="each service of a running sandbox: health, p50/p95 latency, errors"
+    )
+    _where(status)
+
+    tree = sub.add_parser("topology", help="a running sandbox as a tree, with its counts")
+    _where(tree)
+
+    call = sub.add_parser(
+        "call", help="a routed call with a token fetched for you; prints status and message id"
+    )
+    call.add_argument("method", type=str.upper, help="GET, POST, …")
+    call.add_argument("path", help="e.g. /csdldc/1.0/congDan/001090000001")
+    call.add_argument("--data", help="request body, or @file")
+    call.add_argument("--consumer", help="call as this consumer (default: the one-stop shop)")
+    call.add_argument(
+        "-H", "--header", action="append", default=[], help="'Name: value', repeatable"
+    )
+    _where(call)
+
+    audit = sub.add_parser("audit", help="a platform's audited exchanges; --follow for live")
+    audit.add_argument("--limit", type=int, default=20, help="how many of the latest to show")
+    audit.add_argument("--follow", "-f", action="store_true", help="keep showing new ones")
+    audit.add_argument("--message-id", help="only this exchange")
+    audit.add_argument("--json", action="store_true", help="one JSON record per line")
+    _where(audit)
+
+    logs = sub.add_parser("logs", help="node logs of a sandbox started with `up`")
+    logs.add_argument("nodes", nargs="*", help="node names (default: every node)")
+    logs.add_argument("--data-dir", type=Path, default=Path("data"))
+    logs.add_argument("--follow", "-f", action="store_true", help="keep showing new lines")
+    logs.add_argument("--pretty", action="store_true", help="text for people, not JSON lines")
+    logs.add_argument("--message-id", help="only lines of this exchange, on every node")
+    logs.add_argument("--lines", "-n", type=int, default=50, help="last N lines (0: all)")
 
     exported = sub.add_parser("contracts", help="contract documents")
     exported.add_argument("action", choices=["export"], help="rewrite contracts/openapi, schemas")
@@ -299,14 +448,25 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "verify":
         return _verify(args)
-    if args.command == "faults":
-        try:
-            return _faults(args)
-        except TopologyError as exc:
-            errors.print(f"[red]{exc}[/]", highlight=False)
-            return 2
     if args.command == "audit-verify":
         return _audit_verify(args.database)
+    live = {
+        "status": _status,
+        "topology": _topology,
+        "call": _call,
+        "audit": _audit,
+        "faults": _faults,
+    }
+    if args.command in live:
+        from sandbox.platform_client import PlatformNotFound
+
+        try:
+            return live[args.command](args)
+        except (TopologyError, PlatformNotFound) as exc:
+            errors.print(f"[red]{exc}[/]", highlight=False)
+            return 2
+    if args.command == "logs":
+        return _logs(args)
     try:
         if args.command == "up":
             return asyncio.run(_up(args))
@@ -314,7 +474,12 @@ def main(argv: list[str] | None = None) -> int:
             from sandbox.node import run
             from sandbox.settings import SandboxSettings
 
-            run(SandboxSettings(topology=args.topology, nodes=args.nodes, data_dir=args.data_dir))
+            settings = SandboxSettings(
+                topology=args.topology, nodes=args.nodes, data_dir=args.data_dir
+            )
+            if args.pretty:
+                settings = settings.model_copy(update={"log_format": "pretty"})
+            run(settings)
             return 0
         topology = load_topology(args.topology)
         seeds = seed_paths(topology.seeds)

@@ -27,7 +27,9 @@ class _Server(uvicorn.Server):
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto named: asyncio sets TCP_NODELAY only on connections of a socket whose proto is
+    # IPPROTO_TCP; with 0, Nagle holds each keep-alive answer ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)
@@ -59,6 +61,9 @@ class NodeHost:
         config = uvicorn.Config(
             self._build(node),
             log_level=self._log_level,
+            # The process configures logging once (sandbox.logformat); uvicorn's own
+            # dictConfig would replace those handlers with its plain-text ones.
+            log_config=None,
             lifespan="on",
             access_log=False,
             timeout_graceful_shutdown=5,

@@ -19,6 +19,7 @@ from gateway.settings import GatewaySettings
 from sandbox.addresses import AddressBook
 from sandbox.apps import build_app
 from sandbox.hosting import NodeHost
+from sandbox.logformat import configure_logging
 from sandbox.selection import SelectionError, select_nodes
 from sandbox.settings import SandboxSettings
 from sandbox.topology import TopologyError, load_topology
@@ -60,10 +61,7 @@ def run(settings: SandboxSettings) -> None:
         nodes = select_nodes(topology, settings.nodes)
     except (TopologyError, SelectionError) as exc:
         raise SystemExit(str(exc)) from None
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format=f"%(asctime)s {','.join(settings.nodes)} %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(",".join(settings.nodes), settings.log_level, settings.log_format)
     if not nodes:
         log.warning(
             "%s selects no node of topology %s: idle until stopped",

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sandbox.logformat import LogFormat
 from sandbox.topology import DEFAULT_TOPOLOGY
 
 
@@ -21,4 +22,7 @@ class SandboxSettings(BaseSettings):
         default="127.0.0.1", description="How nodes reach each other; '{node}' under compose"
     )
     ports: dict[str, int] = Field(default_factory=dict, description="Per-node port overrides")
-    log_level: str = "warning"
+    log_level: str = Field(default="info", description="info logs one line per exchange")
+    log_format: LogFormat = Field(
+        default="json", description="json: one object per line; pretty: text for people"
+    )

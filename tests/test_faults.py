@@ -138,6 +138,9 @@ async def test_journal_names_near_misses_and_finds_a_message(
     miss = await client.get(f"{run.url(LGSP)}/apiCSDLD/1.0/congDan", headers=headers)
     problem = assert_problem(miss, 404, "unknown-service")
     assert problem["closest"] == "/apiCSDLDC/1.0/"
+    # a slip of case is the commonest miss: it still finds the service meant
+    lower = await client.get(f"{run.url(LGSP)}/csdldc/1.0/congDan", headers=headers)
+    assert assert_problem(lower, 404, "unknown-service")["closest"] == "/apiCSDLDC/1.0/"
     hit = await lookup(client, run)
     journal = await client.get(
         f"{run.url(LGSP)}/_sandbox/journal",

@@ -15,6 +15,7 @@ from contracts.scenarios import scenarios_for_app
 from services.common.backend_data import SampleData
 from services.common.config import BackendConfig
 from services.common.database import Database
+from services.common.request_log import RequestLogMiddleware
 from services.common.scenario_middleware import ScenarioMiddleware
 from services.common.scenarios import ScenarioBook, document_scenarios
 from services.common.seeds import load_seeds
@@ -78,6 +79,7 @@ def create_backend_app(
     scenarios = scenarios_for_app(config.app, config.params)
     document_scenarios(app, scenarios)
     app.add_middleware(ScenarioMiddleware, book=ScenarioBook(config.name, scenarios), backend=app)
+    app.add_middleware(RequestLogMiddleware)  # outermost: it sees what the caller got
     return app
 
 
