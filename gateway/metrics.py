@@ -6,7 +6,8 @@ rows in the audit log are the same exchanges. Each (service, version) keeps:
 - a rolling window of the last `window_seconds` in one-second buckets: requests, errors,
   client errors, and a bounded sample of latencies per bucket (reservoir sampling), from
   which the dashboard reads the rate and p50/p95 latency;
-- counters since the platform started and a latency histogram, for Prometheus.
+- counters since the platform started and a latency histogram, per consumer too, for
+  Prometheus.
 
 What counts as an error: an exchange answered with a 5xx status, i.e. the platform or the
 service failed (a back end's own 500, 502 contract-violation or back end down, 503
@@ -33,6 +34,9 @@ from contracts.platform import ExchangeSummary, ServiceMetrics
 from gateway.audit import AuditEntry
 
 ServiceKey = tuple[str | None, str | None]
+# (service, version, consumer): Prometheus' series; the consumer is None before one is known
+# (a refused token request, say).
+ConsumerKey = tuple[str | None, str | None, str | None]
 
 # Upper bounds (seconds) of the latency histogram; Prometheus adds +Inf.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -73,6 +77,13 @@ class Totals:
     # Count per histogram bucket (not cumulative); the last one is +Inf.
     histogram: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
 
+    def add(self, error: bool, client_error: bool, duration_ms: float) -> None:
+        self.requests += 1
+        self.errors += error
+        self.client_errors += client_error
+        self.duration_seconds += duration_ms / 1000
+        self.histogram[bisect.bisect_left(LATENCY_BUCKETS, duration_ms / 1000)] += 1
+
 
 @dataclass(slots=True)
 class WindowView:
@@ -94,12 +105,7 @@ class ServiceSeries:
 
     def add(self, at: float, status: int, duration_ms: float) -> None:
         error, client_error = is_error(status), is_client_error(status)
-        totals = self.totals
-        totals.requests += 1
-        totals.errors += error
-        totals.client_errors += client_error
-        totals.duration_seconds += duration_ms / 1000
-        totals.histogram[bisect.bisect_left(LATENCY_BUCKETS, duration_ms / 1000)] += 1
+        self.totals.add(error, client_error, duration_ms)
 
         second = int(at)
         bucket = self._buckets[second % len(self._buckets)]
@@ -174,6 +180,7 @@ class Metrics:
         self._rng = rng or random.Random()
         self._started = clock()
         self._series: dict[ServiceKey, ServiceSeries] = {}
+        self._by_consumer: dict[ConsumerKey, Totals] = {}
         self._recent: deque[AuditEntry] = deque(maxlen=recent)
 
     def observe(self, entry: AuditEntry) -> None:
@@ -185,10 +192,19 @@ class Metrics:
                 self.window_seconds, self._reservoir, self._rng
             )
         series.add(entry.time, entry.status, entry.duration_ms)
+        per_consumer = (entry.service, entry.version, entry.consumer)
+        totals = self._by_consumer.get(per_consumer)
+        if totals is None:
+            totals = self._by_consumer[per_consumer] = Totals()
+        totals.add(is_error(entry.status), is_client_error(entry.status), entry.duration_ms)
         self._recent.append(entry)
 
     def series(self) -> dict[ServiceKey, ServiceSeries]:
         return dict(self._series)
+
+    def consumer_totals(self) -> dict[ConsumerKey, Totals]:
+        """Totals since start per service and consumer: what Prometheus scrapes."""
+        return dict(self._by_consumer)
 
     def snapshot(self) -> list[ServiceMetrics]:
         """Every service seen so far, its window and totals; services first, then the rest."""

@@ -8,9 +8,10 @@ the dashboard and the scraper.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from contracts.platform import TopologyReport
-from gateway.metrics import LATENCY_BUCKETS, Metrics, ServiceKey
+from gateway.metrics import LATENCY_BUCKETS, ConsumerKey, Metrics
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -33,17 +34,21 @@ def _family(name: str, kind: str, help_text: str, samples: Iterable[str]) -> Ite
     yield from samples
 
 
-def _service_labels(platform: str, key: ServiceKey) -> dict[str, str]:
-    # Token requests and paths matching no service carry no service: empty labels, which
-    # Prometheus reads as absent.
-    service, version = key
-    return {"platform": platform, "service": service or "", "version": version or ""}
+def _series_labels(platform: str, key: ConsumerKey) -> dict[str, str]:
+    # Token requests and paths matching no service carry no service, refused calls no
+    # consumer: empty labels, which Prometheus reads as absent.
+    service, version, consumer = key
+    return {
+        "platform": platform,
+        "service": service or "",
+        "version": version or "",
+        "consumer": consumer or "",
+    }
 
 
 def _exchanges(platform: str, metrics: Metrics) -> Iterator[str]:
-    for key, series in metrics.series().items():
-        base = _service_labels(platform, key)
-        totals = series.totals
+    for key, totals in metrics.consumer_totals().items():
+        base = _series_labels(platform, key)
         ok = totals.requests - totals.errors - totals.client_errors
         for outcome, count in (
             ("ok", ok),
@@ -55,11 +60,10 @@ def _exchanges(platform: str, metrics: Metrics) -> Iterator[str]:
 
 def _durations(platform: str, metrics: Metrics) -> Iterator[str]:
     name = "gsp_exchange_duration_seconds"
-    for key, series in metrics.series().items():
-        base = _service_labels(platform, key)
-        totals = series.totals
+    bounds = [_number(b) for b in LATENCY_BUCKETS] + ["+Inf"]
+    for key, totals in metrics.consumer_totals().items():
+        base = _series_labels(platform, key)
         cumulative = 0
-        bounds = [_number(b) for b in LATENCY_BUCKETS] + ["+Inf"]
         for bound, count in zip(bounds, totals.histogram, strict=True):
             cumulative += count
             yield f"{name}_bucket{_labels(**base, le=bound)} {cumulative}"
@@ -94,9 +98,18 @@ def _group_counts(report: TopologyReport, name: str, field: str) -> Iterator[str
             yield f"{name}{labels} {getattr(group, field)}"
 
 
-def render(
-    report: TopologyReport, metrics: Metrics, *, audit_pending: int, audit_written: int
-) -> str:
+@dataclass(frozen=True)
+class Gauges:
+    """Sizes read from the platform's stores when scraped."""
+
+    audit_pending: int
+    audit_written: int
+    consumers: int
+    outbox: dict[str, int]  # outbox items per state (pending, done, failed)
+    circuits: dict[str, str]  # service -> closed, open or half-open
+
+
+def render(report: TopologyReport, metrics: Metrics, gauges: Gauges) -> str:
     platform = report.platform
     here = _labels(platform=platform)
     lines = [
@@ -141,13 +154,37 @@ def render(
             "gsp_audit_pending_records",
             "gauge",
             "Audit records accepted but not yet committed.",
-            [f"gsp_audit_pending_records{here} {audit_pending}"],
+            [f"gsp_audit_pending_records{here} {gauges.audit_pending}"],
         ),
         *_family(
             "gsp_audit_written_records_total",
             "counter",
             "Audit records committed since start.",
-            [f"gsp_audit_written_records_total{here} {audit_written}"],
+            [f"gsp_audit_written_records_total{here} {gauges.audit_written}"],
+        ),
+        *_family(
+            "gsp_consumers_registered",
+            "gauge",
+            "Consumers (agency systems, platforms, admins) registered at this platform.",
+            [f"gsp_consumers_registered{here} {gauges.consumers}"],
+        ),
+        *_family(
+            "gsp_document_outbox_items",
+            "gauge",
+            "Document deliveries in the outbox, by state (pending = queue depth).",
+            [
+                f"gsp_document_outbox_items{_labels(platform=platform, state=k)} {v}"
+                for k, v in sorted({"pending": 0, **gauges.outbox}.items())
+            ],
+        ),
+        *_family(
+            "gsp_circuit_open",
+            "gauge",
+            "Circuit breaker per service that has had failures (1 open or half-open).",
+            [
+                f"gsp_circuit_open{_labels(platform=platform, service=k)} {int(v != 'closed')}"
+                for k, v in sorted(gauges.circuits.items())
+            ],
         ),
     ]
     return "\n".join(lines) + "\n"

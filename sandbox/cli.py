@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 from rich.console import Console
@@ -23,6 +24,8 @@ from sandbox.addresses import AddressBook
 from sandbox.launcher import Launcher
 from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
 from services.common.seeds import SeedError, load_seeds, seed_paths
+
+_Record = TypeVar("_Record")
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -338,6 +341,39 @@ def _logs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _own_first(records: tuple[_Record, ...], own: int) -> list[_Record]:
+    """Seeded records come last in the sample data; here first: an agency added them."""
+    split = len(records) - own
+    return [*records[split:], *records[:split]]
+
+
+def _samples(args: argparse.Namespace) -> int:
+    """IDs the sample back ends know, seeded ones included: something real to call with."""
+    from services.common.backend_data import SampleData
+
+    topology = load_topology(args.topology)
+    data = SampleData(topology.seed, load_seeds(seed_paths(topology.seeds)))
+    people = Table(title=f"citizens (population, civil status, insurance) · {topology.name}")
+    for column in ("soDinhDanh", "hoTen", "ngaySinh"):
+        people.add_column(column)
+    for c in _own_first(data.citizens, len(data.seeded.citizens))[: args.count]:
+        people.add_row(c.so_dinh_danh, c.ho_ten, c.ngay_sinh.isoformat())
+    firms = Table(title="enterprises (business registration, tax)")
+    for column in ("maSoDoanhNghiep", "ten"):
+        firms.add_column(column)
+    for e in _own_first(data.enterprises, len(data.seeded.enterprises))[: args.count]:
+        firms.add_row(e.msdn, e.ten)
+    console.print(people, firms)
+    if data.dossiers:
+        dossiers = Table(title="seeded dossiers (one-stop shop)")
+        for column in ("maHoSo", "maThuTuc"):
+            dossiers.add_column(column)
+        for d in data.dossiers[: args.count]:
+            dossiers.add_row(d.maHoSo, d.maThuTuc)
+        console.print(dossiers)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gsp-sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -436,6 +472,10 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("--message-id", help="only lines of this exchange, on every node")
     logs.add_argument("--lines", "-n", type=int, default=50, help="last N lines (0: all)")
 
+    samples = sub.add_parser("samples", help="IDs the sample back ends know, to call with")
+    samples.add_argument("--topology", default=DEFAULT_TOPOLOGY)
+    samples.add_argument("-n", "--count", type=int, default=5)
+
     exported = sub.add_parser("contracts", help="contract documents")
     exported.add_argument("action", choices=["export"], help="rewrite contracts/openapi, schemas")
 
@@ -467,6 +507,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.command == "logs":
         return _logs(args)
+    if args.command == "samples":
+        try:
+            return _samples(args)
+        except (TopologyError, SeedError) as exc:
+            errors.print(f"[red]{exc}[/]", highlight=False)
+            return 2
     try:
         if args.command == "up":
             return asyncio.run(_up(args))

@@ -309,3 +309,22 @@ def test_audit_json_lines_for_one_exchange(up: Sandbox) -> None:
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(records) == 1
     assert records[0]["consumer"] == LGSP and records[0]["status"] == 200
+
+
+def test_samples_lists_ids_the_sample_databases_know(topology_2022: Topology, up: Sandbox) -> None:
+    done = up.run("samples", "-n", "2")
+    assert done.returncode == 0, done.stderr
+    assert up.citizen in done.stdout  # the first sample citizen, as the plugin's fixture says
+    called = up.live("call", "GET", f"/apiCSDLDC/1.0/congDan?soDinhDanh={up.citizen}")
+    assert called.returncode == 0
+
+
+def test_samples_put_an_agency_s_own_seeded_records_first(
+    up: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GSP_SEED_DIR", str(Path(__file__).parent.parent / "seeds" / "example"))
+    done = up.run("samples", "-n", "1")
+    assert done.returncode == 0, done.stderr
+    assert "024190012468" in done.stdout  # seeds/example/citizens.yaml's first
+    assert up.citizen not in done.stdout
+    assert "BG-SEED-0001" in done.stdout

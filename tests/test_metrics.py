@@ -171,7 +171,7 @@ async def test_metrics_endpoint_counts_routed_calls_in_prometheus_text(
     sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
 ) -> None:
     lgsp = sandbox.url(LGSP)
-    key = {"platform": LGSP, "service": "apiCSDLDC", "version": "1.0"}
+    key = {"platform": LGSP, "service": "apiCSDLDC", "version": "1.0", "consumer": MOTCUA}
     before = parse_exposition((await client.get(f"{lgsp}/metrics")).text)
     headers = await bearer(client, lgsp, topology_2022, MOTCUA)
     citizen = citizens(topology_2022.seed, 1)[0]
@@ -215,3 +215,40 @@ async def test_metrics_endpoint_counts_routed_calls_in_prometheus_text(
     assert value(after, "gsp_services_reachable", platform=LGSP, group="national") == 9
     assert value(after, "gsp_services_reachable", platform=LGSP, group="intra") == 3
     assert value(after, "gsp_platform_up", platform=LGSP, peer="ngsp", tier="national") == 1
+    # registry sizes and queue depths
+    consumers = len(topology_2022.consumers_at(LGSP))
+    assert value(after, "gsp_consumers_registered", platform=LGSP) == consumers
+    assert (
+        "gsp_document_outbox_items",
+        frozenset({("platform", LGSP), ("state", "pending")}),
+    ) in after
+    assert value(after, "gsp_audit_pending_records", platform=LGSP) >= 0
+
+
+async def test_metrics_keep_each_consumer_apart(
+    sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
+) -> None:
+    """The same service called by two consumers: two series, each counting its own calls."""
+    lgsp = sandbox.url(LGSP)
+    other = next(
+        c.id
+        for c in topology_2022.consumers_at(LGSP)
+        if c.id != MOTCUA and not c.roles and ("*" in c.grants or "apiKhoDuLieu" in c.grants)
+    )
+    series = {
+        who: {"platform": LGSP, "service": "apiKhoDuLieu", "version": "1.0", "consumer": who}
+        for who in (MOTCUA, other)
+    }
+    before = parse_exposition((await client.get(f"{lgsp}/metrics")).text)
+    for who, calls in ((MOTCUA, 2), (other, 1)):
+        headers = await bearer(client, lgsp, topology_2022, who)
+        for _ in range(calls):
+            answer = await client.get(f"{lgsp}/apiKhoDuLieu/1.0/", headers=headers)
+            assert answer.status_code < 500, answer.text
+    after = parse_exposition((await client.get(f"{lgsp}/metrics")).text)
+
+    def made(who: str) -> float:
+        name = "gsp_exchange_duration_seconds_count"
+        return value(after, name, **series[who]) - value(before, name, **series[who])
+
+    assert (made(MOTCUA), made(other)) == (2, 1)

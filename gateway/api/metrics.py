@@ -26,10 +26,13 @@ async def metrics(
 ) -> PlainTextResponse:
     state = platform_of(request)
     authorize_viewer(state, authorization)
-    text = prometheus.render(
-        state.report(),
-        state.metrics,
+    outbox = await state.documents.store.outbox_counts() if state.documents else {}
+    gauges = prometheus.Gauges(
         audit_pending=state.audit.pending,
         audit_written=state.audit.written,
+        consumers=len(state.consumers_by_id),
+        outbox=outbox,
+        circuits={k: v.value for k, v in state.breakers.states().items()},
     )
+    text = prometheus.render(state.report(), state.metrics, gauges)
     return PlainTextResponse(text, media_type=prometheus.CONTENT_TYPE)
