@@ -111,6 +111,15 @@ class ScenarioInfo(BaseModel):
     operations: list[str] | None = Field(description="Operations it applies to; null: all")
 
 
+class ServiceScenarios(BaseModel):
+    """A service's canned outcomes, as GET /_sandbox/scenarios lists them."""
+
+    code: str
+    version: str
+    path: str = Field(description="Public path prefix, /{context}/{version}/")
+    scenarios: list[ScenarioInfo]
+
+
 class CatalogEntry(BaseModel):
     code: str
     version: str

@@ -164,6 +164,7 @@ async def test_sandbox_namespace_is_admin_only(
         ("GET", "journal"),
         ("POST", "reset"),
         ("GET", "circuits"),
+        ("GET", "scenarios"),
     ]:
         url = f"{run.url(LGSP)}/_sandbox/{path}"
         assert_problem(await client.request(method, url, headers=consumer), 403, "admin-only")

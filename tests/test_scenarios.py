@@ -313,6 +313,22 @@ async def test_catalog_lists_each_back_ends_scenarios(
         assert {"service-busy", "slow-answer"} <= names, service["code"]
 
 
+async def test_sandbox_namespace_lists_the_scenarios_of_every_service_it_routes(
+    sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
+) -> None:
+    """/_sandbox/scenarios: the same lists as the catalog, for all services, admin only."""
+    for platform, expected in ((LGSP, 12), (NGSP, 9)):
+        admin = next(c.id for c in topology_2022.consumers_at(platform) if "admin" in c.roles)
+        headers = await bearer(client, sandbox.url(platform), topology_2022, admin)
+        response = await client.get(f"{sandbox.url(platform)}/_sandbox/scenarios", headers=headers)
+        assert response.status_code == 200, response.text
+        listed = {s["code"]: s for s in response.json()}
+        assert len(listed) == expected
+        population = listed["apiCSDLDC"]
+        assert population["path"] == "/apiCSDLDC/1.0/"
+        assert [s["name"] for s in population["scenarios"]] == POPULATION_SCENARIOS
+
+
 def test_every_contract_documents_its_scenarios_statuses() -> None:
     """The committed OpenAPI documents (what the platforms check answers against) name
     each scenario's status on each operation it applies to, and the 400 of a bad header."""

@@ -24,6 +24,20 @@ def _visible(state: PlatformState, consumer: Consumer, route: Route) -> bool:
     return is_admin(consumer) or state.access.may_call(consumer.id, route.spec.code)
 
 
+def scenario_infos(route: Route) -> list[ScenarioInfo]:
+    """The canned outcomes (X-Sandbox-Scenario) the service's contract declares."""
+    contract = route.spec.contract
+    return [
+        ScenarioInfo(
+            name=s.name,
+            description=s.description,
+            status=s.status,
+            operations=list(s.operations) if s.operations is not None else None,
+        )
+        for s in (scenarios_for_contract(contract) if contract else ())
+    ]
+
+
 def _entry(route: Route) -> CatalogEntry:
     spec = route.spec
     return CatalogEntry(
@@ -38,15 +52,7 @@ def _entry(route: Route) -> CatalogEntry:
         contract=spec.contract,
         contract_version=spec.version if spec.contract else None,
         openapi=f"/catalog/{spec.code}/{spec.version}/openapi.json" if spec.contract else None,
-        scenarios=[
-            ScenarioInfo(
-                name=s.name,
-                description=s.description,
-                status=s.status,
-                operations=list(s.operations) if s.operations is not None else None,
-            )
-            for s in (scenarios_for_contract(spec.contract) if spec.contract else ())
-        ],
+        scenarios=scenario_infos(route),
     )
 
 

@@ -1,7 +1,8 @@
 """/_sandbox/*: the sandbox's own controls, apart from the emulated platform API.
 
 As LocalStack keeps /_localstack/* apart: readiness of everything behind the platform,
-fault rules, circuit states, the request journal and a reset. No published service can
+fault rules, the test scenarios of each service, circuit states, the request journal and a
+reset. No published service can
 take this prefix (a service code starts with a letter), and all of it is admin-only.
 """
 
@@ -15,8 +16,9 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from contracts.faults import FaultRule, FaultRules
-from contracts.platform import CircuitView, Journal, Readiness, ResetReport
+from contracts.platform import CircuitView, Journal, Readiness, ResetReport, ServiceScenarios
 from contracts.problem import Problem
+from gateway.api.catalog import scenario_infos
 from gateway.auth import require_admin
 from gateway.state import PlatformState, platform_of
 
@@ -108,6 +110,26 @@ async def clear_faults(
     state = _admin(request, authorization)
     state.faults.rules = []
     return FaultRules(rules=[])
+
+
+@router.get(
+    "/scenarios",
+    response_model=list[ServiceScenarios],
+    summary="Every service's canned outcomes, chosen per call with X-Sandbox-Scenario",
+    responses=_ERRORS,
+)
+async def scenarios(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> list[ServiceScenarios]:
+    state = _admin(request, authorization)
+    routes = sorted(state.registry.routes.values(), key=lambda r: r.spec.prefix)
+    return [
+        ServiceScenarios(
+            code=r.spec.code, version=r.spec.version, path=r.spec.prefix, scenarios=found
+        )
+        for r in routes
+        if (found := scenario_infos(r))
+    ]
 
 
 @router.get(
