@@ -102,6 +102,13 @@ async def _up(args: argparse.Namespace) -> int:
         console.print(status_table(topology, addresses, reports))
         for report in sorted(reports.values(), key=lambda r: r.tier.value, reverse=True):
             console.print(f"[bold]{report.summary}[/]")
+        lgsp = next((n for n, p in topology.platforms.items() if p.upstream), None)
+        if lgsp is not None:
+            console.print(
+                f"dashboard {addresses.url(lgsp)}/dashboard · try: gsp-sandbox status, "
+                "gsp-sandbox samples, gsp-sandbox call, gsp-sandbox logs -f --pretty",
+                highlight=False,
+            )
         console.print(
             f"ready in {elapsed:.1f} s · data in {args.data_dir} · logs in "
             f"{args.data_dir / 'logs'} · Ctrl-C stops everything"
