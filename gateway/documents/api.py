@@ -154,7 +154,10 @@ async def send(
 )
 async def inbox(
     request: Request,
-    cursor: Annotated[int, Query(ge=0, description="From next_cursor of the last page")] = 0,
+    cursor: Annotated[
+        # le: SQLite's largest rowid; a bigger number is a wrong cursor, not a crash.
+        int, Query(ge=0, le=2**63 - 1, description="From next_cursor of the last page")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     authorization: Annotated[str | None, Header()] = None,
 ) -> InboxPage:
