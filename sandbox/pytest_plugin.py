@@ -25,6 +25,7 @@ import pytest
 
 from contracts.topology import Consumer, Tier, Topology
 from sandbox.harness import RunningTopology, run_topology
+from sandbox.platform_client import default_caller, provincial_platform
 from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
 from services.common.sampledata import citizens
 
@@ -117,18 +118,8 @@ class SandboxHandle:
         )
 
 
-def provincial_platform(topology: Topology) -> str:
-    return next(n for n, p in topology.platforms.items() if p.tier is Tier.PROVINCIAL)
-
-
 def national_platform(topology: Topology) -> str:
     return next(n for n, p in topology.platforms.items() if p.tier is Tier.NATIONAL)
-
-
-def _caller(topology: Topology, platform: str) -> Consumer:
-    """The platform's broadest plain consumer: in the shipped topologies, the one-stop shop."""
-    plain = [c for c in topology.consumers_at(platform) if not c.roles]
-    return next((c for c in plain if "*" in c.grants), plain[0])
 
 
 class _Background:
@@ -197,7 +188,7 @@ def start_sandbox(topology: Topology | str | Path, data_dir: Path) -> Iterator[S
             lgsp=lgsp,
             lgsp_url=running.url(lgsp),
             ngsp_url=running.url(national_platform(topology)),
-            consumer=_caller(topology, lgsp),
+            consumer=default_caller(topology, lgsp),
             running=running,
             _loop=background.loop,
         )
