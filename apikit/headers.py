@@ -4,8 +4,6 @@ MESSAGE_ID = "X-Message-Id"
 # The consumer the first platform authenticated; later hops see the platform as the caller.
 ORIGIN_CONSUMER = "X-Origin-Consumer"
 CONSUMER = "X-Consumer-Id"
-SERVICE = "X-Service-Code"
-HOPS = "X-Gsp-Via"
 # Picks a back end's canned test outcome for one call (contracts/scenarios.py); passes
 # through every platform like any end-to-end header, and comes back on the answer.
 SANDBOX_SCENARIO = "X-Sandbox-Scenario"

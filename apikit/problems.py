@@ -151,17 +151,19 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return render(problem, request)
 
 
+def internal_error() -> ProblemError:
+    """What an unexpected failure answers: the details go to the log, not to the caller."""
+    return ProblemError(
+        500,
+        "internal-error",
+        "Internal error",
+        "The service failed while handling this request; it has been logged.",
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return render(
-        ProblemError(
-            500,
-            "internal-error",
-            "Internal error",
-            "The service failed while handling this request; it has been logged.",
-        ),
-        request,
-    )
+    return render(internal_error(), request)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -76,32 +76,6 @@ class TopologyReport(BaseModel):
     )
 
 
-class AuditRecord(BaseModel):
-    id: int
-    time: datetime
-    platform: str
-    message_id: str
-    consumer: str | None
-    origin_consumer: str | None
-    service: str | None
-    version: str | None
-    method: str
-    path: str
-    status: int
-    duration_ms: float
-    request_bytes: int
-    response_bytes: int
-    outcome: str = Field(description="ok, or the problem type slug when the exchange failed")
-    request_hash: str = Field(description="SHA-256 of the request body (bodies are not kept)")
-    response_hash: str = Field(description="SHA-256 of the response body")
-    prev_hash: str = Field(description="hash of the previous record: the log is a hash chain")
-    hash: str = Field(description="SHA-512 over this record's fields and prev_hash")
-
-
-class AuditPage(BaseModel):
-    records: list[AuditRecord]
-
-
 class ScenarioInfo(BaseModel):
     """A canned outcome the caller can ask the service for with X-Sandbox-Scenario."""
 

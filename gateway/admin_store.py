@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from apikit.sqlite import open_sqlite
 from gateway.access import AccessRights
 from gateway.registry import Registry
 from gateway.spec import RouteSpec
@@ -33,11 +34,7 @@ class AdminStore:
         self._db: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self._path)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.executescript(_SCHEMA)
-        await self._db.commit()
+        self._db = await open_sqlite(self._path, schema=_SCHEMA, synchronous="FULL")
 
     async def close(self) -> None:
         if self._db is not None:

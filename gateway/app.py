@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import TypedDict
+from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 import httpx
 from fastapi import FastAPI
@@ -12,49 +13,43 @@ from fastapi import FastAPI
 from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
 from contracts.edxml import DocumentPackage, StatusPacket
+from contracts.platform import TopologyReport
 from gateway.access import AccessRights
 from gateway.admin_store import AdminStore
 from gateway.api import admin, audit, catalog, status, token
 from gateway.api import dashboard as dashboard_api
 from gateway.api import metrics as metrics_api
 from gateway.api import sandbox as sandbox_api
+from gateway.api.deps import Collaborators
 from gateway.audit import AuditLog
+from gateway.audited import AuditedExchanges
+from gateway.auth import Authenticator, Consumers
 from gateway.breaker import Breakers
 from gateway.client import create_client
 from gateway.documents import api as documents_api
 from gateway.documents.delivery import DeliveryWorker
 from gateway.documents.service import DocumentService
 from gateway.documents.store import DocumentStore
-from gateway.exchange import METHODS, exchange
 from gateway.exchange_log import log_exchange
 from gateway.faults import Faults
 from gateway.forwarder import create_forwarder
 from gateway.health import HealthMonitor
+from gateway.journal import Journal
 from gateway.keyring import Keyring
 from gateway.lane import ExchangeLane
 from gateway.limits import HeaderLimit
 from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
 from gateway.registry import Registry
+from gateway.routed_call import RoutedCall
 from gateway.settings import GatewaySettings
 from gateway.spec import PlatformSpec
-from gateway.state import PlatformState, Reporter
 from gateway.tokens import TokenService
+from gateway.upstream import UpstreamHop
 from gateway.upstream_token import UpstreamToken
 
-
-class LifespanState(TypedDict):
-    platform: PlatformState
-
-
-class _Wake:
-    """Lets the document service wake the worker that is created after it."""
-
-    target: Callable[[], None] | None = None
-
-    def __call__(self) -> None:
-        if self.target is not None:
-            self.target()
+# What a tier reports of itself: the only thing in which LGSP and NGSP differ.
+Reporter = Callable[[PlatformSpec, Registry], TopologyReport]
 
 
 def create_platform_app(
@@ -65,73 +60,9 @@ def create_platform_app(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[LifespanState]:
-        data_dir = settings.data_dir
-        keyring = Keyring(data_dir / f"{spec.name}.token-keys.json", settings.token_ttl_seconds)
-        audit_log = AuditLog(
-            data_dir / f"{spec.name}.audit.sqlite3",
-            batch_size=settings.audit_batch_size,
-            flush_seconds=settings.audit_flush_seconds,
-            busy_timeout_seconds=settings.audit_busy_timeout_seconds,
-        )
-        await audit_log.open()
-        registry = Registry(spec)
-        access = AccessRights(spec.consumers)
-        admin_store = AdminStore(data_dir / f"{spec.name}.admin.sqlite3")
-        await admin_store.open()
-        await admin_store.replay(registry, access)
-        client = create_client(settings, transport)
-        forwarder = create_forwarder(settings, transport)
-        monitor = HealthMonitor(
-            registry,
-            client,
-            interval=settings.health_interval_seconds,
-            timeout=settings.health_timeout_seconds,
-        )
-        state = PlatformState(
-            spec=spec,
-            settings=settings,
-            registry=registry,
-            tokens=TokenService(spec.name, keyring, settings.token_ttl_seconds),
-            audit=audit_log,
-            client=client,
-            forwarder=forwarder,
-            monitor=monitor,
-            upstream_token=(
-                UpstreamToken(client, spec.upstream, settings.upstream_token_margin_seconds)
-                if spec.upstream
-                else None
-            ),
-            consumers_by_client_id={c.client_id: c for c in spec.consumers},
-            consumers_by_id={c.id: c for c in spec.consumers},
-            access=access,
-            limiter=RateLimiter({c.id: c.rate_limit for c in spec.consumers if c.rate_limit}),
-            admin_store=admin_store,
-            reporter=reporter,
-            faults=Faults(spec.faults),
-            breakers=Breakers(settings.breaker_failures, settings.breaker_reset_seconds),
-            metrics=Metrics(),
-        )
-        audit_log.observers.append(state.metrics.observe)  # every audited exchange is counted
-        audit_log.observers.append(log_exchange)
-        documents = DocumentStore(data_dir / f"{spec.name}.documents.sqlite3", spec.name)
-        await documents.open()
-        wake = _Wake()
-        state.documents = DocumentService(spec, documents, wake)
-        delivery = DeliveryWorker(state.documents, client, settings, state.upstream_token)
-        wake.target = delivery.wake
-        monitor.start()
-        delivery.start()
-        try:
-            yield {"platform": state}
-        finally:
-            await delivery.stop()
-            await documents.close()
-            await monitor.stop()
-            await audit_log.close()
-            await admin_store.close()
-            await forwarder.aclose()
-            await client.aclose()
+    async def lifespan(_: FastAPI) -> AsyncIterator[Collaborators]:
+        async with AsyncExitStack() as stack:
+            yield await _build(spec, settings, reporter, transport, stack)
 
     app = FastAPI(
         title=spec.title,
@@ -153,7 +84,115 @@ def create_platform_app(
     app.include_router(sandbox_api.router)
     app.include_router(dashboard_api.router)
     app.include_router(metrics_api.router)
-    # Published services live at /{context}/{version}/{resource}, as on WSO2 API Manager.
-    for path in ("/{code}/{version}/{resource:path}", "/{code}/{version}"):
-        app.router.add_route(path, exchange, methods=METHODS, include_in_schema=False)
     return app
+
+
+async def _build(
+    spec: PlatformSpec,
+    settings: GatewaySettings,
+    reporter: Reporter,
+    transport: httpx.AsyncBaseTransport | None,
+    stack: AsyncExitStack,
+) -> Collaborators:
+    """Every collaborator, built once in dependency order; `stack` closes them in reverse."""
+    data_dir = settings.data_dir
+    consumers = Consumers(spec.consumers)
+    tokens = TokenService(
+        spec.name,
+        Keyring(data_dir / f"{spec.name}.token-keys.json", settings.token_ttl_seconds),
+        settings.token_ttl_seconds,
+    )
+    authenticator = Authenticator(spec.name, tokens, consumers)
+
+    audit_log = AuditLog(
+        data_dir / f"{spec.name}.audit.sqlite3",
+        batch_size=settings.audit_batch_size,
+        flush_seconds=settings.audit_flush_seconds,
+        busy_timeout_seconds=settings.audit_busy_timeout_seconds,
+    )
+    await audit_log.open()
+    stack.push_async_callback(audit_log.close)
+    metrics = Metrics()
+    journal = Journal()
+    exchanges = AuditedExchanges(spec.name, audit_log)
+    # One stream of finished exchanges feeds the live metrics, the journal and the log lines.
+    exchanges.observers.append(lambda entry, _: metrics.observe(entry))
+    exchanges.observers.append(lambda entry, exchange: journal.add(entry, exchange.closest))
+    exchanges.observers.append(lambda entry, _: log_exchange(entry))
+
+    registry = Registry(spec)
+    access = AccessRights(spec.consumers)
+    admin_store = AdminStore(data_dir / f"{spec.name}.admin.sqlite3")
+    await admin_store.open()
+    stack.push_async_callback(admin_store.close)
+    await admin_store.replay(registry, access)
+
+    client = create_client(settings, transport)
+    stack.push_async_callback(client.aclose)
+    forwarder = create_forwarder(settings, transport)
+    stack.push_async_callback(forwarder.aclose)
+    upstream_token = (
+        UpstreamToken(client, spec.upstream, settings.upstream_token_margin_seconds)
+        if spec.upstream
+        else None
+    )
+    breakers = Breakers(settings.breaker_failures, settings.breaker_reset_seconds)
+    faults = Faults(spec.faults)
+    limiter = RateLimiter({c.id: c.rate_limit for c in spec.consumers if c.rate_limit})
+    routed_call = RoutedCall(
+        platform=spec.name,
+        settings=settings,
+        registry=registry,
+        authenticator=authenticator,
+        access=access,
+        limiter=limiter,
+        hop=UpstreamHop(
+            platform=spec.name,
+            settings=settings,
+            forwarder=forwarder,
+            breakers=breakers,
+            faults=faults,
+            upstream_token=upstream_token,
+        ),
+        exchanges=exchanges,
+    )
+
+    document_store = DocumentStore(data_dir / f"{spec.name}.documents.sqlite3", spec.name)
+    await document_store.open()
+    stack.push_async_callback(document_store.close)
+    outbox_ready = asyncio.Event()
+    documents = DocumentService(spec, document_store, outbox_ready.set)
+    delivery = DeliveryWorker(documents, client, settings, upstream_token, outbox_ready)
+    delivery.start()
+    stack.push_async_callback(delivery.stop)
+
+    monitor = HealthMonitor(
+        registry,
+        client,
+        interval=settings.health_interval_seconds,
+        timeout=settings.health_timeout_seconds,
+    )
+    monitor.start()
+    stack.push_async_callback(monitor.stop)
+
+    return Collaborators(
+        spec=spec,
+        settings=settings,
+        registry=registry,
+        consumers=consumers,
+        tokens=tokens,
+        authenticator=authenticator,
+        access=access,
+        limiter=limiter,
+        admin_store=admin_store,
+        audit=audit_log,
+        exchanges=exchanges,
+        journal=journal,
+        metrics=metrics,
+        breakers=breakers,
+        faults=faults,
+        documents=documents,
+        client=client,
+        report=partial(reporter, spec, registry),
+        routed_call=routed_call,
+    )

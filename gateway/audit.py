@@ -10,74 +10,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import astuple, dataclass
+from dataclasses import astuple
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
 
-from contracts.platform import AuditRecord
+from apikit.sqlite import open_sqlite
+from contracts.audit import AuditEntry, AuditRecord, audit_table_sql
 from gateway.audit_chain import FIELDS, GENESIS, chain_hash
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    time REAL NOT NULL,
-    platform TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    consumer TEXT,
-    origin_consumer TEXT,
-    service TEXT,
-    version TEXT,
-    method TEXT NOT NULL,
-    path TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    duration_ms REAL NOT NULL,
-    request_bytes INTEGER NOT NULL,
-    response_bytes INTEGER NOT NULL,
-    outcome TEXT NOT NULL,
-    request_hash TEXT NOT NULL,
-    response_hash TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
+_SCHEMA = f"""
+{audit_table_sql("audit")}
 CREATE INDEX IF NOT EXISTS audit_message_id ON audit (message_id);
 """
-
 _COLUMNS = ", ".join(FIELDS)
 _INSERT = (
     f"INSERT INTO audit ({_COLUMNS}, prev_hash, hash) VALUES ({', '.join('?' * (len(FIELDS) + 2))})"
 )
-
-
-@dataclass(slots=True)
-class AuditEntry:
-    """One exchange. Bodies are never stored, only their size and SHA-256."""
-
-    time: float
-    platform: str
-    message_id: str
-    consumer: str | None
-    origin_consumer: str | None
-    service: str | None
-    version: str | None
-    method: str
-    path: str
-    status: int
-    duration_ms: float
-    request_bytes: int
-    response_bytes: int
-    outcome: str
-    request_hash: str
-    response_hash: str
-
-
-# Sees every record as it is accepted (live metrics); runs on the request path, so it must
-# be cheap and must not raise.
-AuditObserver = Callable[[AuditEntry], None]
 
 
 class AuditLog:
@@ -101,15 +53,11 @@ class AuditLog:
         self._last_hash = GENESIS
         self._write_failing = False
         self.written = 0
-        self.observers: list[AuditObserver] = []
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, timeout=self._busy_timeout)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=NORMAL")
-        await self._db.executescript(_SCHEMA)
-        await self._db.commit()
+        self._db = await open_sqlite(
+            self.path, schema=_SCHEMA, busy_timeout_seconds=self._busy_timeout
+        )
         async with self._db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1") as cur:
             row = await cur.fetchone()
         self._last_hash = row[0] if row else GENESIS
@@ -138,8 +86,6 @@ class AuditLog:
 
     def record(self, entry: AuditEntry) -> None:
         self._queue.put_nowait(entry)
-        for observe in self.observers:
-            observe(entry)
 
     @property
     def pending(self) -> int:

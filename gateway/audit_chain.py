@@ -7,29 +7,14 @@ that recomputes the chain names the first record that was changed.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from apikit.sqlite import open_readonly
+from contracts.audit import AUDIT_FIELDS
+
 # The order is part of the format: hashes are computed over the fields in this order.
-FIELDS = (
-    "time",
-    "platform",
-    "message_id",
-    "consumer",
-    "origin_consumer",
-    "service",
-    "version",
-    "method",
-    "path",
-    "status",
-    "duration_ms",
-    "request_bytes",
-    "response_bytes",
-    "outcome",
-    "request_hash",
-    "response_hash",
-)
+FIELDS = AUDIT_FIELDS
 GENESIS = "0" * 128
 
 
@@ -62,7 +47,7 @@ class ChainCheck:
 
 def verify_chain(path: Path) -> ChainCheck:
     """Recompute every hash of an audit database, in id order (read-only)."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = open_readonly(path)
     try:
         rows = db.execute(f"SELECT id, {', '.join(FIELDS)}, prev_hash, hash FROM audit ORDER BY id")
         prev = GENESIS

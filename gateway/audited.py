@@ -1,16 +1,21 @@
-"""AuditedRoute: platform API routes whose every call is an audited exchange.
+"""The audited exchange: one wrapper for every call a platform answers on someone's behalf.
 
-Document sends, relays and statuses carry citizens' and agencies' business just as routed
-calls do, so they get the same treatment: a message id, refusal when the audit log cannot
-take the record, and one audit record per call (sizes and hashes, never bodies).
-Handlers note who called and what they sent on `request.state`.
+Routed calls, documents, `/token` and the admin API all pass through `AuditedExchanges.answer`:
+a message id (the caller's, checked, or a fresh one), refusal while the audit log cannot take
+records (no exchange passes unlogged), timing, body sizes and hashes, one `AuditEntry` when
+the answer is ready, and the message id on the answer. Any failure, expected or not, is
+answered as problem+json and audited like a success. Observers (the journal, the live
+metrics, the exchange log line) see every finished exchange: one stream for all of them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
-from collections.abc import Callable, Coroutine
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -18,65 +23,159 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apikit import headers as h
-from apikit.problems import as_problem, render
-from gateway.audit import AuditEntry
-from gateway.exchange import incoming_message_id, refuse_unless_loggable
-from gateway.state import platform_of
+from apikit.problems import ProblemError, as_problem, internal_error, problem_response
+from contracts.audit import AuditEntry
+from gateway.audit import AuditLog
+from gateway.inbound import incoming_message_id
 
-_EMPTY = hashlib.sha256(b"").hexdigest()
+log = logging.getLogger(__name__)
 
-
-def note_body(request: Request, body: bytes) -> None:
-    request.state.request_bytes = len(body)
-    request.state.request_hash = hashlib.sha256(body).hexdigest()
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_READS = frozenset({"GET", "HEAD"})
 
 
-class AuditedRoute(APIRoute):
-    service = "documents"
+@dataclass(slots=True)
+class Exchange:
+    """What is known of one exchange while it is being answered; handlers fill it in."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        inner = super().get_route_handler()
-        service = self.service
+    message_id: str
+    method: str
+    path: str
+    started: float
+    service: str | None = None
+    version: str | None = None
+    consumer: str | None = None
+    origin_consumer: str | None = None
+    request_bytes: int = 0
+    request_hash: str = EMPTY_SHA256
+    # Off for exchanges that carry secrets (token requests): not even their hashes are kept.
+    keep_hashes: bool = True
+    outcome: str = "ok"
+    # Diagnostics for the developer's journal, never stored in the audit log.
+    closest: str | None = None
 
-        async def audited(request: Request) -> Response:
-            started = time.perf_counter()
-            state = platform_of(request)
-            message_id = None
-            outcome = "ok"
-            try:
-                message_id = request.state.message_id = incoming_message_id(request)
-                refuse_unless_loggable(state)
-                response = await inner(request)
-            except Exception as exc:
-                problem = as_problem(exc)
-                if problem is None:
-                    raise
-                outcome = problem.slug
-                response = render(problem, request)
-            if message_id is None:
-                return response
-            response.headers[h.MESSAGE_ID] = message_id
-            body = getattr(response, "body", b"")
-            state.audit.record(
-                AuditEntry(
-                    time=time.time(),
-                    platform=state.spec.name,
-                    message_id=message_id,
-                    consumer=getattr(request.state, "consumer_id", None),
-                    origin_consumer=getattr(request.state, "consumer_id", None),
-                    service=service,
-                    version=None,
-                    method=request.method,
-                    path=request.url.path,
-                    status=response.status_code,
-                    duration_ms=(time.perf_counter() - started) * 1000,
-                    request_bytes=getattr(request.state, "request_bytes", 0),
-                    response_bytes=len(body),
-                    outcome=outcome,
-                    request_hash=getattr(request.state, "request_hash", _EMPTY),
-                    response_hash=hashlib.sha256(body).hexdigest(),
-                )
+    def note_caller(self, consumer: str, origin: str | None = None) -> None:
+        self.consumer = consumer
+        self.origin_consumer = origin or consumer
+
+    def note_body(self, body: bytes) -> None:
+        self.request_bytes = len(body)
+        self.request_hash = hashlib.sha256(body).hexdigest()
+
+
+# Sees every finished exchange; runs on the request path, so it must be cheap and not raise.
+ExchangeObserver = Callable[[AuditEntry, Exchange], None]
+Handler = Callable[[Exchange], Awaitable[Response]]
+
+
+class AuditedExchanges:
+    def __init__(self, platform: str, audit: AuditLog) -> None:
+        self._platform = platform
+        self._audit = audit
+        self.observers: list[ExchangeObserver] = []
+
+    def _refuse_unless_loggable(self) -> None:
+        if not self._audit.accepting:
+            raise ProblemError(
+                503,
+                "audit-unavailable",
+                "Exchange refused: it cannot be logged",
+                f"{self._platform} cannot write its audit log right now, and no exchange "
+                "passes unlogged. Retry shortly.",
+                headers={"Retry-After": "1"},
             )
-            return response
 
-        return audited
+    async def answer(
+        self,
+        request: Request,
+        handler: Handler,
+        *,
+        service: str | None = None,
+        reads: bool = True,
+    ) -> Response:
+        """Run `handler` as one audited exchange; its answer, or the problem it raised.
+
+        `reads=False` (the admin API): a successful GET changes nothing and is not recorded,
+        so polling the audit log or the journal does not fill the log; refusals and every
+        change still are.
+        """
+        read_only = not reads and request.method in _READS
+        exchange = Exchange(
+            message_id=uuid.uuid4().hex,
+            method=request.method,
+            path=request.url.path,
+            started=time.perf_counter(),
+            service=service,
+        )
+        try:
+            exchange.message_id = incoming_message_id(request)
+            if not read_only:
+                self._refuse_unless_loggable()
+            response = await handler(exchange)
+        except Exception as exc:  # every answer is audited, an unexpected failure too
+            problem = as_problem(exc)
+            if problem is None:
+                log.exception(
+                    "%s %s failed (message %s)", request.method, exchange.path, exchange.message_id
+                )
+                problem = internal_error()
+            exchange.outcome = problem.slug
+            exchange.closest = problem.extra.get("closest")
+            response = problem_response(
+                problem.to_problem(exchange.message_id, instance=exchange.path), problem.headers
+            )
+        response.headers[h.MESSAGE_ID] = exchange.message_id
+        if not read_only or response.status_code >= 400:
+            self._finish(exchange, response)
+        return response
+
+    def _finish(self, exchange: Exchange, response: Response) -> None:
+        body: bytes = getattr(response, "body", b"")
+        entry = AuditEntry(
+            time=time.time(),
+            platform=self._platform,
+            message_id=exchange.message_id,
+            consumer=exchange.consumer,
+            origin_consumer=exchange.origin_consumer,
+            service=exchange.service,
+            version=exchange.version,
+            method=exchange.method,
+            path=exchange.path,
+            status=response.status_code,
+            duration_ms=(time.perf_counter() - exchange.started) * 1000,
+            request_bytes=exchange.request_bytes,
+            response_bytes=len(body),
+            outcome=exchange.outcome,
+            request_hash=exchange.request_hash if exchange.keep_hashes else "",
+            response_hash=hashlib.sha256(body).hexdigest() if exchange.keep_hashes else "",
+        )
+        self._audit.record(entry)
+        for observe in self.observers:
+            observe(entry, exchange)
+
+
+def current_exchange(request: Request) -> Exchange | None:
+    """The exchange an audited route is answering; None on the platform's unaudited routes."""
+    found: Exchange | None = request.scope.get("gsp.exchange")
+    return found
+
+
+def audited_route(service: str | None, *, reads: bool = True) -> type[APIRoute]:
+    """A route class whose every call is an audited exchange under `service`."""
+
+    class AuditedRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            inner = super().get_route_handler()
+
+            async def audited(request: Request) -> Response:
+                exchanges: AuditedExchanges = request.state.exchanges
+
+                async def handle(exchange: Exchange) -> Response:
+                    request.scope["gsp.exchange"] = exchange
+                    return await inner(request)
+
+                return await exchanges.answer(request, handle, service=service, reads=reads)
+
+            return audited
+
+    return AuditedRoute

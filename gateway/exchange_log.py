@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from gateway.audit import AuditEntry
+from contracts.audit import AuditEntry
 
 log = logging.getLogger("gsp.exchange")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import deque
 from datetime import UTC, datetime
 
+from contracts.audit import AuditEntry
 from contracts.platform import JournalEntry
-from gateway.audit import AuditEntry
 
 
 def _view(entry: AuditEntry, closest: str | None) -> JournalEntry:

@@ -1,22 +1,19 @@
 """The exchange's own lane: routed calls skip the framework's per-request machinery.
 
 Routed calls are nearly all of a platform's traffic, and they need none of FastAPI's
-dependency solving or route matching; they reach `exchange` straight from here. The
-platform's own API (token, topology, catalog, audit, admin, docs) goes on to FastAPI.
+dependency solving or route matching; they reach the platform's `RoutedCall` (built in the
+lifespan, handed over in the lifespan state) straight from here. The platform's own API
+(token, topology, catalog, audit, admin, docs) goes on to FastAPI.
 """
 
 from __future__ import annotations
 
-import logging
-
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from apikit.problems import ProblemError, render
 from contracts.topology import RESERVED_CODES
-from gateway.exchange import exchange
+from gateway.routed_call import RoutedCall
 
-log = logging.getLogger(__name__)
 _FRAMEWORK = RESERVED_CODES | {"docs", "redoc", "openapi.json", "favicon.ico"}
 
 
@@ -37,18 +34,7 @@ class ExchangeLane:
             await self.app(scope, receive, send)
             return
         scope["path_params"] = params
-        request = Request(scope, receive)
-        try:
-            response = await exchange(request)
-        except Exception:  # the lane has no framework around it to turn this into a problem
-            log.exception("routed call failed on %s %s", scope["method"], scope["path"])
-            response = render(
-                ProblemError(
-                    500,
-                    "internal-error",
-                    "Internal error",
-                    "The platform failed while routing this call; it has been logged.",
-                ),
-                request,
-            )
+        routed_call: RoutedCall = scope["state"]["routed_call"]
+        # The routed call answers every failure itself, as an audited problem.
+        response = await routed_call(Request(scope, receive))
         await response(scope, receive, send)

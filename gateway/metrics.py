@@ -30,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from contracts.audit import AuditEntry
 from contracts.platform import ExchangeSummary, ServiceMetrics
-from gateway.audit import AuditEntry
 
 ServiceKey = tuple[str | None, str | None]
 # (service, version, consumer): Prometheus' series; the consumer is None before one is known

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from contracts.platform import TopologyReport
-from gateway.registry import counted, service_group
-from gateway.state import PlatformState
+from gateway.registry import Registry, counted, service_group
+from gateway.spec import PlatformSpec
 
 
-def lgsp_report(state: PlatformState) -> TopologyReport:
-    registry = state.registry
-    spec = state.spec
+def lgsp_report(spec: PlatformSpec, registry: Registry) -> TopologyReport:
     national = service_group(registry.upstream_routes())
     intra = service_group(registry.backend_routes())
     upstream = registry.upstream.status() if registry.upstream else None

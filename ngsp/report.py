@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from contracts.platform import TopologyReport
-from gateway.registry import counted, platform_group, service_group
-from gateway.state import PlatformState
+from gateway.registry import Registry, counted, platform_group, service_group
+from gateway.spec import PlatformSpec
 
 
-def ngsp_report(state: PlatformState) -> TopologyReport:
-    registry = state.registry
-    spec = state.spec
+def ngsp_report(spec: PlatformSpec, registry: Registry) -> TopologyReport:
     national = service_group(registry.backend_routes())
     downstream = platform_group(list(registry.downstream.values()))
     summary = (

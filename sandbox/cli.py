@@ -299,7 +299,7 @@ def _call(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     import json
 
-    from contracts.platform import AuditRecord
+    from contracts.audit import AuditRecord
     from sandbox.live import audit_line, follow_audit, read_audit
     from sandbox.platform_client import choose_platform, platform_client
 

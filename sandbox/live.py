@@ -19,9 +19,8 @@ from rich.table import Table
 from rich.tree import Tree
 
 from apikit import headers as h
+from contracts.audit import AuditPage, AuditRecord
 from contracts.platform import (
-    AuditPage,
-    AuditRecord,
     DashboardState,
     ServiceGroup,
     ServiceStatus,

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from contracts.platform import AuditRecord
+from contracts.audit import AuditRecord
 from contracts.problem import PROBLEM_MEDIA_TYPE, problem_type
 from contracts.topology import Role, Topology
 from sandbox.hosting import bind_socket

@@ -7,9 +7,14 @@ import re
 from pathlib import Path
 
 import httpx
+from starlette.requests import Request
+from starlette.responses import Response
 
+from apikit.problems import ProblemError
+from contracts.audit import AuditEntry
 from contracts.topology import Topology
-from gateway.audit import AuditEntry, AuditLog
+from gateway.audit import AuditLog
+from gateway.audited import AuditedExchanges, Exchange
 from gateway.metrics import LATENCY_BUCKETS, Metrics
 from sandbox.harness import RunningTopology
 from services.common.sampledata import citizens
@@ -135,15 +140,53 @@ def test_recent_is_newest_first_and_metadata_only() -> None:
     assert "012345678901" not in recent[0].model_dump_json()
 
 
-def test_the_audit_log_shows_every_record_to_its_observers(tmp_path: Path) -> None:
+def _request(path: str) -> Request:
+    return Request(
+        {"type": "http", "method": "GET", "path": path, "headers": [], "query_string": b""}
+    )
+
+
+async def test_every_audited_exchange_reaches_the_observers_as_it_is_answered(
+    tmp_path: Path,
+) -> None:
     log = AuditLog(tmp_path / "audit.sqlite3", batch_size=10, flush_seconds=0)
-    metrics = Metrics(clock=Clock(T0))
-    log.observers.append(metrics.observe)
-    log.record(entry(T0, message_id="a"))
-    log.record(entry(T0, message_id="b", status=503))
-    assert log.pending == 2  # still queued for the database, and already counted
-    m = only(metrics)
-    assert (m["requests"], m["errors"]) == (2, 1)
+    await log.open()
+    try:
+        exchanges = AuditedExchanges("lgsp-test", log)
+        metrics = Metrics()
+        seen: list[tuple[str, str | None]] = []
+        exchanges.observers.append(lambda e, _: metrics.observe(e))
+        exchanges.observers.append(lambda e, x: seen.append((e.outcome, x.closest)))
+
+        async def ok(exchange: Exchange) -> Response:
+            exchange.service, exchange.version = "apiCSDLDC", "1.0"
+            return Response(b"{}", media_type="application/json")
+
+        async def refused(exchange: Exchange) -> Response:
+            exchange.service, exchange.version = "apiCSDLDC", "1.0"
+            raise ProblemError(503, "circuit-open", "Cut off", "no", closest="/apiCSDLDC/1.0/")
+
+        async def broken(exchange: Exchange) -> Response:
+            raise KeyError("a bug")
+
+        answers = [
+            await exchanges.answer(_request("/apiCSDLDC/1.0/a"), ok),
+            await exchanges.answer(_request("/apiCSDLDC/1.0/b"), refused),
+            await exchanges.answer(_request("/nowhere/1.0/c"), broken),
+        ]
+        assert [a.status_code for a in answers] == [200, 503, 500]
+        assert all(a.headers["X-Message-Id"] for a in answers)
+        # Observed as answered, before the database has them.
+        assert seen == [
+            ("ok", None),
+            ("circuit-open", "/apiCSDLDC/1.0/"),
+            ("internal-error", None),
+        ]
+        m = only(metrics)
+        assert (m["requests"], m["errors"]) == (2, 1)
+        assert await log.count() == 3  # the unexpected failure is audited too
+    finally:
+        await log.close()
 
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

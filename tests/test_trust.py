@@ -152,6 +152,39 @@ async def test_admin_api_needs_an_admin_and_grants_take_effect_and_persist(
     )
 
 
+async def test_admin_changes_and_refusals_are_audited_and_the_journal_sees_every_exchange(
+    echo: EchoSandbox, client: httpx.AsyncClient
+) -> None:
+    lgsp = echo.running.url(LGSP)
+    url = f"{lgsp}/admin/consumers/{QLVB}/grants/{NATIONAL_ECHO}"
+    refused = await client.put(url)
+    admin = await bearer(client, lgsp, echo.topology, ADMIN)
+    granted = await client.put(url, headers=admin)
+    listed = await client.get(f"{lgsp}/admin/consumers", headers=admin)
+    revoked = await client.delete(url, headers=admin)
+    assert [r.status_code for r in (refused, granted, listed, revoked)] == [401, 200, 200, 200]
+
+    records = {
+        r.message_id: r for r in await audit_records(client, lgsp, echo.topology, LGSP, limit="50")
+    }
+    assert records[refused.headers["X-Message-Id"]].outcome == "missing-token"
+    change = records[granted.headers["X-Message-Id"]]
+    assert (change.method, change.path, change.consumer, change.status) == (
+        "PUT",
+        url.removeprefix(lgsp),
+        ADMIN,
+        200,
+    )
+    assert revoked.headers["X-Message-Id"] in records
+    # A successful read changes nothing: it is not in the log (polling would flood it).
+    assert listed.headers["X-Message-Id"] not in records
+
+    journal = await client.get(f"{lgsp}/_sandbox/journal", params={"limit": 50}, headers=admin)
+    seen = journal.json()["exchanges"]
+    assert granted.headers["X-Message-Id"] in {e["message_id"] for e in seen}
+    assert any(e["path"] == "/token" and e["consumer"] == ADMIN for e in seen)
+
+
 @pytest.mark.parametrize(
     "address", ["file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://x", "not a url"]
 )

@@ -4,34 +4,36 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 
 from apikit.problems import ProblemError
 from contracts.platform import ConsumerView, KeyRotation, RegisteredService, ServiceRegistration
 from contracts.problem import Problem
 from contracts.topology import RESERVED_CODES, Consumer
-from gateway.auth import require_admin
+from gateway.access import AccessRights
+from gateway.api.deps import (
+    AccessDep,
+    AdminCaller,
+    AdminStoreDep,
+    ConsumersDep,
+    RegistryDep,
+    SpecDep,
+    TokensDep,
+)
+from gateway.audited import audited_route
+from gateway.auth import Consumers
 from gateway.spec import RouteSpec
-from gateway.state import PlatformState, platform_of
 
 CODE = r"^[A-Za-z][A-Za-z0-9_-]{1,63}$"
 VERSION = r"^\d+(\.\d+){0,2}$"
 
+# Changes and refusals are audited exchanges; successful reads are not.
 router = APIRouter(
     prefix="/admin",
     tags=["admin"],
+    route_class=audited_route(None, reads=False),
     responses={401: {"model": Problem}, 403: {"model": Problem}},
 )
-
-
-async def _admin(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> tuple[PlatformState, Consumer]:
-    state = platform_of(request)
-    return state, require_admin(state, authorization)
-
-
-Admin = Annotated[tuple[PlatformState, Consumer], Depends(_admin)]
 Code = Annotated[str, Path(pattern=CODE)]
 Version = Annotated[str, Path(pattern=VERSION)]
 
@@ -49,9 +51,8 @@ def _view(spec: RouteSpec) -> RegisteredService:
 
 
 @router.get("/services", response_model=list[RegisteredService])
-async def list_services(admin: Admin) -> list[RegisteredService]:
-    state, _ = admin
-    return [_view(r.spec) for r in state.registry.routes.values()]
+async def list_services(_: AdminCaller, registry: RegistryDep) -> list[RegisteredService]:
+    return [_view(r.spec) for r in registry.routes.values()]
 
 
 @router.put(
@@ -60,9 +61,15 @@ async def list_services(admin: Admin) -> list[RegisteredService]:
     responses={409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def register_service(
-    admin: Admin, code: Code, version: Version, body: ServiceRegistration
+    who: AdminCaller,
+    code: Code,
+    version: Version,
+    body: ServiceRegistration,
+    spec: SpecDep,
+    registry: RegistryDep,
+    access: AccessDep,
+    store: AdminStoreDep,
 ) -> RegisteredService:
-    state, who = admin
     if code.lower() in RESERVED_CODES:
         raise ProblemError(
             409,
@@ -70,76 +77,78 @@ async def register_service(
             "Reserved service code",
             f"{code!r} is a path of the platform's own API.",
         )
-    existing = state.registry.find(code, version)
+    existing = registry.find(code, version)
     if existing is not None and existing.spec.target == "upstream":
-        upstream = state.spec.upstream.platform if state.spec.upstream else "the upstream"
+        upstream = spec.upstream.platform if spec.upstream else "the upstream"
         raise ProblemError(
             409,
             "upstream-service",
             "Service belongs to the upstream platform",
             f"{code}/{version} is reached through {upstream}; register it there.",
         )
-    spec = RouteSpec(
+    route = RouteSpec(
         code=code,
         version=version,
         title=body.title,
         owner=body.owner,
         owner_name=body.owner,
-        tier=state.spec.tier,
+        tier=spec.tier,
         target="backend",
         url=str(body.address).rstrip("/"),
     )
-    await state.admin_store.save(
-        state.registry,
-        state.access,
-        admin=who.id,
-        kind="register",
-        subject=spec.model_dump_json(),
+    await store.save(
+        registry, access, admin=who.id, kind="register", subject=route.model_dump_json()
     )
-    return _view(spec)
+    return _view(route)
 
 
 @router.delete("/services/{code}/{version}", status_code=204, responses={404: {"model": Problem}})
-async def unregister_service(admin: Admin, code: Code, version: Version) -> Response:
-    state, who = admin
-    if state.registry.find(code, version) is None:
+async def unregister_service(
+    who: AdminCaller,
+    code: Code,
+    version: Version,
+    spec: SpecDep,
+    registry: RegistryDep,
+    access: AccessDep,
+    store: AdminStoreDep,
+) -> Response:
+    if registry.find(code, version) is None:
         raise ProblemError(
             404,
             "unknown-service",
             "No such service",
-            f"No service {code}/{version} at {state.spec.name}.",
+            f"No service {code}/{version} at {spec.name}.",
         )
-    await state.admin_store.save(
-        state.registry, state.access, admin=who.id, kind="unregister", subject=f"{code}/{version}"
-    )
+    await store.save(registry, access, admin=who.id, kind="unregister", subject=f"{code}/{version}")
     return Response(status_code=204)
 
 
-def _consumer_view(state: PlatformState, consumer: Consumer) -> ConsumerView:
+def _consumer_view(access: AccessRights, consumer: Consumer) -> ConsumerView:
     return ConsumerView(
         id=consumer.id,
         name=consumer.name,
         agency=consumer.agency,
         roles=[r.value for r in consumer.roles],
-        grants=state.access.grants_of(consumer.id),
+        grants=access.grants_of(consumer.id),
         rate_limit=consumer.rate_limit,
     )
 
 
 @router.get("/consumers", response_model=list[ConsumerView])
-async def list_consumers(admin: Admin) -> list[ConsumerView]:
-    state, _ = admin
-    return [_consumer_view(state, c) for c in state.consumers_by_id.values()]
+async def list_consumers(
+    _: AdminCaller, consumers: ConsumersDep, access: AccessDep
+) -> list[ConsumerView]:
+    return [_consumer_view(access, c) for c in consumers]
 
 
-def _known_consumer(state: PlatformState, consumer_id: str) -> Consumer:
-    consumer = state.consumers_by_id.get(consumer_id)
+def _known_consumer(consumers: Consumers, consumer_id: str, platform: str) -> Consumer:
+    consumer = consumers.get(consumer_id)
     if consumer is None:
         raise ProblemError(
             404,
             "unknown-consumer",
             "No such consumer",
-            f"No consumer {consumer_id!r} at {state.spec.name}.",
+            f"No consumer {consumer_id!r} at {platform}.",
         )
     return consumer
 
@@ -149,20 +158,26 @@ def _known_consumer(state: PlatformState, consumer_id: str) -> Consumer:
     response_model=ConsumerView,
     responses={404: {"model": Problem}},
 )
-async def grant(admin: Admin, consumer_id: str, code: Code) -> ConsumerView:
-    state, who = admin
-    consumer = _known_consumer(state, consumer_id)
-    if not any(c == code for c, _ in state.registry.routes):
+async def grant(
+    who: AdminCaller,
+    consumer_id: str,
+    code: Code,
+    spec: SpecDep,
+    consumers: ConsumersDep,
+    registry: RegistryDep,
+    access: AccessDep,
+    store: AdminStoreDep,
+) -> ConsumerView:
+    consumer = _known_consumer(consumers, consumer_id, spec.name)
+    if not any(c == code for c, _ in registry.routes):
         raise ProblemError(
             404,
             "unknown-service",
             "No such service",
-            f"No service {code!r} is registered at {state.spec.name}.",
+            f"No service {code!r} is registered at {spec.name}.",
         )
-    await state.admin_store.save(
-        state.registry, state.access, admin=who.id, kind="grant", subject=consumer.id, code=code
-    )
-    return _consumer_view(state, consumer)
+    await store.save(registry, access, admin=who.id, kind="grant", subject=consumer.id, code=code)
+    return _consumer_view(access, consumer)
 
 
 @router.delete(
@@ -170,18 +185,23 @@ async def grant(admin: Admin, consumer_id: str, code: Code) -> ConsumerView:
     response_model=ConsumerView,
     responses={404: {"model": Problem}},
 )
-async def revoke(admin: Admin, consumer_id: str, code: Code) -> ConsumerView:
-    state, who = admin
-    consumer = _known_consumer(state, consumer_id)
-    await state.admin_store.save(
-        state.registry, state.access, admin=who.id, kind="revoke", subject=consumer.id, code=code
-    )
-    return _consumer_view(state, consumer)
+async def revoke(
+    who: AdminCaller,
+    consumer_id: str,
+    code: Code,
+    spec: SpecDep,
+    consumers: ConsumersDep,
+    registry: RegistryDep,
+    access: AccessDep,
+    store: AdminStoreDep,
+) -> ConsumerView:
+    consumer = _known_consumer(consumers, consumer_id, spec.name)
+    await store.save(registry, access, admin=who.id, kind="revoke", subject=consumer.id, code=code)
+    return _consumer_view(access, consumer)
 
 
 @router.post("/keys/rotate", response_model=KeyRotation)
-async def rotate_keys(admin: Admin) -> KeyRotation:
-    state, _ = admin
-    keyring = state.tokens.keyring
+async def rotate_keys(_: AdminCaller, tokens: TokensDep) -> KeyRotation:
+    keyring = tokens.keyring
     active = keyring.rotate()
     return KeyRotation(active_kid=active.kid, valid_kids=keyring.kids())

@@ -1,33 +1,30 @@
-"""GET /audit: the exchange log, for administrators."""
+"""GET /audit: the exchange log, for administrators (refused reads are audited)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query
 
-from contracts.platform import AuditPage
+from contracts.audit import AuditPage
 from contracts.problem import Problem
-from gateway.auth import require_admin
-from gateway.state import platform_of
+from gateway.api.deps import AdminOnly, AuditDep
+from gateway.audited import audited_route
 
-router = APIRouter(tags=["admin"])
-
-
-@router.get(
-    "/audit",
-    response_model=AuditPage,
-    summary="Audit records, newest first (admin only)",
+router = APIRouter(
+    tags=["admin"],
+    route_class=audited_route(None, reads=False),
+    dependencies=[AdminOnly],
     responses={401: {"model": Problem}, 403: {"model": Problem}},
 )
+
+
+@router.get("/audit", response_model=AuditPage, summary="Audit records, newest first (admin only)")
 async def read_audit(
-    request: Request,
+    audit: AuditDep,
     message_id: Annotated[str | None, Query(max_length=128)] = None,
     consumer: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    authorization: Annotated[str | None, Header()] = None,
 ) -> AuditPage:
-    state = platform_of(request)
-    require_admin(state, authorization)
-    records = await state.audit.query(message_id=message_id, consumer=consumer, limit=limit)
+    records = await audit.query(message_id=message_id, consumer=consumer, limit=limit)
     return AuditPage(records=records)

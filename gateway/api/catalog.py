@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Path, Request
 
 from apikit.problems import ProblemError
 from contracts.openapi_store import load_document
@@ -13,15 +13,16 @@ from contracts.platform import Catalog, CatalogEntry, ScenarioInfo
 from contracts.problem import Problem
 from contracts.scenarios import scenarios_for_contract
 from contracts.topology import Consumer
-from gateway.auth import authenticate
+from gateway.access import AccessRights
+from gateway.api.deps import AccessDep, Caller, RegistryDep, SpecDep
+from gateway.auth import is_admin
 from gateway.registry import Route
-from gateway.state import PlatformState, is_admin, platform_of
 
 router = APIRouter(tags=["platform"])
 
 
-def _visible(state: PlatformState, consumer: Consumer, route: Route) -> bool:
-    return is_admin(consumer) or state.access.may_call(consumer.id, route.spec.code)
+def _visible(access: AccessRights, consumer: Consumer, route: Route) -> bool:
+    return is_admin(consumer) or access.may_call(consumer.id, route.spec.code)
 
 
 def scenario_infos(route: Route) -> list[ScenarioInfo]:
@@ -63,16 +64,14 @@ def _entry(route: Route) -> CatalogEntry:
     responses={401: {"model": Problem}},
 )
 async def catalog(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    consumer: Caller, spec: SpecDep, registry: RegistryDep, access: AccessDep
 ) -> Catalog:
-    state = platform_of(request)
-    consumer = authenticate(state, authorization)
     entries = [
         _entry(r)
-        for r in sorted(state.registry.routes.values(), key=lambda r: r.spec.prefix)
-        if _visible(state, consumer, r)
+        for r in sorted(registry.routes.values(), key=lambda r: r.spec.prefix)
+        if _visible(access, consumer, r)
     ]
-    return Catalog(platform=state.spec.name, consumer=consumer.id, services=entries)
+    return Catalog(platform=spec.name, consumer=consumer.id, services=entries)
 
 
 @router.get(
@@ -84,18 +83,19 @@ async def service_openapi(
     request: Request,
     code: Annotated[str, Path(pattern=r"^[A-Za-z][A-Za-z0-9_-]{1,63}$")],
     version: Annotated[str, Path(pattern=r"^\d+(\.\d+){0,2}$")],
-    authorization: Annotated[str | None, Header()] = None,
+    consumer: Caller,
+    spec: SpecDep,
+    registry: RegistryDep,
+    access: AccessDep,
 ) -> dict[str, Any]:
-    state = platform_of(request)
-    consumer = authenticate(state, authorization)
-    route = state.registry.find(code, version)
-    if route is None or not _visible(state, consumer, route) or route.spec.contract is None:
+    route = registry.find(code, version)
+    if route is None or not _visible(access, consumer, route) or route.spec.contract is None:
         raise ProblemError(
             404,
             "unknown-service",
             "No such service in your catalog",
             f"{code}/{version} is not a service with a contract that {consumer.id!r} may call "
-            f"at {state.spec.name}.",
+            f"at {spec.name}.",
         )
     document = load_document(route.spec.contract, version)
     assert document is not None  # the registry refused to start without it

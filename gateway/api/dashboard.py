@@ -10,21 +10,21 @@ public in the sandbox, admin-only with GSP_DASHBOARD_PUBLIC=false.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from functools import cache
 from importlib.resources import files
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from apikit.problems import ProblemError
 from contracts.platform import DashboardState, TopologyReport
 from contracts.problem import Problem
-from gateway.auth import require_admin
+from gateway.api.deps import MetricsDep, ReportDep, ReportSourceDep, Viewer
 from gateway.dashboard_graph import render_graph
-from gateway.state import PlatformState, platform_of
+from gateway.metrics import Metrics
 
 router = APIRouter(tags=["dashboard"])
 
@@ -41,12 +41,6 @@ class SVGResponse(Response):
     media_type = "image/svg+xml"
 
 
-def authorize_viewer(state: PlatformState, authorization: str | None) -> None:
-    """Anyone may look, unless the platform is set to show its dashboard to admins only."""
-    if not state.settings.dashboard_public:
-        require_admin(state, authorization)
-
-
 def headline(report: TopologyReport) -> str:
     """The report's own summary without the platform's name, tiers set apart by '·'.
 
@@ -57,15 +51,14 @@ def headline(report: TopologyReport) -> str:
     return counts.replace(", ", " · ")
 
 
-def dashboard_state(state: PlatformState, recent: int) -> DashboardState:
-    report = state.report()
+def dashboard_state(report: TopologyReport, metrics: Metrics, recent: int) -> DashboardState:
     return DashboardState(
         generated_at=datetime.now(UTC),
         headline=headline(report),
-        window_seconds=state.metrics.window_seconds,
+        window_seconds=metrics.window_seconds,
         report=report,
-        metrics=state.metrics.snapshot(),
-        recent=state.metrics.recent(recent),
+        metrics=metrics.snapshot(),
+        recent=metrics.recent(recent),
     )
 
 
@@ -90,15 +83,14 @@ async def page() -> HTMLResponse:
     summary="Everything the dashboard shows: topology report, per-service metrics, "
     "recent exchanges",
     responses=_REFUSALS,
+    dependencies=[Viewer],
 )
 async def state_now(
-    request: Request,
+    report: ReportDep,
+    metrics: MetricsDep,
     recent: Annotated[int, Query(ge=0, le=200, description="How many recent exchanges")] = 20,
-    authorization: Annotated[str | None, Header()] = None,
 ) -> DashboardState:
-    state = platform_of(request)
-    authorize_viewer(state, authorization)
-    return dashboard_state(state, recent)
+    return dashboard_state(report, metrics, recent)
 
 
 @router.get(
@@ -106,38 +98,35 @@ async def state_now(
     response_class=SVGResponse,
     summary="The topology as an SVG graph, nodes coloured by health",
     responses={200: {"content": {"image/svg+xml": {}}}, **_REFUSALS},
+    dependencies=[Viewer],
 )
-async def graph(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> SVGResponse:
-    state = platform_of(request)
-    authorize_viewer(state, authorization)
-    return SVGResponse(render_graph(state.report()), headers=_NO_STORE)
+async def graph(report: ReportDep) -> SVGResponse:
+    return SVGResponse(render_graph(report), headers=_NO_STORE)
 
 
 # Not in the OpenAPI document: a stream that never ends does not fit a request/response
 # description, and generated-request testing would wait on it for ever.
-@router.get("/dashboard/events", include_in_schema=False)
+@router.get("/dashboard/events", include_in_schema=False, dependencies=[Viewer])
 async def events(
-    request: Request,
+    report: ReportSourceDep,
+    metrics: MetricsDep,
     recent: Annotated[int, Query(ge=0, le=200)] = 20,
-    authorization: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
-    state = platform_of(request)
-    authorize_viewer(state, authorization)
     return StreamingResponse(
-        _stream(state, recent),
+        _stream(report, metrics, recent),
         media_type="text/event-stream",
         headers={**_NO_STORE, "X-Accel-Buffering": "no"},
     )
 
 
-async def _stream(state: PlatformState, recent: int) -> AsyncIterator[str]:
+async def _stream(
+    report: Callable[[], TopologyReport], metrics: Metrics, recent: int
+) -> AsyncIterator[str]:
     yield f"retry: {int(EVENT_INTERVAL_SECONDS * 1000)}\n\n"
     for sent in range(EVENTS_PER_STREAM):
         if sent:
             await asyncio.sleep(EVENT_INTERVAL_SECONDS)
-        payload = dashboard_state(state, recent).model_dump_json()
+        payload = dashboard_state(report(), metrics, recent).model_dump_json()
         yield f"event: state\ndata: {payload}\n\n"
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from contracts.problem import Problem
 from gateway import prometheus
-from gateway.api.dashboard import authorize_viewer
-from gateway.state import platform_of
+from gateway.api.deps import (
+    AuditDep,
+    BreakersDep,
+    ConsumersDep,
+    DocumentsDep,
+    MetricsDep,
+    ReportDep,
+    Viewer,
+)
 
 router = APIRouter(tags=["dashboard"])
 
@@ -20,19 +25,22 @@ router = APIRouter(tags=["dashboard"])
     response_class=PlainTextResponse,
     summary="Per-service exchange counters, latency histogram and health (Prometheus text)",
     responses={401: {"model": Problem}, 403: {"model": Problem}},
+    dependencies=[Viewer],
 )
 async def metrics(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    report: ReportDep,
+    live: MetricsDep,
+    audit: AuditDep,
+    consumers: ConsumersDep,
+    documents: DocumentsDep,
+    breakers: BreakersDep,
 ) -> PlainTextResponse:
-    state = platform_of(request)
-    authorize_viewer(state, authorization)
-    outbox = await state.documents.store.outbox_counts() if state.documents else {}
     gauges = prometheus.Gauges(
-        audit_pending=state.audit.pending,
-        audit_written=state.audit.written,
-        consumers=len(state.consumers_by_id),
-        outbox=outbox,
-        circuits={k: v.value for k, v in state.breakers.states().items()},
+        audit_pending=audit.pending,
+        audit_written=audit.written,
+        consumers=len(consumers),
+        outbox=await documents.store.outbox_counts(),
+        circuits={k: v.value for k, v in breakers.states().items()},
     )
-    text = prometheus.render(state.report(), state.metrics, gauges)
+    text = prometheus.render(report, live, gauges)
     return PlainTextResponse(text, media_type=prometheus.CONTENT_TYPE)

@@ -12,46 +12,40 @@ import contextlib
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from contracts.faults import FaultRule, FaultRules
 from contracts.platform import CircuitView, Journal, Readiness, ResetReport, ServiceScenarios
 from contracts.problem import Problem
 from gateway.api.catalog import scenario_infos
-from gateway.auth import require_admin
-from gateway.state import PlatformState, platform_of
+from gateway.api.deps import (
+    AdminOnly,
+    AuditDep,
+    BreakersDep,
+    ClientDep,
+    DocumentsDep,
+    FaultsDep,
+    JournalDep,
+    LimiterDep,
+    RegistryDep,
+    ReportDep,
+    SpecDep,
+)
+from gateway.audited import audited_route
 
-router = APIRouter(prefix="/_sandbox", tags=["sandbox"])
+# Changes (faults, reset) and refusals are audited exchanges; successful reads are not.
+router = APIRouter(
+    prefix="/_sandbox",
+    tags=["sandbox"],
+    route_class=audited_route(None, reads=False),
+    dependencies=[AdminOnly],
+)
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem},
     403: {"model": Problem},
     422: {"model": Problem},
 }
-
-
-def _admin(request: Request, authorization: str | None) -> PlatformState:
-    state = platform_of(request)
-    require_admin(state, authorization)
-    return state
-
-
-async def readiness(state: PlatformState) -> Readiness:
-    missing = [
-        f"service {r.spec.code}/{r.spec.version}"
-        for r in state.registry.routes.values()
-        if r.health.healthy is not True
-    ]
-    report = state.report()
-    if report.upstream is not None and report.upstream.healthy is not True:
-        missing.append(f"platform {report.upstream.name}")
-    if report.downstream is not None:
-        missing += [f"platform {p.name}" for p in report.downstream.platforms if not p.healthy]
-    if not await state.audit.ping():
-        missing.append("audit log")
-    if state.documents is None or not await state.documents.store.ping():
-        missing.append("document store")
-    return Readiness(ready=not missing, platform=state.spec.name, not_ready=missing)
 
 
 @router.get(
@@ -61,17 +55,32 @@ async def readiness(state: PlatformState) -> Readiness:
     responses={**_ERRORS, 503: {"model": Readiness}},
 )
 async def ready(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    spec: SpecDep,
+    registry: RegistryDep,
+    report: ReportDep,
+    audit: AuditDep,
+    documents: DocumentsDep,
 ) -> JSONResponse:
-    found = await readiness(_admin(request, authorization))
+    missing = [
+        f"service {r.spec.code}/{r.spec.version}"
+        for r in registry.routes.values()
+        if r.health.healthy is not True
+    ]
+    if report.upstream is not None and report.upstream.healthy is not True:
+        missing.append(f"platform {report.upstream.name}")
+    if report.downstream is not None:
+        missing += [f"platform {p.name}" for p in report.downstream.platforms if not p.healthy]
+    if not await audit.ping():
+        missing.append("audit log")
+    if not await documents.store.ping():
+        missing.append("document store")
+    found = Readiness(ready=not missing, platform=spec.name, not_ready=missing)
     return JSONResponse(found.model_dump(mode="json"), status_code=200 if found.ready else 503)
 
 
 @router.get("/faults", response_model=FaultRules, summary="Fault rules, in match order")
-async def list_faults(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> FaultRules:
-    return FaultRules(rules=_admin(request, authorization).faults.rules)
+async def list_faults(faults: FaultsDep) -> FaultRules:
+    return FaultRules(rules=faults.rules)
 
 
 @router.put(
@@ -80,12 +89,9 @@ async def list_faults(
     summary="Replace the fault rules (first match wins)",
     responses=_ERRORS,
 )
-async def replace_faults(
-    request: Request, body: FaultRules, authorization: Annotated[str | None, Header()] = None
-) -> FaultRules:
-    state = _admin(request, authorization)
-    state.faults.rules = list(body.rules)
-    return FaultRules(rules=state.faults.rules)
+async def replace_faults(body: FaultRules, faults: FaultsDep) -> FaultRules:
+    faults.rules = list(body.rules)
+    return FaultRules(rules=faults.rules)
 
 
 @router.post(
@@ -95,20 +101,14 @@ async def replace_faults(
     summary="Add one fault rule at the end",
     responses=_ERRORS,
 )
-async def add_fault(
-    request: Request, body: FaultRule, authorization: Annotated[str | None, Header()] = None
-) -> FaultRules:
-    state = _admin(request, authorization)
-    state.faults.rules = [*state.faults.rules, body]
-    return FaultRules(rules=state.faults.rules)
+async def add_fault(body: FaultRule, faults: FaultsDep) -> FaultRules:
+    faults.rules = [*faults.rules, body]
+    return FaultRules(rules=faults.rules)
 
 
 @router.delete("/faults", response_model=FaultRules, summary="Clear every fault rule")
-async def clear_faults(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> FaultRules:
-    state = _admin(request, authorization)
-    state.faults.rules = []
+async def clear_faults(faults: FaultsDep) -> FaultRules:
+    faults.rules = []
     return FaultRules(rules=[])
 
 
@@ -118,11 +118,8 @@ async def clear_faults(
     summary="Every service's canned outcomes, chosen per call with X-Sandbox-Scenario",
     responses=_ERRORS,
 )
-async def scenarios(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> list[ServiceScenarios]:
-    state = _admin(request, authorization)
-    routes = sorted(state.registry.routes.values(), key=lambda r: r.spec.prefix)
+async def scenarios(registry: RegistryDep) -> list[ServiceScenarios]:
+    routes = sorted(registry.routes.values(), key=lambda r: r.spec.prefix)
     return [
         ServiceScenarios(
             code=r.spec.code, version=r.spec.version, path=r.spec.prefix, scenarios=found
@@ -135,11 +132,8 @@ async def scenarios(
 @router.get(
     "/circuits", response_model=list[CircuitView], summary="Circuit breaker state per service"
 )
-async def circuits(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> list[CircuitView]:
-    state = _admin(request, authorization)
-    return [CircuitView(service=k, state=v.value) for k, v in state.breakers.states().items()]
+async def circuits(breakers: BreakersDep) -> list[CircuitView]:
+    return [CircuitView(service=k, state=v.value) for k, v in breakers.states().items()]
 
 
 @router.get(
@@ -149,15 +143,13 @@ async def circuits(
     responses=_ERRORS,
 )
 async def journal(
-    request: Request,
+    journal: JournalDep,
     message_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    authorization: Annotated[str | None, Header()] = None,
 ) -> Journal:
-    state = _admin(request, authorization)
     return Journal(
-        exchanges=state.journal.recent(limit, message_id),
-        near_misses=state.journal.near_misses(limit),
+        exchanges=journal.recent(limit, message_id),
+        near_misses=journal.near_misses(limit),
     )
 
 
@@ -168,21 +160,24 @@ async def journal(
     "rate buckets, back ends' submitted records cleared",
 )
 async def reset(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    spec: SpecDep,
+    registry: RegistryDep,
+    faults: FaultsDep,
+    breakers: BreakersDep,
+    journal: JournalDep,
+    limiter: LimiterDep,
+    client: ClientDep,
 ) -> ResetReport:
-    state = _admin(request, authorization)
-    state.faults.reset()
-    state.breakers.reset()
-    state.journal.clear()
-    state.limiter.reset()
+    faults.reset()
+    breakers.reset()
+    journal.clear()
+    limiter.reset()
     done = []
-    for route in state.registry.routes.values():
+    for route in registry.routes.values():
         if route.spec.target != "backend":
             continue
         with contextlib.suppress(httpx.HTTPError):
-            reply = await state.client.post(f"{route.spec.url.rstrip('/')}/_sandbox/reset")
+            reply = await client.post(f"{route.spec.url.rstrip('/')}/_sandbox/reset")
             if reply.status_code == 200:
                 done.append(f"{route.spec.code}/{route.spec.version}")
-    return ResetReport(
-        platform=state.spec.name, faults=len(state.faults.rules), backends_reset=done
-    )
+    return ResetReport(platform=spec.name, faults=len(faults.rules), backends_reset=done)

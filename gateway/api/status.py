@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from contracts.platform import TopologyReport
-from gateway.state import platform_of
+from gateway.api.deps import AuditDep, DocumentsDep, ReportDep, SpecDep
 
 router = APIRouter(tags=["platform"])
 
 
 @router.get("/healthz", summary="Liveness and readiness of this platform")
-async def healthz(request: Request) -> JSONResponse:
-    state = platform_of(request)
+async def healthz(spec: SpecDep, audit: AuditDep, documents: DocumentsDep) -> JSONResponse:
     checks = {
-        "audit_log": await state.audit.ping(),
-        "document_store": state.documents is not None and await state.documents.store.ping(),
+        "audit_log": await audit.ping(),
+        "document_store": await documents.store.ping(),
     }
     ok = all(checks.values())
     body = {
         "status": "ok" if ok else "unavailable",
-        "platform": state.spec.name,
+        "platform": spec.name,
         "checks": {name: "ok" if up else "down" for name, up in checks.items()},
     }
     return JSONResponse(body, status_code=200 if ok else 503)
@@ -32,5 +31,5 @@ async def healthz(request: Request) -> JSONResponse:
     response_model=TopologyReport,
     summary="Services and platforms connected through this platform, with live counts",
 )
-async def topology(request: Request) -> TopologyReport:
-    return platform_of(request).report()
+async def topology(report: ReportDep) -> TopologyReport:
+    return report

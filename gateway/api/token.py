@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
-import time
-import uuid
 
 from fastapi import APIRouter, Request
 
@@ -14,10 +11,11 @@ from apikit.problems import ProblemError
 from contracts.platform import TokenResponse
 from contracts.problem import Problem
 from contracts.topology import Consumer
-from gateway.audit import AuditEntry
-from gateway.state import PlatformState, platform_of
+from gateway.api.deps import ConsumersDep, ExchangeDep, TokensDep
+from gateway.audited import audited_route
+from gateway.auth import Consumers
 
-router = APIRouter(tags=["platform"])
+router = APIRouter(tags=["platform"], route_class=audited_route(None))
 
 
 def _oauth_error(status: int, error: str, detail: str) -> ProblemError:
@@ -52,11 +50,9 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     return client_id, secret
 
 
-def authenticate_client(state: PlatformState, client_id: str, secret: str) -> Consumer:
-    consumer = state.consumers_by_client_id.get(client_id)
-    expected = consumer.client_secret if consumer else "x" * 32
-    # Compare even for unknown keys, so timing does not tell which keys exist.
-    if not hmac.compare_digest(expected.encode(), secret.encode()) or consumer is None:
+def authenticate_client(consumers: Consumers, client_id: str, secret: str) -> Consumer:
+    consumer = consumers.with_secret(client_id, secret)
+    if consumer is None:
         raise _oauth_error(401, "invalid_client", "Unknown consumer key or wrong secret.")
     return consumer
 
@@ -67,55 +63,22 @@ def authenticate_client(state: PlatformState, client_id: str, secret: str) -> Co
     summary="Get an access token (client credentials grant)",
     responses={400: {"model": Problem}, 401: {"model": Problem}, 415: {"model": Problem}},
 )
-async def issue_token(request: Request) -> TokenResponse:
-    state = platform_of(request)
-    started = time.perf_counter()
-    consumer_id: str | None = None
-    try:
-        consumer = await _authenticate_token_request(state, request)
-        consumer_id = consumer.id
-        issued = state.tokens.issue(consumer.id)
-    except ProblemError as exc:
-        _audit(state, request, started, consumer_id, exc.status, exc.slug)
-        raise
-    # Token issuance is logged like an exchange, so a consumer fetching a token per call
-    # (instead of caching it) shows in the audit log.
-    _audit(state, request, started, consumer_id, 200, "token-issued")
+async def issue_token(
+    request: Request, exchange: ExchangeDep, consumers: ConsumersDep, tokens: TokensDep
+) -> TokenResponse:
+    # Token issuance is an audited exchange, so a consumer fetching a token per call
+    # (instead of caching it) shows in the audit log. Token requests carry secrets: not even
+    # their hashes are kept.
+    exchange.keep_hashes = False
+    exchange.request_bytes = int(request.headers.get("content-length") or 0)
+    consumer = await _authenticate_token_request(consumers, request)
+    exchange.note_caller(consumer.id)
+    issued = tokens.issue(consumer.id)
+    exchange.outcome = "token-issued"
     return issued
 
 
-def _audit(
-    state: PlatformState,
-    request: Request,
-    started: float,
-    consumer: str | None,
-    status: int,
-    outcome: str,
-) -> None:
-    state.audit.record(
-        AuditEntry(
-            time=time.time(),
-            platform=state.spec.name,
-            message_id=uuid.uuid4().hex,
-            consumer=consumer,
-            origin_consumer=consumer,
-            service=None,
-            version=None,
-            method=request.method,
-            path=request.url.path,
-            status=status,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            request_bytes=int(request.headers.get("content-length") or 0),
-            response_bytes=0,
-            outcome=outcome,
-            # Token requests carry secrets: not even their hash is kept.
-            request_hash="",
-            response_hash="",
-        )
-    )
-
-
-async def _authenticate_token_request(state: PlatformState, request: Request) -> Consumer:
+async def _authenticate_token_request(consumers: Consumers, request: Request) -> Consumer:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise ProblemError(
@@ -144,4 +107,4 @@ async def _authenticate_token_request(state: PlatformState, request: Request) ->
                 "client_id/client_secret form fields.",
             )
         basic = (client_id, secret)
-    return authenticate_client(state, *basic)
+    return authenticate_client(consumers, *basic)

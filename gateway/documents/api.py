@@ -32,13 +32,13 @@ from contracts.edxml import (
 )
 from contracts.problem import FieldError, Problem
 from contracts.topology import Consumer, Role
-from gateway.audited import AuditedRoute, note_body
-from gateway.auth import authenticate
-from gateway.documents.service import DocumentService
-from gateway.exchange import parse_json, read_body
-from gateway.state import PlatformState, platform_of
+from gateway.api.deps import Caller, DocumentsDep, ExchangeDep, SettingsDep, SpecDep
+from gateway.audited import Exchange, audited_route
+from gateway.inbound import parse_json, read_body
+from gateway.settings import GatewaySettings
+from gateway.spec import PlatformSpec
 
-router = APIRouter(prefix="/documents", tags=["documents"], route_class=AuditedRoute)
+router = APIRouter(prefix="/documents", tags=["documents"], route_class=audited_route("documents"))
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": Problem} for s in (400, 401, 403, 404, 409, 413, 415, 422, 503)
@@ -54,23 +54,9 @@ _PACKAGE_BODY = {
 }
 
 
-def _service(state: PlatformState) -> DocumentService:
-    assert state.documents is not None
-    return state.documents
-
-
-def _caller(request: Request, authorization: str | None) -> tuple[PlatformState, Consumer]:
-    state = platform_of(request)
-    consumer = authenticate(state, authorization)
-    request.state.consumer_id = consumer.id
-    return state, consumer
-
-
-async def _body(request: Request, state: PlatformState) -> bytes:
-    body = await read_body(
-        request, state.settings.document_max_bytes, state.settings.body_timeout_seconds
-    )
-    note_body(request, body)
+async def _body(request: Request, settings: GatewaySettings, exchange: Exchange) -> bytes:
+    body = await read_body(request, settings.document_max_bytes, settings.body_timeout_seconds)
+    exchange.note_body(body)
     return body
 
 
@@ -100,21 +86,18 @@ def _decode(request: Request, body: bytes, from_xml: Any) -> Any:
     return parse_json(body)
 
 
-def _require_platform(consumer: Consumer, state: PlatformState, neighbour: str) -> None:
-    service = _service(state)
-    peer_agency = _neighbour_agency(state, neighbour)
+def _require_platform(consumer: Consumer, spec: PlatformSpec, neighbour: str) -> None:
+    peer_agency = _neighbour_agency(spec, neighbour)
     if Role.PLATFORM not in consumer.roles or peer_agency != consumer.agency:
         raise ProblemError(
             403,
             "platform-only",
             "Only a neighbouring platform may hand documents over",
-            f"Consumer {consumer.id!r} may not act as platform {neighbour!r} at "
-            f"{service.spec.name}.",
+            f"Consumer {consumer.id!r} may not act as platform {neighbour!r} at {spec.name}.",
         )
 
 
-def _neighbour_agency(state: PlatformState, name: str) -> str | None:
-    spec = state.spec
+def _neighbour_agency(spec: PlatformSpec, name: str) -> str | None:
     if spec.upstream is not None and spec.upstream.platform == name:
         return spec.upstream.agency
     return next((p.agency for p in spec.downstream if p.name == name), None)
@@ -133,13 +116,14 @@ def _neighbour_agency(state: PlatformState, name: str) -> str | None:
 async def send(
     request: Request,
     response: Response,
-    authorization: Annotated[str | None, Header()] = None,
+    consumer: Caller,
+    documents: DocumentsDep,
+    settings: SettingsDep,
+    exchange: ExchangeDep,
 ) -> SendReceipt:
-    state, consumer = _caller(request, authorization)
-    package = _parse(
-        DocumentPackage, _decode(request, await _body(request, state), package_from_xml)
-    )
-    receipt, created = await _service(state).send(consumer, package, request.state.message_id)
+    body = await _body(request, settings, exchange)
+    package = _parse(DocumentPackage, _decode(request, body, package_from_xml))
+    receipt, created = await documents.send(consumer, package, exchange.message_id)
     response.headers["Location"] = f"/documents/{receipt.id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
@@ -153,16 +137,15 @@ async def send(
     responses=_ERRORS,
 )
 async def inbox(
-    request: Request,
+    consumer: Caller,
+    documents: DocumentsDep,
     cursor: Annotated[
         # le: SQLite's largest rowid; a bigger number is a wrong cursor, not a crash.
         int, Query(ge=0, le=2**63 - 1, description="From next_cursor of the last page")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    authorization: Annotated[str | None, Header()] = None,
 ) -> InboxPage:
-    state, consumer = _caller(request, authorization)
-    docs = await _service(state).store.inbox(consumer.agency, cursor, limit)
+    docs = await documents.store.inbox(consumer.agency, cursor, limit)
     return InboxPage(
         documents=[
             DocumentWithPackage(id=d.id, kind=d.kind, relatedDocument=d.related, package=d.package)
@@ -179,12 +162,17 @@ async def inbox(
     responses=_ERRORS,
 )
 async def relay(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    consumer: Caller,
+    documents: DocumentsDep,
+    spec: SpecDep,
+    settings: SettingsDep,
+    exchange: ExchangeDep,
 ) -> dict[str, str]:
-    state, consumer = _caller(request, authorization)
-    delivery = _parse(Delivery, _decode(request, await _body(request, state), package_from_xml))
-    _require_platform(consumer, state, delivery.fromPlatform)
-    await _service(state).relay_in(delivery)
+    body = await _body(request, settings, exchange)
+    delivery = _parse(Delivery, _decode(request, body, package_from_xml))
+    _require_platform(consumer, spec, delivery.fromPlatform)
+    await documents.relay_in(delivery)
     return {"id": delivery.id}
 
 
@@ -194,12 +182,17 @@ async def relay(
     responses=_ERRORS,
 )
 async def relay_status(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    consumer: Caller,
+    documents: DocumentsDep,
+    spec: SpecDep,
+    settings: SettingsDep,
+    exchange: ExchangeDep,
 ) -> dict[str, str]:
-    state, consumer = _caller(request, authorization)
-    relayed = _parse(StatusRelay, _decode(request, await _body(request, state), status_from_xml))
-    _require_platform(consumer, state, relayed.fromPlatform)
-    await _service(state).relay_status_in(relayed)
+    body = await _body(request, settings, exchange)
+    relayed = _parse(StatusRelay, _decode(request, body, status_from_xml))
+    _require_platform(consumer, spec, relayed.fromPlatform)
+    await documents.relay_status_in(relayed)
     return {"id": relayed.documentId}
 
 
@@ -209,12 +202,8 @@ async def relay_status(
     summary="A document's receivers, states and trail (sender or receiver only)",
     responses=_ERRORS,
 )
-async def follow(
-    request: Request, document_id: str, authorization: Annotated[str | None, Header()] = None
-) -> DocumentView:
-    state, consumer = _caller(request, authorization)
-    service = _service(state)
-    return await service.view(await service.visible(consumer, document_id))
+async def follow(document_id: str, consumer: Caller, documents: DocumentsDep) -> DocumentView:
+    return await documents.view(await documents.visible(consumer, document_id))
 
 
 @router.get(
@@ -231,13 +220,12 @@ async def follow(
     },
 )
 async def package(
-    request: Request,
     document_id: str,
+    consumer: Caller,
+    documents: DocumentsDep,
     accept: Annotated[str | None, Header()] = None,
-    authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    state, consumer = _caller(request, authorization)
-    doc = await _service(state).visible(consumer, document_id)
+    doc = await documents.visible(consumer, document_id)
     if accept and is_xml(accept.split(",")[0]):
         return Response(package_to_xml(doc.package), media_type="application/xml")
     return Response(
@@ -253,12 +241,11 @@ async def package(
     responses=_ERRORS,
 )
 async def acknowledge(
-    request: Request, document_id: str, authorization: Annotated[str | None, Header()] = None
+    document_id: str, consumer: Caller, documents: DocumentsDep
 ) -> list[ReceiverView]:
-    state, consumer = _caller(request, authorization)
-    service = _service(state)
-    await service.acknowledge(consumer, document_id)
-    return [r for r in await service.store.receipts(document_id) if r.organId == consumer.agency]
+    await documents.acknowledge(consumer, document_id)
+    receipts = await documents.store.receipts(document_id)
+    return [r for r in receipts if r.organId == consumer.agency]
 
 
 @router.post(
@@ -278,10 +265,15 @@ async def acknowledge(
     },
 )
 async def report_status(
-    request: Request, document_id: str, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    document_id: str,
+    consumer: Caller,
+    documents: DocumentsDep,
+    settings: SettingsDep,
+    exchange: ExchangeDep,
 ) -> list[ReceiverView]:
-    state, consumer = _caller(request, authorization)
-    packet = _parse(StatusPacket, _decode(request, await _body(request, state), status_from_xml))
-    service = _service(state)
-    await service.receiver_status(consumer, document_id, packet)
-    return [r for r in await service.store.receipts(document_id) if r.organId == consumer.agency]
+    body = await _body(request, settings, exchange)
+    packet = _parse(StatusPacket, _decode(request, body, status_from_xml))
+    await documents.receiver_status(consumer, document_id, packet)
+    receipts = await documents.store.receipts(document_id)
+    return [r for r in receipts if r.organId == consumer.agency]

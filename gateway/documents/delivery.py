@@ -38,6 +38,7 @@ class DeliveryWorker:
         client: httpx.AsyncClient,
         settings: GatewaySettings,
         upstream_token: UpstreamToken | None,
+        wakeup: asyncio.Event,
     ) -> None:
         self.service = service
         self.store = service.store
@@ -46,12 +47,10 @@ class DeliveryWorker:
         self._tokens: dict[str, UpstreamToken] = {}
         if upstream_token is not None:
             self._tokens[UPSTREAM] = upstream_token
-        self._wakeup = asyncio.Event()
+        # Set by the document service when it commits outbox rows (and by finished attempts).
+        self._wakeup = wakeup
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[int] = set()
-
-    def wake(self) -> None:
-        self._wakeup.set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"delivery:{self.service.spec.name}")
@@ -140,7 +139,12 @@ class DeliveryWorker:
         if item.hop.startswith("push:"):
             box = self.service.directory.mailbox(item.hop.removeprefix("push:"))
             assert box is not None and box.push_url is not None
-            response = await self.client.post(box.push_url, content=body, headers=headers)
+            response = await self.client.post(
+                box.push_url,
+                content=body,
+                headers=headers,
+                timeout=self.settings.delivery_timeout_seconds,
+            )
         else:
             response = await self._platform_call(item.hop, "/documents/relay", body, headers)
         _check(response)
@@ -175,6 +179,7 @@ class DeliveryWorker:
             f"{peer.url}{path}",
             content=body,
             headers={**headers, "Authorization": f"Bearer {bearer}"},
+            timeout=self.settings.delivery_timeout_seconds,
         )
         if response.status_code == 401:
             token.invalidate()

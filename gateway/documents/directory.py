@@ -30,10 +30,6 @@ class Directory:
     def mailbox(self, agency: str) -> MailboxSpec | None:
         return self._boxes.get(agency)
 
-    def is_local(self, agency: str) -> bool:
-        box = self._boxes.get(agency)
-        return box is not None and box.platform == self.spec.name
-
     def hop(self, agency: str) -> str | Unroutable:
         box = self._boxes.get(agency)
         if box is None:
@@ -70,6 +66,3 @@ class Directory:
             client_id=peer.client_id,
             client_secret=peer.client_secret,
         )
-
-    def neighbour(self, name: str) -> bool:
-        return self.back(name) is not None

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiosqlite
 
+from apikit.sqlite import open_sqlite
 from contracts.edxml import (
     DocumentPackage,
     MessageKind,
@@ -142,14 +143,10 @@ class DocumentStore:
         self._write_lock = asyncio.Lock()
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
-        self._db.row_factory = aiosqlite.Row
-        await self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: a 202 promises the document survives a crash of the machine, not only of us.
-        await self._db.execute("PRAGMA synchronous=FULL")
-        await self._db.executescript(_SCHEMA)
-        await self._db.commit()
+        self._db = await open_sqlite(
+            self.path, schema=_SCHEMA, synchronous="FULL", rows_as_mappings=True
+        )
 
     async def close(self) -> None:
         if self._db is not None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import aiosqlite
 
+from apikit.sqlite import open_sqlite
+
 
 class Database:
     def __init__(self, path: Path, schema: str) -> None:
@@ -16,12 +18,7 @@ class Database:
         self._db: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
-        self._db.row_factory = aiosqlite.Row
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.executescript(self._schema)
-        await self._db.commit()
+        self._db = await open_sqlite(self.path, schema=self._schema, rows_as_mappings=True)
 
     async def close(self) -> None:
         if self._db is not None:

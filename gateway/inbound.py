@@ -1,0 +1,117 @@
+"""Inbound checks: what a platform verifies of a request before anything acts on it.
+
+The caller's message id, the path (nothing that could address something other than what it
+appears to), the body (bounded in size and in time) and, when declared as JSON, that it
+parses. Shared by the routed call and the platform's own API; none of it needs a route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from urllib.parse import unquote_to_bytes
+
+import orjson
+from starlette.requests import Request
+
+from apikit import headers as h
+from apikit.problems import ProblemError
+from contracts.problem import FieldError
+
+_MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
+def incoming_message_id(request: Request) -> str:
+    """The caller's X-Message-Id (checked), or a fresh one."""
+    given = request.headers.get(h.MESSAGE_ID)
+    if given is None:
+        return uuid.uuid4().hex
+    if not _MESSAGE_ID.match(given):
+        raise ProblemError(
+            400,
+            "invalid-message-id",
+            "Invalid message id",
+            f"{h.MESSAGE_ID} must be 1-128 characters of letters, digits and . _ : -",
+            errors=[FieldError(field=f"$.headers.{h.MESSAGE_ID}", reason="invalid format")],
+        )
+    return given
+
+
+def _bad_path(reason: str) -> ProblemError:
+    return ProblemError(
+        400,
+        "invalid-path",
+        "Invalid path",
+        "Paths may not contain '.' or '..' segments, empty segments, encoded slashes, "
+        "backslashes or NUL bytes, and must be UTF-8.",
+        errors=[FieldError(field="$.path", reason=reason)],
+    )
+
+
+def check_path(request: Request) -> None:
+    """Refuse paths that could address something other than what they appear to."""
+    raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    lowered = raw.lower()
+    if any(bad in lowered for bad in (b"%2f", b"%5c", b"%00", b"\\")):
+        raise _bad_path("encoded separator or NUL byte")
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+        unquote_to_bytes(request.scope.get("query_string", b"")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad_path("not UTF-8 once percent-decoded") from None
+    path = request.url.path
+    if "//" in path or any(seg in {".", ".."} for seg in path.split("/")):
+        raise _bad_path("dot segment or empty segment")
+
+
+def _too_large(limit: int) -> ProblemError:
+    return ProblemError(
+        413, "payload-too-large", "Request body too large", f"The limit is {limit} bytes."
+    )
+
+
+async def read_body(request: Request, limit: int, within: float) -> bytes:
+    """The whole body, refused past `limit` bytes or when it takes longer than `within` s."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(within):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ProblemError(
+            408,
+            "request-timeout",
+            "Request body too slow",
+            f"The whole body must arrive within {within:g} s.",
+        ) from None
+    return b"".join(chunks)
+
+
+def check_json(request: Request, body: bytes) -> None:
+    """A body declared as JSON must parse; other media types pass untouched."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not body or not (media_type == "application/json" or media_type.endswith("+json")):
+        return
+    parse_json(body, media_type)
+
+
+def parse_json(body: bytes, media_type: str = "application/json") -> object:
+    """The body's JSON, or a 400 problem that says where it breaks."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ProblemError(
+            400,
+            "malformed-json",
+            "Malformed JSON body",
+            f"The body is declared as {media_type} but is not valid JSON: {exc}.",
+            errors=[FieldError(field="$.body", reason=str(exc))],
+        ) from None

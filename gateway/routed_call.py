@@ -1,0 +1,181 @@
+"""The routed call: find the service, authenticate, authorize, check, pass on one hop, answer.
+
+This is the hot path of a platform: no per-request connections, no database round trip
+(the audit record is only enqueued), headers filtered in one pass. One object, built once in
+the lifespan with every collaborator it uses; the exchange lane calls it for each request.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import partial
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from apikit import headers as h
+from apikit.problems import ProblemError
+from contracts.topology import Consumer, Role
+from gateway.access import AccessRights
+from gateway.audited import AuditedExchanges, Exchange
+from gateway.auth import Authenticator
+from gateway.inbound import check_json, check_path, read_body
+from gateway.ratelimit import RateLimiter, retry_after_header
+from gateway.registry import Registry, Route
+from gateway.settings import GatewaySettings
+from gateway.upstream import UpstreamHop
+from gateway.validation import Operation
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def _origin_consumer(consumer: Consumer, request: Request) -> str:
+    # Only a platform relays who the original caller was; anyone else is the origin.
+    if Role.PLATFORM in consumer.roles:
+        return request.headers.get(h.ORIGIN_CONSUMER) or consumer.id
+    return consumer.id
+
+
+class RoutedCall:
+    def __init__(
+        self,
+        *,
+        platform: str,
+        settings: GatewaySettings,
+        registry: Registry,
+        authenticator: Authenticator,
+        access: AccessRights,
+        limiter: RateLimiter,
+        hop: UpstreamHop,
+        exchanges: AuditedExchanges,
+    ) -> None:
+        self._platform = platform
+        self._settings = settings
+        self._registry = registry
+        self._authenticator = authenticator
+        self._access = access
+        self._limiter = limiter
+        self._hop = hop
+        self._exchanges = exchanges
+
+    async def __call__(self, request: Request) -> Response:
+        return await self._exchanges.answer(request, partial(self._handle, request))
+
+    async def _handle(self, request: Request, exchange: Exchange) -> Response:
+        check_path(request)
+        route, resource = self._route_of(request)
+        exchange.service, exchange.version = route.spec.code, route.spec.version
+        consumer = self._authenticator.authenticate(request.headers.get("authorization"))
+        origin = _origin_consumer(consumer, request)
+        exchange.note_caller(consumer.id, origin)
+        self._authorize(consumer, route)
+        body = await read_body(
+            request, self._settings.max_body_bytes, self._settings.body_timeout_seconds
+        )
+        exchange.note_body(body)
+        check_json(request, body)
+        operation = _check_request(route, consumer, request, resource, body)
+        response = await self._hop.forward(
+            request, route, resource, body, exchange.message_id, origin
+        )
+        if (
+            operation is not None
+            and route.spec.target == "backend"
+            and self._settings.validate_responses
+        ):
+            _check_response(route, operation, response)
+        return response
+
+    def _route_of(self, request: Request) -> tuple[Route, str]:
+        params = request.path_params
+        code, version = params["code"], params["version"]
+        route = self._registry.find(code, version)
+        if route is None:
+            known = sorted(f"/{c}/{v}/" for c, v in self._registry.routes)
+            asked = f"/{code}/{version}/"
+            # Compared in lower case: /csdldc/ is a slip for /apiCSDLDC/, not for /apiQLVB/.
+            by_lower = {k.lower(): k for k in known}
+            close = difflib.get_close_matches(asked.lower(), list(by_lower), n=1, cutoff=0.0)
+            closest = [by_lower[c] for c in close]
+            hint = f" Did you mean {closest[0]}?" if closest else ""
+            raise ProblemError(
+                404,
+                "unknown-service",
+                "No such service",
+                f"No service is registered at {asked} on {self._platform}.{hint} "
+                f"Registered: {', '.join(known) or 'none'}.",
+                closest=closest[0] if closest else None,
+            )
+        return route, params.get("resource", "")
+
+    def _authorize(self, consumer: Consumer, route: Route) -> None:
+        if not self._access.may_call(consumer.id, route.spec.code):
+            raise ProblemError(
+                403,
+                "access-denied",
+                "No access right to this service",
+                f"Consumer {consumer.id!r} has no grant for service {route.spec.code!r} "
+                f"at {self._platform}.",
+                consumer=consumer.id,
+                service=route.spec.code,
+            )
+        wait = self._limiter.acquire(consumer.id)
+        if wait is not None:
+            raise ProblemError(
+                429,
+                "rate-limited",
+                "Too many requests",
+                f"Consumer {consumer.id!r} is over its quota at {self._platform}; "
+                f"retry in {wait:.2f} s.",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+
+
+def _check_request(
+    route: Route, consumer: Consumer, request: Request, resource: str, body: bytes
+) -> Operation | None:
+    """Match the contract's operation; on the first hop, also check the request against it."""
+    if route.validator is None:
+        return None
+    operation, path_values = route.validator.match(request.method, resource)
+    if Role.PLATFORM in consumer.roles:
+        return operation  # the first hop already checked it
+    errors = route.validator.check_request(
+        operation,
+        path_values,
+        request.query_params.multi_items(),
+        request.headers.get("content-type", ""),
+        body,
+    )
+    if errors:
+        raise ProblemError(
+            422,
+            "validation-error",
+            "Request does not match the contract",
+            f"{operation.name} of {route.spec.code}/{route.spec.version} (contract "
+            f"{route.validator.contract_id}): fix {', '.join(e.field for e in errors)}.",
+            errors=errors,
+            contract=route.validator.contract_id,
+        )
+    return operation
+
+
+def _check_response(route: Route, operation: Operation, response: Response) -> None:
+    validator = route.validator
+    if validator is None:
+        return
+    errors = validator.check_response(
+        operation, response.status_code, response.headers.get("content-type", ""), response.body
+    )
+    if errors:
+        raise ProblemError(
+            502,
+            "contract-violation",
+            "The service broke its contract",
+            f"{route.spec.code}/{route.spec.version} answered {operation.name} with a "
+            f"{response.status_code} response that breaks contract "
+            f"{validator.contract_id}: {', '.join(e.field for e in errors)}.",
+            errors=errors,
+            service=route.spec.code,
+            contract=validator.contract_id,
+        )
