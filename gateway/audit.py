@@ -115,7 +115,8 @@ class AuditLog:
     ) -> list[AuditRecord]:
         await self.flush()
         assert self._db is not None
-        where, args = [], []
+        where: list[str] = []
+        args: list[str | int] = []
         if message_id is not None:
             where.append("message_id = ?")
             args.append(message_id)

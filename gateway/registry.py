@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from contracts.openapi_store import load_document
 from contracts.platform import PlatformGroup, PlatformStatus, ServiceGroup, ServiceStatus
+from contracts.topology import Tier
 from gateway.spec import PeerSpec, PlatformSpec, RouteSpec
 from gateway.validation import ContractValidator
 
@@ -86,7 +87,11 @@ class Registry:
             up = spec.upstream
             self.upstream = Peer(
                 PeerSpec(
-                    name=up.platform, title=up.title, tier="national", agency=up.agency, url=up.url
+                    name=up.platform,
+                    title=up.title,
+                    tier=Tier.NATIONAL,
+                    agency=up.agency,
+                    url=up.url,
                 )
             )
         self.downstream: dict[str, Peer] = {p.name: Peer(p) for p in spec.downstream}

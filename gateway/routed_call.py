@@ -165,7 +165,10 @@ def _check_response(route: Route, operation: Operation, response: Response) -> N
     if validator is None:
         return
     errors = validator.check_response(
-        operation, response.status_code, response.headers.get("content-type", ""), response.body
+        operation,
+        response.status_code,
+        response.headers.get("content-type", ""),
+        bytes(response.body),
     )
     if errors:
         raise ProblemError(
