@@ -107,8 +107,8 @@ async def _build(
     audit_log = AuditLog(
         data_dir / f"{spec.name}.audit.sqlite3",
         batch_size=settings.audit_batch_size,
-        flush_seconds=settings.audit_flush_seconds,
         busy_timeout_seconds=settings.audit_busy_timeout_seconds,
+        commit_timeout_seconds=settings.audit_commit_timeout_seconds,
     )
     await audit_log.open()
     stack.push_async_callback(audit_log.close)

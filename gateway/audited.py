@@ -2,9 +2,9 @@
 
 Routed calls, documents, `/token` and the admin API all pass through `AuditedExchanges.answer`:
 a message id (the caller's, checked, or a fresh one), refusal while the audit log cannot take
-records (no exchange passes unlogged), timing, body sizes and hashes, one `AuditEntry` when
-the answer is ready, and the message id on the answer. Any failure, expected or not, is
-answered as problem+json and audited like a success. Observers (the journal, the live
+records, timing, body sizes and hashes, one `AuditEntry` committed before the answer leaves
+(no exchange is answered unlogged), and the message id on the answer. Any failure, expected
+or not, is answered as problem+json and audited like a success. Observers (the journal, the live
 metrics, the exchange log line) see every finished exchange: one stream for all of them.
 """
 
@@ -25,7 +25,7 @@ from starlette.responses import Response
 from apikit import headers as h
 from apikit.problems import ProblemError, as_problem, internal_error, problem_response
 from contracts.audit import AuditEntry
-from gateway.audit import AuditLog
+from gateway.audit import AuditLog, AuditNotCommitted
 from gateway.inbound import incoming_message_id
 
 log = logging.getLogger(__name__)
@@ -124,12 +124,13 @@ class AuditedExchanges:
             response = problem_response(
                 problem.to_problem(exchange.message_id, instance=exchange.path), problem.headers
             )
-        response.headers[h.MESSAGE_ID] = exchange.message_id
         if not read_only or response.status_code >= 400:
-            self._finish(exchange, response)
+            response = await self._finish(exchange, response)
+        response.headers[h.MESSAGE_ID] = exchange.message_id
         return response
 
-    def _finish(self, exchange: Exchange, response: Response) -> None:
+    async def _finish(self, exchange: Exchange, response: Response) -> Response:
+        """Commit the record, then let the answer go; a 503 if it cannot be committed."""
         body: bytes = getattr(response, "body", b"")
         entry = AuditEntry(
             time=time.time(),
@@ -149,9 +150,27 @@ class AuditedExchanges:
             request_hash=exchange.request_hash if exchange.keep_hashes else "",
             response_hash=hashlib.sha256(body).hexdigest() if exchange.keep_hashes else "",
         )
-        self._audit.record(entry)
         for observe in self.observers:
             observe(entry, exchange)
+        try:
+            await self._audit.commit(entry)
+        except AuditNotCommitted:
+            log.warning(
+                "answering %s with 503: its audit record is not committed", entry.message_id
+            )
+            problem = ProblemError(
+                503,
+                "audit-unavailable",
+                "Exchange not confirmed: it could not be logged in time",
+                f"{self._platform} handled this exchange but could not commit its audit record "
+                "in time; it will be written when the log recovers. Do not treat the exchange "
+                "as done; retry shortly (with the same message id or idempotency key).",
+                headers={"Retry-After": "1"},
+            )
+            return problem_response(
+                problem.to_problem(exchange.message_id, instance=exchange.path), problem.headers
+            )
+        return response
 
 
 def current_exchange(request: Request) -> Exchange | None:

@@ -21,10 +21,12 @@ class GatewaySettings(BaseSettings):
     upstream_timeout_seconds: float = 10.0
     max_body_bytes: int = 1024 * 1024
     max_header_bytes: int = 16 * 1024
+    # Most records one group commit writes (a burst beyond it takes more transactions).
     audit_batch_size: int = 500
-    audit_flush_seconds: float = 0.05
     # How long one audit write waits on a locked database before it counts as failing.
     audit_busy_timeout_seconds: float = 5.0
+    # How long an answer waits for its audit record's commit before it becomes a 503.
+    audit_commit_timeout_seconds: float = 5.0
     # A client that has not sent its whole body by then gets 408 (slow-client defence).
     body_timeout_seconds: float = 10.0
     transport: Literal["aiohttp", "httpx"] = "aiohttp"

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from contracts.platform import TopologyReport
 from contracts.topology import Topology
-from gateway.audit_chain import verify_chain
+from gateway.audit_chain import key_path_of, verify_chain
 from sandbox.addresses import AddressBook
 from sandbox.launcher import Launcher
 from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
@@ -138,7 +138,15 @@ def _audit_verify(database: Path) -> int:
         return 2
     check = verify_chain(database)
     if check.intact:
-        console.print(f"{database}: {check.records} records, hash chain intact", highlight=False)
+        anchored = (
+            "head anchored"
+            if check.head_authenticated
+            else f"head not authenticated (no key at {key_path_of(database)})"
+        )
+        console.print(
+            f"{database}: {check.records} records, hash chain intact, {anchored}",
+            highlight=False,
+        )
         return 0
     errors.print(
         f"[red]{database}: hash chain broken at record id {check.first_broken_id}[/]: "

@@ -149,7 +149,7 @@ def _request(path: str) -> Request:
 async def test_every_audited_exchange_reaches_the_observers_as_it_is_answered(
     tmp_path: Path,
 ) -> None:
-    log = AuditLog(tmp_path / "audit.sqlite3", batch_size=10, flush_seconds=0)
+    log = AuditLog(tmp_path / "audit.sqlite3", batch_size=10)
     await log.open()
     try:
         exchanges = AuditedExchanges("lgsp-test", log)
@@ -176,7 +176,7 @@ async def test_every_audited_exchange_reaches_the_observers_as_it_is_answered(
         ]
         assert [a.status_code for a in answers] == [200, 503, 500]
         assert all(a.headers["X-Message-Id"] for a in answers)
-        # Observed as answered, before the database has them.
+        # Every answer observed, and committed before it was returned.
         assert seen == [
             ("ok", None),
             ("circuit-open", "/apiCSDLDC/1.0/"),
