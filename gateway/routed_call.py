@@ -7,14 +7,17 @@ the lifespan with every collaborator it uses; the exchange lane calls it for eac
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from functools import partial
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from apikit import headers as h
 from apikit.problems import ProblemError
+from contracts.problem import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
 from contracts.topology import Consumer, Role
 from gateway.access import AccessRights
 from gateway.audited import AuditedExchanges, Exchange
@@ -78,6 +81,9 @@ class RoutedCall:
         response = await self._hop.forward(
             request, route, resource, body, exchange.message_id, origin
         )
+        if response.status_code >= 500:
+            # A failure relayed from further on is recorded as what it was, not as "ok".
+            exchange.outcome = relayed_outcome(response)
         if (
             operation is not None
             and route.spec.target == "backend"
@@ -129,6 +135,16 @@ class RoutedCall:
                 f"retry in {wait:.2f} s.",
                 headers={"Retry-After": retry_after_header(wait)},
             )
+
+
+def relayed_outcome(response: Response) -> str:
+    """The problem type's slug of a relayed failure, or `upstream-<status>` for any other body."""
+    if response.headers.get("content-type", "").startswith(PROBLEM_MEDIA_TYPE):
+        with contextlib.suppress(orjson.JSONDecodeError, AttributeError, TypeError):
+            kind = orjson.loads(response.body).get("type")
+            if isinstance(kind, str) and kind.startswith(PROBLEM_TYPE_PREFIX):
+                return kind.removeprefix(PROBLEM_TYPE_PREFIX)[:64]
+    return f"upstream-{response.status_code}"
 
 
 def _check_request(

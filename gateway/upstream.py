@@ -97,12 +97,16 @@ class UpstreamHop:
             )
         timeout = spec.timeout_seconds or self._settings.upstream_timeout_seconds
         rule = self._faults.match(spec.code, request.method, resource)
+        # A failure the caller asked for (a test scenario) says nothing about the service's
+        # health: it must not open the circuit or mark the service down for anyone else.
+        counts = h.SANDBOX_SCENARIO not in request.headers
         try:
             reply = await self._send(rule, request.method, url, out_headers, body, timeout)
             if rule is not None and rule.action is FaultAction.ERROR:
                 reply = _with_message_id(reply, message_id)
         except TimedOut:
-            self._breakers.record(key, success=False)
+            if counts:
+                self._breakers.record(key, success=False)
             raise ProblemError(
                 504,
                 "backend-timeout",
@@ -111,8 +115,9 @@ class UpstreamHop:
                 service=spec.code,
             ) from None
         except Unreachable as exc:
-            self._breakers.record(key, success=False)
-            route.health.mark(False, f"unreachable: {exc}")
+            if counts:
+                self._breakers.record(key, success=False)
+                route.health.mark(False, f"unreachable: {exc}")
             raise ProblemError(
                 502,
                 "backend-unreachable",
@@ -120,7 +125,8 @@ class UpstreamHop:
                 f"{key} could not be reached from {self._platform} ({exc}).",
                 service=spec.code,
             ) from None
-        self._breakers.record(key, success=reply.status < 500)
+        if counts:
+            self._breakers.record(key, success=reply.status < 500)
         if reply.status == 401 and self._upstream_token is not None:
             # The upstream may have rotated its key; fetch a fresh token for the next call.
             self._upstream_token.invalidate()

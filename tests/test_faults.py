@@ -18,7 +18,7 @@ from sandbox.harness import RunningTopology, fast_settings, run_topology
 from sandbox.topology import load_topology
 from sandbox.verify import cases_for
 from services.common.sampledata import citizens
-from tests.helpers import admin_of, assert_problem, bearer
+from tests.helpers import admin_of, assert_problem, audit_records, bearer
 
 LGSP, NGSP = "lgsp-bac-giang", "ngsp"
 POPULATION = "/apiCSDLDC/1.0/congDan"
@@ -129,6 +129,40 @@ async def test_circuit_opens_after_failures_then_probes_and_closes(
     while (await lookup(client, run)).status_code != 200:  # the half-open probe succeeds
         assert time.monotonic() < deadline
         await client.get(f"{run.url(NGSP)}/healthz")
+
+
+async def test_a_relayed_failure_is_audited_as_what_it_was(
+    run: RunningTopology, client: httpx.AsyncClient
+) -> None:
+    await put_faults(client, run, NGSP, {"service": "apiCSDLDC", "action": "down"})
+    failed = await lookup(client, run)
+    assert_problem(failed, 502, "backend-unreachable")
+    message_id = failed.headers["X-Message-Id"]
+    for platform in (LGSP, NGSP):
+        [record] = await audit_records(
+            client, run.url(platform), run.topology, platform, message_id=message_id
+        )
+        assert (record.status, record.outcome) == (502, "backend-unreachable"), platform
+
+
+async def test_failures_a_caller_asks_for_never_open_the_circuit_for_others(
+    run: RunningTopology, client: httpx.AsyncClient
+) -> None:
+    headers = await bearer(client, run.url(LGSP), run.topology, "motcua-bac-giang")
+    citizen = citizens(run.topology.seed, 1)[0]
+    for _ in range(5):  # more than breaker_failures (3)
+        busy = await client.get(
+            f"{run.url(LGSP)}{POPULATION}",
+            params={"soDinhDanh": citizen.so_dinh_danh},
+            headers={**headers, "X-Sandbox-Scenario": "service-busy"},
+        )
+        assert_problem(busy, 503, "service-busy")
+    assert (await lookup(client, run)).status_code == 200
+    for platform in (LGSP, NGSP):
+        circuits = await client.get(
+            f"{run.url(platform)}/_sandbox/circuits", headers=await admin(client, run, platform)
+        )
+        assert all(c["state"] == "closed" for c in circuits.json()), platform
 
 
 async def test_journal_names_near_misses_and_finds_a_message(
