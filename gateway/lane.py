@@ -8,6 +8,8 @@ lifespan, handed over in the lifespan state) straight from here. The platform's 
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -15,13 +17,35 @@ from contracts.topology import RESERVED_CODES
 from gateway.routed_call import RoutedCall
 
 _FRAMEWORK = RESERVED_CODES | {"docs", "redoc", "openapi.json", "favicon.ico"}
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
-def _exchange_params(path: str) -> dict[str, str] | None:
-    parts = path.split("/", 3)  # "", code, version, resource
+def _exchange_params(scope: Scope) -> dict[str, str] | None:
+    parts = scope["path"].split("/", 3)  # "", code, version, resource
     if len(parts) < 3 or not parts[1] or parts[1].lower() in _FRAMEWORK or not parts[2]:
         return None
-    return {"code": parts[1], "version": parts[2], "resource": parts[3] if len(parts) > 3 else ""}
+    resource = parts[3] if len(parts) > 3 else ""
+    return {
+        "code": parts[1],
+        "version": parts[2],
+        # Decoded: what contracts, fault rules and grants match against.
+        "resource": resource,
+        # As the caller wrote it: what is passed on, so that %3F stays part of the path and
+        # %252e does not become a dot on the way.
+        "raw_resource": _raw_resource(scope.get("raw_path"), resource),
+    }
+
+
+def _raw_resource(raw_path: bytes | None, resource: str) -> str:
+    if raw_path is None:  # a server that keeps no raw path: encode the decoded one
+        return quote(resource, safe=_PATH_SAFE)
+    # Encoded slashes are refused before this is used, so raw and decoded paths have the
+    # same segments.
+    parts = raw_path.split(b"/", 3)
+    if len(parts) < 4:
+        return ""
+    # Escapes are kept as sent; bytes a client sent unencoded (UTF-8, controls) are encoded.
+    return quote(parts[3], safe=_PATH_SAFE + "%")
 
 
 class ExchangeLane:
@@ -29,7 +53,7 @@ class ExchangeLane:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        params = _exchange_params(scope["path"]) if scope["type"] == "http" else None
+        params = _exchange_params(scope) if scope["type"] == "http" else None
         if params is None:
             await self.app(scope, receive, send)
             return

@@ -79,7 +79,13 @@ class RoutedCall:
         check_json(request, body)
         operation = _check_request(route, consumer, request, resource, body)
         response = await self._hop.forward(
-            request, route, resource, body, exchange.message_id, origin
+            request,
+            route,
+            resource,
+            request.path_params["raw_resource"],
+            body,
+            exchange.message_id,
+            origin,
         )
         if response.status_code >= 500:
             # A failure relayed from further on is recorded as what it was, not as "ok".

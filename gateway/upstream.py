@@ -63,10 +63,12 @@ class UpstreamHop:
         request: Request,
         route: Route,
         resource: str,
+        raw_resource: str,
         body: bytes,
         message_id: str,
         origin: str,
     ) -> Response:
+        """Pass the call on; `resource` is matched against fault rules, `raw_resource` sent."""
         spec = route.spec
         out_headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _STRIPPED]
         out_headers.append((h.MESSAGE_ID, message_id))
@@ -74,11 +76,11 @@ class UpstreamHop:
         if spec.target == "upstream":
             if self._upstream_token is None:
                 raise RuntimeError(f"{spec.code} routes upstream, but no upstream is configured")
-            url = f"{spec.url}/{spec.code}/{spec.version}/{resource}"
+            url = f"{spec.url}/{spec.code}/{spec.version}/{raw_resource}"
             token = await self._upstream_token.bearer()
             out_headers.append(("Authorization", f"Bearer {token}"))
         else:
-            url = f"{spec.url.rstrip('/')}/{resource}"
+            url = f"{spec.url.rstrip('/')}/{raw_resource}"
             out_headers.append((h.CONSUMER, origin))
         query = request.url.query
         if query:

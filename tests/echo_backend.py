@@ -35,6 +35,7 @@ def create_echo_app() -> FastAPI:
             {
                 "method": request.method,
                 "path": "/" + path,
+                "raw_path": request.scope["raw_path"].decode("latin-1"),
                 "query": request.url.query,
                 "headers": {k.lower(): v for k, v in request.headers.items()},
                 "body": body.decode("utf-8", errors="replace"),

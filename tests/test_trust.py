@@ -331,6 +331,33 @@ async def test_path_traversal_and_encoded_separators_are_400(
     assert await _seen(echo, client) == before
 
 
+@pytest.mark.parametrize(
+    ("sent", "arrives"),
+    [
+        ("/a%3Fb", "/a%3Fb"),  # an encoded ? stays part of the path, not a query
+        ("/a%23b", "/a%23b"),  # an encoded # does not cut the path
+        ("/%252e%252e/x", "/%252e%252e/x"),  # double-encoded dots stay text, not ..
+        ("/a%13b", "/a%13b"),  # an encoded control character passes on, encoded
+        ("/caf%C3%A9?q=%3F", "/caf%C3%A9"),
+    ],
+)
+async def test_the_path_is_passed_on_exactly_as_received(
+    echo: EchoSandbox, client: httpx.AsyncClient, sent: str, arrives: str
+) -> None:
+    lgsp = echo.running.url(LGSP)
+    raw = await _raw(echo, client, f"GET /{PROVINCIAL_ECHO}/1.0{sent} HTTP/1.1".encode())
+    assert raw.status == 200, raw.body
+    seen = raw.json()
+    # The back end sees its own base path, then the resource exactly as the caller sent it.
+    assert seen["raw_path"].endswith(arrives)
+    if "?" in sent:
+        assert seen["query"] == sent.split("?", 1)[1]
+    records = await audit_records(
+        client, lgsp, echo.topology, LGSP, message_id=raw.headers["x-message-id"]
+    )
+    assert [r.status for r in records] == [200]
+
+
 async def test_invalid_utf8_in_path_is_4xx_not_500(
     echo: EchoSandbox, client: httpx.AsyncClient
 ) -> None:
