@@ -1,4 +1,4 @@
-"""Every service contract by id: which reference back end implements it.
+"""Every service contract by id: which reference back end implements it, and its scenarios.
 
 A contract's document is the OpenAPI that its reference back end publishes, built from the
 pydantic models in contracts/services. The documents are committed under contracts/openapi
@@ -7,12 +7,14 @@ pydantic models in contracts/services. The documents are committed under contrac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
 from contracts.openapi_store import document_path
-from contracts.scenarios import Scenario
+from contracts.scenarios import GENERIC, Scenario
 from contracts.services import (
     business_registration,
     civil_status,
@@ -27,6 +29,7 @@ from contracts.services import (
     social_insurance,
     tax,
 )
+from contracts.services.datasets import dataset_names
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,11 @@ class ContractRef:
 
 
 def _ref(module: ModuleType, app: str) -> ContractRef:
-    return ContractRef(module.CONTRACT_ID, module.CONTRACT_VERSION, app, scenarios=module.SCENARIOS)
+    scenarios: tuple[Scenario, ...] = module.SCENARIOS
+    return ContractRef(module.CONTRACT_ID, module.CONTRACT_VERSION, app, scenarios=scenarios)
 
 
 def _dataset_refs() -> list[ContractRef]:
-    from services.generic.data import dataset_names
-
     return [
         ContractRef(
             f"{generic.CONTRACT_ID}.{name}",
@@ -77,3 +79,33 @@ def contracts() -> dict[str, ContractRef]:
         *_dataset_refs(),
     ]
     return {r.id: r for r in refs}
+
+
+# -- lookups: what the platforms' catalog and the back ends ask ---------------------------
+
+
+@cache
+def _tables() -> tuple[dict[str, tuple[Scenario, ...]], list[tuple[str, dict[str, str], str]]]:
+    refs = contracts().values()
+    return {r.id: r.scenarios for r in refs}, [(r.app, r.params, r.id) for r in refs]
+
+
+def scenarios_for_contract(contract_id: str) -> tuple[Scenario, ...]:
+    """A contract's scenarios; none for a contract the registry does not know."""
+    return _tables()[0].get(contract_id, ())
+
+
+def contract_of_app(app: str, params: Mapping[str, object]) -> str | None:
+    """The contract whose reference back end this app (with these params) is."""
+    for ref_app, ref_params, contract_id in _tables()[1]:
+        if ref_app == app and all(params.get(k) == v for k, v in ref_params.items()):
+            return contract_id
+    return None
+
+
+def scenarios_for_app(app: str, params: Mapping[str, object]) -> tuple[Scenario, ...]:
+    """What a back end acts out: its contract's scenarios. An app that is no contract's
+    reference back end (the e-office speaks the document axis's contract) gets the
+    shared ones."""
+    contract_id = contract_of_app(app, params)
+    return scenarios_for_contract(contract_id) if contract_id else GENERIC

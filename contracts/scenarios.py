@@ -5,7 +5,9 @@ Government sandboxes work this way (the UK tax authority's sandbox reads a
 locked, service busy, a slow answer — without editing any data. Scenarios are part of a
 service's contract: each module in contracts/services declares its `SCENARIOS` next to its
 models, the back end acts them out (services/common/scenarios.py), the contract's OpenAPI
-document lists them and the platforms' catalog shows them.
+document lists them and the platforms' catalog shows them. Which contract (and so which
+scenarios) a back end has is the registry's to say (contracts/registry.py): this module
+knows no contract.
 
 Header syntax: `X-Sandbox-Scenario: <name>[;<parameter>=<value>]...`, for instance
 `slow-answer;delay=0.2`.
@@ -13,8 +15,7 @@ Header syntax: `X-Sandbox-Scenario: <name>[;<parameter>=<value>]...`, for instan
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from functools import cache
+from collections.abc import Callable
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -187,36 +188,3 @@ def not_found(
             extra=extra,
         ),
     )
-
-
-# -- lookups ----------------------------------------------------------------------------
-
-
-@cache
-def _tables() -> tuple[dict[str, tuple[Scenario, ...]], list[tuple[str, dict[str, str], str]]]:
-    # Imported here: the registry imports every contract module, and they import this one.
-    from contracts.registry import contracts
-
-    refs = contracts().values()
-    return {r.id: r.scenarios for r in refs}, [(r.app, r.params, r.id) for r in refs]
-
-
-def scenarios_for_contract(contract_id: str) -> tuple[Scenario, ...]:
-    """A contract's scenarios; none for a contract the registry does not know."""
-    return _tables()[0].get(contract_id, ())
-
-
-def contract_of_app(app: str, params: Mapping[str, object]) -> str | None:
-    """The contract whose reference back end this app (with these params) is."""
-    for ref_app, ref_params, contract_id in _tables()[1]:
-        if ref_app == app and all(params.get(k) == v for k, v in ref_params.items()):
-            return contract_id
-    return None
-
-
-def scenarios_for_app(app: str, params: Mapping[str, object]) -> tuple[Scenario, ...]:
-    """What a back end acts out: its contract's scenarios. An app that is no contract's
-    reference back end (the e-office speaks the document axis's contract) gets the
-    shared ones."""
-    contract_id = contract_of_app(app, params)
-    return scenarios_for_contract(contract_id) if contract_id else GENERIC

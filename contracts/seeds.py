@@ -62,7 +62,9 @@ class SeedCitizen(CongDan):
     soDinhDanh: Annotated[CCCD, Digits]
     hoTen: str = Field(min_length=1, max_length=100)
     gioiTinh: Literal[1, 2] = Field(description="1 nam, 2 nữ")
-    maHoGiaDinh: str | None = Field(
+    # Optional here though CongDan requires it: a seed may leave it out and `household`
+    # derives it, so what the population database answers always has one.
+    maHoGiaDinh: str | None = Field(  # type: ignore[assignment]
         default=None,
         pattern=r"^HGD\d{9}$",
         description="Household code; none: a household of their own (HGD9 + the ID's last 8)",

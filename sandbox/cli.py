@@ -496,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "contracts":
-        from contracts.export import export
+        from sandbox.contract_export import export
 
         for path in export():
             console.print(str(path), highlight=False)

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
+from contracts.services.datasets import dataset_names, dataset_spec
 from services.catalog import BACKEND_APPS, load_factory
 from services.common.config import BackendConfig
 from services.common.sampledata import citizens, enterprises
-from services.generic.data import dataset_names, dataset_spec
 
 SEED = 2022
 

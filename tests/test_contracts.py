@@ -12,11 +12,11 @@ import pytest
 import yaml
 from fastapi import FastAPI
 
-from contracts.export import stale
 from contracts.problem import problem_type
 from contracts.registry import contracts
 from contracts.topology import Topology
 from gateway.settings import GatewaySettings
+from sandbox.contract_export import stale
 from sandbox.harness import RunningTopology, fast_settings, run_topology
 from sandbox.hosting import NodeHost, bind_socket
 from sandbox.topology import SHIPPED_DIR

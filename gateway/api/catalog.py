@@ -11,7 +11,7 @@ from apikit.problems import ProblemError
 from contracts.openapi_store import load_document
 from contracts.platform import Catalog, CatalogEntry, ScenarioInfo
 from contracts.problem import Problem
-from contracts.scenarios import scenarios_for_contract
+from contracts.registry import scenarios_for_contract
 from contracts.topology import Consumer
 from gateway.access import AccessRights
 from gateway.api.deps import AccessDep, Caller, RegistryDep, SpecDep

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
-from contracts.scenarios import scenarios_for_app
+from contracts.registry import scenarios_for_app
 from services.common.backend_data import SampleData
 from services.common.config import BackendConfig
 from services.common.database import Database

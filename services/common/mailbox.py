@@ -3,7 +3,7 @@
 This is the platform-to-back-end delivery interface, not a published service, so it stays
 out of the service's contract. A delivery is stored once by document id however often the
 platform repeats it (delivery is at-least-once on the wire); the repeats are counted so a
-test can see both facts.
+test can see both facts. The pages it answers with are declared in contracts/mailbox.py.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel
 
 from apikit.problems import ProblemError
 from contracts.edxml import Delivery, DocumentPackage, MessageKind, StatusCode
+from contracts.mailbox import MailboxEntry, MailboxPage
 from services.common.app import db_of
 
 MAILBOX_SCHEMA = """
@@ -30,22 +30,6 @@ CREATE TABLE IF NOT EXISTS mailbox (
     received REAL NOT NULL
 );
 """
-
-
-class MailboxEntry(BaseModel):
-    id: str
-    kind: MessageKind
-    relatedDocument: str | None
-    receivers: list[str]
-    status: StatusCode
-    deliveries: int
-    package: DocumentPackage
-
-
-class MailboxPage(BaseModel):
-    total: int
-    deliveries: int
-    documents: list[str]
 
 
 router = APIRouter(tags=["mailbox"], include_in_schema=False)

@@ -1,4 +1,4 @@
-"""One data-driven back end for any dataset named in services/generic/datasets.yaml."""
+"""One data-driven back end for any dataset declared in contracts/services/datasets.yaml."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from fastapi import APIRouter, FastAPI, Path, Query, Request
 from apikit.problems import ProblemError
 from contracts.problem import Problem
 from contracts.services.common import ok
+from contracts.services.datasets import dataset_spec
 from contracts.services.generic import BanGhi, DanhSach, MoTaBoDuLieu
 from services.common.app import create_backend_app
 from services.common.config import BackendConfig
-from services.generic.data import dataset_spec, rows
+from services.generic.data import rows
 
 
 def create_app(config: BackendConfig) -> FastAPI:

@@ -1,65 +1,18 @@
-"""Datasets as data: their specs (datasets.yaml) and the rows generated from a seed."""
+"""The rows of each generic dataset, generated from a seed.
+
+The datasets themselves are declared in contracts/services/datasets.yaml (their shapes are
+part of the contract); this module only draws the values.
+"""
 
 from __future__ import annotations
 
 import random
 from datetime import date, timedelta
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import lru_cache
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
-
+from contracts.services.datasets import FieldSpec, dataset_spec
 from services.common.sampledata import DISTRICTS, Citizen, citizens
-
-SPEC_FILE = Path(__file__).with_name("datasets.yaml")
-
-
-class FieldSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: str = Field(
-        pattern=r"^(id|person|cccd|date|year|int|money|phone|commune|district|"
-        r"choice|text)$"
-    )
-    prefix: str = ""
-    values: list[str] = Field(default_factory=list)
-    min: int = 0
-    max: int = 100
-
-
-class DatasetSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    title: str
-    collection: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9]*$")
-    count: int = Field(ge=0, le=10_000)
-    fields: dict[str, FieldSpec] = Field(default_factory=dict)
-    fixed: list[dict[str, Any]] = Field(default_factory=list)
-    id_field: str | None = None
-
-    @property
-    def key(self) -> str:
-        return self.id_field or next(iter(self.fields))
-
-
-@cache
-def specs() -> dict[str, DatasetSpec]:
-    raw = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
-    return {name: DatasetSpec(name=name, **body) for name, body in raw.items()}
-
-
-def dataset_names() -> list[str]:
-    return sorted(specs())
-
-
-def dataset_spec(name: str) -> DatasetSpec:
-    try:
-        return specs()[name]
-    except KeyError:
-        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(dataset_names())}") from None
 
 
 def _value(rng: random.Random, spec: FieldSpec, n: int, person: Citizen) -> Any:

@@ -10,9 +10,10 @@ from apikit.problems import ProblemError
 from contracts.problem import Problem
 from contracts.services.common import ok
 from contracts.services.data_warehouse import BoDuLieu, DanhMucDuLieu, DuLieu
+from contracts.services.datasets import dataset_spec
 from services.common.app import config_of, create_backend_app
 from services.common.config import BackendConfig
-from services.generic.data import dataset_spec, rows
+from services.generic.data import rows
 
 router = APIRouter()
 # Open datasets carry no personal data: only these are published.

@@ -4,6 +4,10 @@ Service contracts go to contracts/openapi; the platforms' own API (OpenAPI), the
 file and the edXML package (JSON Schema) to contracts/schemas. `gsp-sandbox contracts export`
 runs this; a test fails when the committed files differ from what the models produce, so a
 model change cannot land without its documents.
+
+It lives here, not in contracts/, because a service's document is what its reference back end
+publishes and the platform API's is what a platform app publishes: building them takes the
+apps, and contracts/ is the bottom layer that imports none of them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from contracts.edxml import DocumentPackage
 from contracts.openapi_store import OPENAPI_DIR
 from contracts.registry import ContractRef, contracts
 from contracts.topology import Tier, Topology
+from gateway.settings import GatewaySettings
+from gateway.spec import PlatformSpec
+from lgsp.app import create_app
 from services.catalog import load_factory
 from services.common.config import BackendConfig
 
@@ -40,10 +47,6 @@ def render(document: dict[str, Any]) -> str:
 
 def platform_document() -> dict[str, Any]:
     """The platforms' own API (token, topology, catalog, audit, admin, documents)."""
-    from gateway.settings import GatewaySettings
-    from gateway.spec import PlatformSpec
-    from lgsp.app import create_app
-
     spec = PlatformSpec(
         name="lgsp",
         tier=Tier.PROVINCIAL,
