@@ -329,11 +329,12 @@ def render(docs: Iterable[Manifest]) -> str:
 
 def write(topology: Topology, options: ExportOptions, out: Path) -> Path:
     """One multi-document file, `<out>/<topology>.yaml`, for `kubectl apply -f`."""
+    text = render(manifests(topology, options))  # before touching `out`: it may fail
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{_label_value(topology.name)}.yaml"
     header = (
         f"# gsp-sandbox export kubernetes {topology.name}: apply with `kubectl apply -f {path}`\n"
         "# Generated: change the topology and export again rather than editing this file.\n"
     )
-    path.write_text(header + render(manifests(topology, options)), encoding="utf-8")
+    path.write_text(header + text, encoding="utf-8")
     return path
