@@ -21,7 +21,14 @@ from contracts.platform import TopologyReport
 from contracts.topology import Topology
 from gateway.audit_chain import verify_chain
 from sandbox.addresses import AddressBook
-from sandbox.kubernetes import DEFAULT_IMAGE, DEFAULT_NAMESPACE, DEFAULT_STORAGE
+from sandbox.kubernetes import (
+    DEFAULT_IMAGE,
+    DEFAULT_NAMESPACE,
+    DEFAULT_STORAGE,
+    ExportError,
+    ExportOptions,
+    write_manifests,
+)
 from sandbox.launcher import Launcher
 from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
 from services.common.seeds import SeedError, load_seeds, seed_paths
@@ -383,11 +390,9 @@ def _samples(args: argparse.Namespace) -> int:
 
 
 def _export_kubernetes(args: argparse.Namespace) -> int:
-    from sandbox.kubernetes import ExportError, ExportOptions, write
-
     options = ExportOptions(args.image, args.namespace, args.storage, args.storage_class)
     try:
-        path = write(load_topology(args.topology), options, args.out)
+        path = write_manifests(load_topology(args.topology), options, args.out)
     except (TopologyError, SeedError, ExportError) as exc:
         errors.print(f"[red]{exc}[/]", highlight=False)
         return 2
@@ -500,8 +505,8 @@ def main(argv: list[str] | None = None) -> int:
     exported = sub.add_parser("contracts", help="contract documents")
     exported.add_argument("action", choices=["export"], help="rewrite contracts/openapi, schemas")
 
-    export = sub.add_parser("export", help="the topology for another runtime")
-    targets = export.add_subparsers(dest="target", required=True)
+    exporter = sub.add_parser("export", help="the topology for another runtime")
+    targets = exporter.add_subparsers(dest="target", required=True)
     k8s = targets.add_parser(
         "kubernetes", help="manifests: per node a Deployment, a Service and a volume"
     )

@@ -327,7 +327,7 @@ def render(docs: Iterable[Manifest]) -> str:
     return text
 
 
-def write(topology: Topology, options: ExportOptions, out: Path) -> Path:
+def write_manifests(topology: Topology, options: ExportOptions, out: Path) -> Path:
     """One multi-document file, `<out>/<topology>.yaml`, for `kubectl apply -f`."""
     text = render(manifests(topology, options))  # before touching `out`: it may fail
     out.mkdir(parents=True, exist_ok=True)
