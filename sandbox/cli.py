@@ -21,6 +21,14 @@ from contracts.platform import TopologyReport
 from contracts.topology import Topology
 from gateway.audit_chain import key_path_of, verify_chain
 from sandbox.addresses import AddressBook
+from sandbox.kubernetes import (
+    DEFAULT_IMAGE,
+    DEFAULT_NAMESPACE,
+    DEFAULT_STORAGE,
+    ExportError,
+    ExportOptions,
+    write_manifests,
+)
 from sandbox.launcher import Launcher
 from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
 from services.common.seeds import SeedError, load_seeds, seed_paths
@@ -389,6 +397,17 @@ def _samples(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_kubernetes(args: argparse.Namespace) -> int:
+    options = ExportOptions(args.image, args.namespace, args.storage, args.storage_class)
+    try:
+        path = write_manifests(load_topology(args.topology), options, args.out)
+    except (TopologyError, SeedError, ExportError) as exc:
+        errors.print(f"[red]{exc}[/]", highlight=False)
+        return 2
+    console.print(f"wrote {path}\napply with: kubectl apply -f {path}", highlight=False)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gsp-sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -494,7 +513,23 @@ def main(argv: list[str] | None = None) -> int:
     exported = sub.add_parser("contracts", help="contract documents")
     exported.add_argument("action", choices=["export"], help="rewrite contracts/openapi, schemas")
 
+    exporter = sub.add_parser("export", help="the topology for another runtime")
+    targets = exporter.add_subparsers(dest="target", required=True)
+    k8s = targets.add_parser(
+        "kubernetes", help="manifests: per node a Deployment, a Service and a volume"
+    )
+    k8s.add_argument("topology", help="shipped name or a file path")
+    k8s.add_argument("--out", type=Path, default=Path("k8s"), help="folder to write into")
+    k8s.add_argument("--image", default=DEFAULT_IMAGE, help="the image every node runs")
+    k8s.add_argument("--namespace", default=DEFAULT_NAMESPACE)
+    k8s.add_argument(
+        "--storage", default=DEFAULT_STORAGE, help="each node's volume for its SQLite files"
+    )
+    k8s.add_argument("--storage-class", help="default: the cluster's default StorageClass")
+
     args = parser.parse_args(argv)
+    if args.command == "export":
+        return _export_kubernetes(args)
     if args.command == "contracts":
         from sandbox.contract_export import export
 
