@@ -34,5 +34,7 @@ async def metrics(
         outbox=outbox,
         circuits={k: v.value for k, v in state.breakers.states().items()},
     )
-    text = prometheus.render(state.report(), state.metrics, gauges)
-    return PlainTextResponse(text, media_type=prometheus.CONTENT_TYPE)
+    # A registry per scrape: the collectors read the live metrics, a report and gauges of
+    # this moment, and nothing outlives the request.
+    body = prometheus.exposition(state.report(), state.metrics, gauges)
+    return PlainTextResponse(body, media_type=prometheus.CONTENT_TYPE)
