@@ -1,101 +1,138 @@
-"""GET /metrics in Prometheus' text exposition format (version 0.0.4), written by hand.
+"""GET /metrics' body: prometheus-client collectors over the platform's live state.
 
-A few counters, one histogram and some gauges need no client library: the format is lines of
-`name{labels} value`, and writing them from the live metrics keeps one source of truth for
-the dashboard and the scraper.
+gateway/metrics.py stays the one place that counts (the dashboard reads its rolling windows,
+Prometheus its totals); the collectors here hold no counters of their own and read that state
+each time a registry collects, i.e. when Prometheus scrapes. prometheus-client does the
+writing: names, label escaping, float formatting and the histogram's cumulative layout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import accumulate
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
 
 from contracts.platform import TopologyReport
 from gateway.metrics import LATENCY_BUCKETS, ConsumerKey, Metrics
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# generate_latest writes the classic text format, version 0.0.4. The library's
+# CONTENT_TYPE_LATEST announces version 1.0.0 since 0.23, which would not describe this body.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+SERIES_LABELS = ("platform", "service", "version", "consumer")
+# Bucket bounds as `le` labels, the last +Inf. For bounds this small repr() spells them as
+# the client library does for its own histograms (floatToGoString, which is untyped).
+_BOUNDS = (*(repr(float(b)) for b in LATENCY_BUCKETS), "+Inf")
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _labels(**labels: str) -> str:
-    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items()) + "}"
-
-
-def _number(value: float) -> str:
-    return str(value) if isinstance(value, int) else repr(float(value))
-
-
-def _family(name: str, kind: str, help_text: str, samples: Iterable[str]) -> Iterator[str]:
-    yield f"# HELP {name} {help_text}"
-    yield f"# TYPE {name} {kind}"
-    yield from samples
-
-
-def _series_labels(platform: str, key: ConsumerKey) -> dict[str, str]:
+def _series_values(platform: str, key: ConsumerKey) -> list[str]:
     # Token requests and paths matching no service carry no service, refused calls no
     # consumer: empty labels, which Prometheus reads as absent.
     service, version, consumer = key
-    return {
-        "platform": platform,
-        "service": service or "",
-        "version": version or "",
-        "consumer": consumer or "",
-    }
+    return [platform, service or "", version or "", consumer or ""]
 
 
-def _exchanges(platform: str, metrics: Metrics) -> Iterator[str]:
-    for key, totals in metrics.consumer_totals().items():
-        base = _series_labels(platform, key)
-        ok = totals.requests - totals.errors - totals.client_errors
-        for outcome, count in (
-            ("ok", ok),
-            ("client_error", totals.client_errors),
-            ("error", totals.errors),
-        ):
-            yield f"gsp_exchanges_total{_labels(**base, outcome=outcome)} {count}"
+class ExchangeCollector(Collector):
+    """Exchange counters and the latency histogram, per service, version and consumer."""
+
+    def __init__(self, platform: str, metrics: Metrics) -> None:
+        self._platform = platform
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        # The family name keeps `_total`: the library drops it from the family and puts it
+        # back on the samples and on the HELP and TYPE lines, so the text reads as before.
+        exchanges = CounterMetricFamily(
+            "gsp_exchanges_total",
+            "Audited exchanges since start, by service and outcome "
+            "(ok; client_error = 4xx; error = 5xx).",
+            labels=(*SERIES_LABELS, "outcome"),
+        )
+        durations = HistogramMetricFamily(
+            "gsp_exchange_duration_seconds",
+            "Time from request to answer at this platform, per service.",
+            labels=SERIES_LABELS,
+        )
+        for key, totals in self._metrics.consumer_totals().items():
+            series = _series_values(self._platform, key)
+            ok = totals.requests - totals.errors - totals.client_errors
+            exchanges.add_metric([*series, "ok"], ok)
+            exchanges.add_metric([*series, "client_error"], totals.client_errors)
+            exchanges.add_metric([*series, "error"], totals.errors)
+            # Totals keeps a count per bucket; Prometheus wants each bucket to count
+            # everything at or below its bound.
+            cumulative = accumulate(totals.histogram)
+            durations.add_metric(
+                series,
+                list(zip(_BOUNDS, cumulative, strict=True)),
+                totals.duration_seconds,
+            )
+        yield exchanges
+        yield durations
 
 
-def _durations(platform: str, metrics: Metrics) -> Iterator[str]:
-    name = "gsp_exchange_duration_seconds"
-    bounds = [_number(b) for b in LATENCY_BUCKETS] + ["+Inf"]
-    for key, totals in metrics.consumer_totals().items():
-        base = _series_labels(platform, key)
-        cumulative = 0
-        for bound, count in zip(bounds, totals.histogram, strict=True):
-            cumulative += count
-            yield f"{name}_bucket{_labels(**base, le=bound)} {cumulative}"
-        yield f"{name}_sum{_labels(**base)} {_number(totals.duration_seconds)}"
-        yield f"{name}_count{_labels(**base)} {totals.requests}"
+class HealthCollector(Collector):
+    """Health checks of the services and neighbouring platforms, from the topology report."""
 
+    def __init__(self, report: TopologyReport) -> None:
+        self._report = report
 
-def _service_up(report: TopologyReport) -> Iterator[str]:
-    """1 or 0 per service; absent until its first health check."""
-    for group in (report.national, report.intra):
-        for s in group.services if group else []:
-            if s.healthy is not None:
-                labels = _labels(
-                    platform=report.platform, service=s.code, version=s.version, tier=s.tier.value
-                )
-                yield f"gsp_service_up{labels} {int(s.healthy)}"
+    def collect(self) -> Iterator[Metric]:
+        report = self._report
+        platform = report.platform
+        service_up = GaugeMetricFamily(
+            "gsp_service_up",
+            "Last health check of each service reachable here (1 healthy, 0 down).",
+            labels=("platform", "service", "version", "tier"),
+        )
+        groups = (("national", report.national), ("intra", report.intra))
+        for _, group in groups:
+            for s in group.services if group else []:
+                # Absent until its first health check: no sample beats a made-up one.
+                if s.healthy is not None:
+                    service_up.add_metric(
+                        [platform, s.code, s.version, s.tier.value], int(s.healthy)
+                    )
+        yield service_up
 
+        platform_up = GaugeMetricFamily(
+            "gsp_platform_up",
+            "Last health check of each neighbouring platform (1 healthy, 0 down).",
+            labels=("platform", "peer", "tier"),
+        )
+        peers = [report.upstream] if report.upstream else []
+        peers += report.downstream.platforms if report.downstream else []
+        for peer in peers:
+            if peer.healthy is not None:
+                platform_up.add_metric([platform, peer.name, peer.tier.value], int(peer.healthy))
+        yield platform_up
 
-def _platform_up(report: TopologyReport) -> Iterator[str]:
-    peers = [report.upstream] if report.upstream else []
-    peers += report.downstream.platforms if report.downstream else []
-    for peer in peers:
-        if peer.healthy is not None:
-            labels = _labels(platform=report.platform, peer=peer.name, tier=peer.tier.value)
-            yield f"gsp_platform_up{labels} {int(peer.healthy)}"
-
-
-def _group_counts(report: TopologyReport, name: str, field: str) -> Iterator[str]:
-    for group_name, group in (("national", report.national), ("intra", report.intra)):
-        if group is not None:
-            labels = _labels(platform=report.platform, group=group_name)
-            yield f"{name}{labels} {getattr(group, field)}"
+        registered = GaugeMetricFamily(
+            "gsp_services_registered",
+            "Services in the registry, per group (national, intra).",
+            labels=("platform", "group"),
+        )
+        reachable = GaugeMetricFamily(
+            "gsp_services_reachable",
+            "Registered services whose last health check passed, per group.",
+            labels=("platform", "group"),
+        )
+        for name, group in groups:
+            if group is not None:
+                registered.add_metric([platform, name], group.registered)
+                reachable.add_metric([platform, name], group.reachable)
+        yield registered
+        yield reachable
 
 
 @dataclass(frozen=True)
@@ -109,82 +146,71 @@ class Gauges:
     circuits: dict[str, str]  # service -> closed, open or half-open
 
 
-def render(report: TopologyReport, metrics: Metrics, gauges: Gauges) -> str:
-    platform = report.platform
-    here = _labels(platform=platform)
-    lines = [
-        *_family(
-            "gsp_exchanges_total",
-            "counter",
-            "Audited exchanges since start, by service and outcome "
-            "(ok; client_error = 4xx; error = 5xx).",
-            _exchanges(platform, metrics),
-        ),
-        *_family(
-            "gsp_exchange_duration_seconds",
-            "histogram",
-            "Time from request to answer at this platform, per service.",
-            _durations(platform, metrics),
-        ),
-        *_family(
-            "gsp_service_up",
-            "gauge",
-            "Last health check of each service reachable here (1 healthy, 0 down).",
-            _service_up(report),
-        ),
-        *_family(
-            "gsp_platform_up",
-            "gauge",
-            "Last health check of each neighbouring platform (1 healthy, 0 down).",
-            _platform_up(report),
-        ),
-        *_family(
-            "gsp_services_registered",
-            "gauge",
-            "Services in the registry, per group (national, intra).",
-            _group_counts(report, "gsp_services_registered", "registered"),
-        ),
-        *_family(
-            "gsp_services_reachable",
-            "gauge",
-            "Registered services whose last health check passed, per group.",
-            _group_counts(report, "gsp_services_reachable", "reachable"),
-        ),
-        *_family(
+class StoreCollector(Collector):
+    """Queue depths and registry sizes; the route reads them (the outbox needs an await)."""
+
+    def __init__(self, platform: str, gauges: Gauges) -> None:
+        self._platform = platform
+        self._gauges = gauges
+
+    def collect(self) -> Iterator[Metric]:
+        platform, gauges = self._platform, self._gauges
+        pending = GaugeMetricFamily(
             "gsp_audit_pending_records",
-            "gauge",
             "Audit records accepted but not yet committed.",
-            [f"gsp_audit_pending_records{here} {gauges.audit_pending}"],
-        ),
-        *_family(
+            labels=("platform",),
+        )
+        pending.add_metric([platform], gauges.audit_pending)
+        yield pending
+
+        written = CounterMetricFamily(
             "gsp_audit_written_records_total",
-            "counter",
             "Audit records committed since start.",
-            [f"gsp_audit_written_records_total{here} {gauges.audit_written}"],
-        ),
-        *_family(
+            labels=("platform",),
+        )
+        written.add_metric([platform], gauges.audit_written)
+        yield written
+
+        consumers = GaugeMetricFamily(
             "gsp_consumers_registered",
-            "gauge",
             "Consumers (agency systems, platforms, admins) registered at this platform.",
-            [f"gsp_consumers_registered{here} {gauges.consumers}"],
-        ),
-        *_family(
+            labels=("platform",),
+        )
+        consumers.add_metric([platform], gauges.consumers)
+        yield consumers
+
+        outbox = GaugeMetricFamily(
             "gsp_document_outbox_items",
-            "gauge",
             "Document deliveries in the outbox, by state (pending = queue depth).",
-            [
-                f"gsp_document_outbox_items{_labels(platform=platform, state=k)} {v}"
-                for k, v in sorted({"pending": 0, **gauges.outbox}.items())
-            ],
-        ),
-        *_family(
+            labels=("platform", "state"),
+        )
+        # pending is always there, even at 0: it is the queue depth people alert on.
+        for state, count in sorted({"pending": 0, **gauges.outbox}.items()):
+            outbox.add_metric([platform, state], count)
+        yield outbox
+
+        circuits = GaugeMetricFamily(
             "gsp_circuit_open",
-            "gauge",
             "Circuit breaker per service that has had failures (1 open or half-open).",
-            [
-                f"gsp_circuit_open{_labels(platform=platform, service=k)} {int(v != 'closed')}"
-                for k, v in sorted(gauges.circuits.items())
-            ],
-        ),
-    ]
-    return "\n".join(lines) + "\n"
+            labels=("platform", "service"),
+        )
+        for service, state in sorted(gauges.circuits.items()):
+            circuits.add_metric([platform, service], int(state != "closed"))
+        yield circuits
+
+
+def registry(report: TopologyReport, metrics: Metrics, gauges: Gauges) -> CollectorRegistry:
+    """This platform's collectors, over a report and gauges read for this scrape."""
+    # Not the library's global REGISTRY: several platforms share one process in tests and
+    # under `gsp-sandbox up`, and each /metrics speaks for its own platform only.
+    collectors = CollectorRegistry()
+    # Families come out in registration order.
+    collectors.register(ExchangeCollector(report.platform, metrics))
+    collectors.register(HealthCollector(report))
+    collectors.register(StoreCollector(report.platform, gauges))
+    return collectors
+
+
+def exposition(report: TopologyReport, metrics: Metrics, gauges: Gauges) -> bytes:
+    """The /metrics body, in the text format that CONTENT_TYPE names."""
+    return generate_latest(registry(report, metrics, gauges))

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 from starlette.requests import Request
 from starlette.responses import Response
 
 from apikit.problems import ProblemError
 from contracts.audit import AuditEntry
-from contracts.topology import Topology
+from contracts.platform import PlatformStatus, ServiceGroup, ServiceStatus, TopologyReport
+from contracts.topology import Tier, Topology
 from gateway.audit import AuditLog
 from gateway.audited import AuditedExchanges, Exchange
 from gateway.metrics import LATENCY_BUCKETS, Metrics
+from gateway.prometheus import Gauges, exposition
 from sandbox.harness import RunningTopology
 from services.common.sampledata import citizens
 from tests.helpers import bearer
@@ -295,3 +300,171 @@ async def test_metrics_keep_each_consumer_apart(
         return value(after, name, **series[who]) - value(before, name, **series[who])
 
     assert (made(MOTCUA), made(other)) == (2, 1)
+
+
+# Every family /metrics exposes, as Prometheus' own parser names them (a counter's family
+# drops `_total`; its samples and its HELP and TYPE lines keep it), with its type and labels.
+SERIES = {"platform", "service", "version", "consumer"}
+FAMILIES = {
+    "gsp_exchanges": ("counter", SERIES | {"outcome"}),
+    "gsp_exchange_duration_seconds": ("histogram", SERIES),
+    "gsp_service_up": ("gauge", {"platform", "service", "version", "tier"}),
+    "gsp_platform_up": ("gauge", {"platform", "peer", "tier"}),
+    "gsp_services_registered": ("gauge", {"platform", "group"}),
+    "gsp_services_reachable": ("gauge", {"platform", "group"}),
+    "gsp_audit_pending_records": ("gauge", {"platform"}),
+    "gsp_audit_written_records": ("counter", {"platform"}),
+    "gsp_consumers_registered": ("gauge", {"platform"}),
+    "gsp_document_outbox_items": ("gauge", {"platform", "state"}),
+    "gsp_circuit_open": ("gauge", {"platform", "service"}),
+}
+COUNTER_NAMES = ("gsp_exchanges_total", "gsp_audit_written_records_total")
+
+
+def families(text: str) -> dict[str, tuple[str, list[Sample]]]:
+    return {f.name: (f.type, f.samples) for f in text_string_to_metric_families(text)}
+
+
+def sample(found: dict[str, tuple[str, list[Sample]]], name: str, **labels: str) -> float:
+    """The value of one sample, 0 when the series does not exist yet."""
+    matches = [
+        s.value
+        for _, samples in found.values()
+        for s in samples
+        if s.name == name and s.labels == labels
+    ]
+    assert len(matches) <= 1, (name, labels)
+    return matches[0] if matches else 0.0
+
+
+async def test_prometheus_parser_reads_every_family_with_its_labels_after_real_calls(
+    sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
+) -> None:
+    lgsp = sandbox.url(LGSP)
+    key = {"platform": LGSP, "service": "apiCSDLDC", "version": "1.0", "consumer": MOTCUA}
+    # A token request names no service: its series carries empty service and version.
+    token_key = {**key, "service": "", "version": ""}
+    before = families((await client.get(f"{lgsp}/metrics")).text)
+    headers = await bearer(client, lgsp, topology_2022, MOTCUA)
+    citizen = citizens(topology_2022.seed, 1)[0]
+    for number, status in ((citizen.so_dinh_danh, 200), ("123", 422), ("12", 422)):
+        answer = await client.get(
+            f"{lgsp}/apiCSDLDC/1.0/congDan", params={"soDinhDanh": number}, headers=headers
+        )
+        assert answer.status_code == status, answer.text
+
+    response = await client.get(f"{lgsp}/metrics")
+    text = response.text
+    after = families(text)
+    assert {name: kind for name, (kind, _) in after.items()} == {
+        name: kind for name, (kind, _) in FAMILIES.items()
+    }
+    for name, (_, labels) in FAMILIES.items():
+        samples = after[name][1]
+        assert samples, f"{name} has no samples"
+        for s in samples:
+            extra = {"le"} if s.name.endswith("_bucket") else set()
+            assert set(s.labels) == labels | extra, (s.name, s.labels)
+            assert s.labels["platform"] == LGSP
+    # The names Prometheus stores are those of the hand-written text before this library.
+    for name in COUNTER_NAMES:
+        assert f"# TYPE {name} counter" in text.splitlines()
+
+    def grew(name: str, **labels: str) -> float:
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    calls = {"ok": 1, "client_error": 2, "error": 0}
+    assert {o: grew("gsp_exchanges_total", **key, outcome=o) for o in calls} == calls
+    assert grew("gsp_exchanges_total", **token_key, outcome="ok") == 1
+    assert grew("gsp_exchange_duration_seconds_count", **key) == 3
+    assert grew("gsp_exchange_duration_seconds_sum", **key) > 0
+    bounds = [*(repr(b) for b in LATENCY_BUCKETS), "+Inf"]
+    buckets = [sample(after, "gsp_exchange_duration_seconds_bucket", **key, le=le) for le in bounds]
+    assert buckets == sorted(buckets)
+    assert buckets[-1] == sample(after, "gsp_exchange_duration_seconds_count", **key)
+
+    # Health is whatever the last checks found (a loaded machine may time some out); within
+    # one scrape the per-service gauges and the group counts come from the same report.
+    up = after["gsp_service_up"][1]
+    assert len(up) == 12 and {s.value for s in up} <= {0.0, 1.0}
+    reachable = sum(s.value for s in after["gsp_services_reachable"][1])
+    assert reachable == sum(s.value for s in up)
+    # The audit log commits in batches: the three calls and the token are written soon.
+    written = sample(before, "gsp_audit_written_records_total", platform=LGSP)
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        now = families((await client.get(f"{lgsp}/metrics")).text)
+        if sample(now, "gsp_audit_written_records_total", platform=LGSP) >= written + 4:
+            break
+        assert asyncio.get_running_loop().time() < deadline, "audit records not written"
+        await asyncio.sleep(0.05)
+
+
+def test_exposition_counts_each_outcome_and_fills_buckets_up_to_their_bound() -> None:
+    metrics = Metrics(clock=Clock(T0))
+    # 1 ms lands in the 0.001 bucket itself: a bucket counts what is at or below its bound.
+    for status, duration_ms in ((200, 1.0), (404, 3.0), (503, 2000.0)):
+        metrics.observe(entry(T0, status=status, duration_ms=duration_ms))
+    metrics.observe(entry(T0, service=None))
+    up = ServiceStatus(
+        code="apiCSDLDC",
+        version="1.0",
+        title="Dân cư",
+        owner="000.00.00.H00",
+        owner_name="Bộ Công an",
+        tier=Tier.NATIONAL,
+        route="upstream",
+        path="/apiCSDLDC/1.0/",
+        healthy=False,
+    )
+    report = TopologyReport(
+        platform="lgsp-test",
+        tier=Tier.PROVINCIAL,
+        title="LGSP",
+        agency="000.00.00.H01",
+        summary="1 national",
+        national=ServiceGroup(registered=1, reachable=0, services=[up]),
+        upstream=PlatformStatus(
+            name="ngsp", title="NGSP", tier=Tier.NATIONAL, agency="000.00.00.G22", healthy=None
+        ),
+    )
+    gauges = Gauges(
+        audit_pending=2,
+        audit_written=5,
+        consumers=3,
+        outbox={},
+        circuits={"apiCSDLDC": "open", "apiQLVB": "half-open", "apiKhoDuLieu": "closed"},
+    )
+    found = families(exposition(report, metrics, gauges).decode())
+
+    key = {"platform": "lgsp-test", "service": "apiCSDLDC", "version": "1.0", "consumer": "c"}
+    outcomes = {
+        o: sample(found, "gsp_exchanges_total", **key, outcome=o)
+        for o in ("ok", "client_error", "error")
+    }
+    assert outcomes == {"ok": 1, "client_error": 1, "error": 1}
+    no_service = {**key, "service": "", "version": ""}
+    assert sample(found, "gsp_exchanges_total", **no_service, outcome="ok") == 1
+    buckets = {
+        le: sample(found, "gsp_exchange_duration_seconds_bucket", **key, le=le)
+        for le in ("0.001", "0.0025", "0.005", "1.0", "2.5", "+Inf")
+    }
+    assert buckets == {"0.001": 1, "0.0025": 1, "0.005": 2, "1.0": 2, "2.5": 3, "+Inf": 3}
+    assert sample(found, "gsp_exchange_duration_seconds_count", **key) == 3
+    assert sample(found, "gsp_exchange_duration_seconds_sum", **key) == (1 + 3 + 2000) / 1000
+
+    here = {"platform": "lgsp-test"}
+    service = {**here, "service": "apiCSDLDC", "version": "1.0", "tier": "national"}
+    assert sample(found, "gsp_service_up", **service) == 0
+    # A neighbour not yet checked has no sample rather than a guessed one; no intra group.
+    assert found["gsp_platform_up"][1] == []
+    assert [s.labels["group"] for s in found["gsp_services_registered"][1]] == ["national"]
+    assert sample(found, "gsp_audit_pending_records", **here) == 2
+    assert sample(found, "gsp_audit_written_records_total", **here) == 5
+    assert sample(found, "gsp_consumers_registered", **here) == 3
+    # The queue depth is there at 0 before the first document.
+    assert [(s.labels["state"], s.value) for s in found["gsp_document_outbox_items"][1]] == [
+        ("pending", 0)
+    ]
+    circuits = {s.labels["service"]: s.value for s in found["gsp_circuit_open"][1]}
+    assert circuits == {"apiCSDLDC": 1, "apiQLVB": 1, "apiKhoDuLieu": 0}

@@ -42,5 +42,7 @@ async def metrics(
         outbox=await documents.store.outbox_counts(),
         circuits={k: v.value for k, v in breakers.states().items()},
     )
-    text = prometheus.render(report, live, gauges)
-    return PlainTextResponse(text, media_type=prometheus.CONTENT_TYPE)
+    # A registry per scrape: the collectors read the live metrics, a report and gauges of
+    # this moment, and nothing outlives the request.
+    body = prometheus.exposition(report, live, gauges)
+    return PlainTextResponse(body, media_type=prometheus.CONTENT_TYPE)
