@@ -178,6 +178,9 @@ async def test_every_exchange_is_audited_even_under_concurrency(
             for i in ids
         )
     )
-    assert all(r.status_code == 200 for r in responses)
+    # Every answer counts, whatever its status: on a loaded machine some may be 504s (this
+    # module's upstream timeout is short), and those must be in the log as much as the 200s.
+    assert [r.headers["X-Message-Id"] for r in responses] == ids
     records = await audit_records(client, lgsp, echo.topology, LGSP, limit="1000")
-    assert set(ids) <= {r.message_id for r in records}
+    logged = {r.message_id: r.status for r in records}
+    assert {i: r.status_code for i, r in zip(ids, responses, strict=True)}.items() <= logged.items()
