@@ -71,6 +71,15 @@ class ProblemError(Exception):
         )
 
 
+class RaisedThroughFramework(StarletteHTTPException):
+    """Carries a problem through framework code that passes only HTTPExceptions on untouched
+    (FastAPI turns any other error raised while it reads a body into a generic 400)."""
+
+    def __init__(self, problem: ProblemError) -> None:
+        super().__init__(problem.status, problem.detail, problem.headers or None)
+        self.problem = problem
+
+
 def message_id_of(request: Request) -> str | None:
     return getattr(request.state, "message_id", None) or request.headers.get(MESSAGE_ID)
 
@@ -130,6 +139,8 @@ def as_problem(exc: Exception) -> ProblemError | None:
     """The problem a framework exception stands for; None for an unexpected error."""
     if isinstance(exc, ProblemError):
         return exc
+    if isinstance(exc, RaisedThroughFramework):
+        return exc.problem
     if isinstance(exc, RequestValidationError):
         return validation_problem(exc.errors())
     if isinstance(exc, StarletteHTTPException):

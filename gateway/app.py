@@ -37,7 +37,7 @@ from gateway.health import HealthMonitor
 from gateway.journal import Journal
 from gateway.keyring import Keyring
 from gateway.lane import ExchangeLane
-from gateway.limits import HeaderLimit
+from gateway.limits import BodyLimit, HeaderLimit
 from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
 from gateway.registry import Registry
@@ -73,6 +73,14 @@ def create_platform_app(
     )
     install_problem_handlers(app)
     problem_openapi(app, extra_models=[DocumentPackage, StatusPacket])
+    # Innermost first: bodies of the platform's own API are bounded behind the exchange lane
+    # (routed calls bound theirs themselves, audited); header size is bounded for all.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        document_max_bytes=settings.document_max_bytes,
+        within_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(ExchangeLane)
     app.add_middleware(HeaderLimit, max_bytes=settings.max_header_bytes)
     app.include_router(token.router)

@@ -65,9 +65,18 @@ def check_path(request: Request) -> None:
         raise _bad_path("dot segment or empty segment")
 
 
-def _too_large(limit: int) -> ProblemError:
+def too_large(limit: int) -> ProblemError:
     return ProblemError(
         413, "payload-too-large", "Request body too large", f"The limit is {limit} bytes."
+    )
+
+
+def body_too_slow(within: float) -> ProblemError:
+    return ProblemError(
+        408,
+        "request-timeout",
+        "Request body too slow",
+        f"The whole body must arrive within {within:g} s.",
     )
 
 
@@ -75,7 +84,7 @@ async def read_body(request: Request, limit: int, within: float) -> bytes:
     """The whole body, refused past `limit` bytes or when it takes longer than `within` s."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
+        raise too_large(limit)
     chunks: list[bytes] = []
     size = 0
     try:
@@ -83,15 +92,10 @@ async def read_body(request: Request, limit: int, within: float) -> bytes:
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
-                    raise _too_large(limit)
+                    raise too_large(limit)
                 chunks.append(chunk)
     except TimeoutError:
-        raise ProblemError(
-            408,
-            "request-timeout",
-            "Request body too slow",
-            f"The whole body must arrive within {within:g} s.",
-        ) from None
+        raise body_too_slow(within) from None
     return b"".join(chunks)
 
 

@@ -425,6 +425,66 @@ async def test_slow_client_gets_408_not_a_hang(
     assert response.json()["type"] == problem_type("request-timeout")
 
 
+@pytest.mark.parametrize(
+    ("path", "status", "slug"),
+    [
+        ("/admin/services/apiX/1.0", 413, "payload-too-large"),
+        ("/token", 413, "payload-too-large"),
+        ("/_sandbox/faults", 413, "payload-too-large"),
+        # Authenticates before it reads the body at all: refused without reading, too.
+        ("/documents", 401, "missing-token"),
+    ],
+)
+async def test_a_huge_body_is_refused_before_it_is_read(
+    echo: EchoSandbox, client: httpx.AsyncClient, path: str, status: int, slug: str
+) -> None:
+    # No token, 256 MiB declared, a few bytes sent: answered at once, not after reading.
+    request = (
+        f"PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {256 * 1024 * 1024}\r\n\r\n"
+    ).encode() + b'{"title": "'
+    if path in ("/token", "/documents"):
+        request = request.replace(b"PUT ", b"POST ", 1)
+    if path == "/token":
+        request = request.replace(b"application/json", b"application/x-www-form-urlencoded")
+    response = await send_raw(echo.running.url(LGSP), request, within=5.0)
+    assert response.status == status
+    assert response.json()["type"] == problem_type(slug)
+    assert response.headers["x-message-id"] == response.json()["message_id"]
+    lgsp = echo.running.url(LGSP)
+    [record] = await audit_records(
+        client, lgsp, echo.topology, LGSP, message_id=response.headers["x-message-id"]
+    )
+    assert (record.status, record.outcome) == (status, slug)
+
+
+async def test_a_chunked_body_over_the_limit_is_cut_off(
+    echo: EchoSandbox, client: httpx.AsyncClient
+) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(200):  # 200 x 1 KiB, no Content-Length: over the 64 KiB limit
+            yield b"x" * 1024
+
+    response = await client.put(
+        f"{echo.running.url(LGSP)}/admin/services/apiX/1.0",
+        content=chunks(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert_problem(status=413, slug="payload-too-large", response=response)
+
+
+async def test_a_slow_body_to_the_admin_api_times_out(
+    echo: EchoSandbox, client: httpx.AsyncClient
+) -> None:
+    request = (
+        b"PUT /admin/services/apiX/1.0 HTTP/1.1\r\nHost: x\r\n"
+        b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":'
+    )
+    response = await send_raw(echo.running.url(LGSP), request, within=5.0)
+    assert response.status == 408
+    assert response.json()["type"] == problem_type("request-timeout")
+
+
 # -- personal data in logs -------------------------------------------------------------------
 
 
