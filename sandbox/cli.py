@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -21,14 +20,15 @@ from contracts.platform import TopologyReport
 from contracts.topology import Topology
 from gateway.audit_chain import verify_chain
 from sandbox.addresses import AddressBook
+from sandbox.consoles import stderr_console, stdout_console
 from sandbox.launcher import Launcher
 from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
 from services.common.seeds import SeedError, load_seeds, seed_paths
 
 _Record = TypeVar("_Record")
 
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)
+console = stdout_console()
+errors = stderr_console()
 
 
 def _health(value: bool | None) -> str:
