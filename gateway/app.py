@@ -179,6 +179,7 @@ async def _build(
         client,
         interval=settings.health_interval_seconds,
         timeout=settings.health_timeout_seconds,
+        down_after=settings.health_down_after_failures,
     )
     monitor.start()
     stack.push_async_callback(monitor.stop)

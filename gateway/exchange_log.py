@@ -15,6 +15,13 @@ from contracts.audit import AuditEntry
 log = logging.getLogger("gsp.exchange")
 
 
+def _service(entry: AuditEntry) -> str | None:
+    """`code/version` of a routed call; a platform's own API (documents) has no version."""
+    if not entry.service:
+        return None
+    return f"{entry.service}/{entry.version}" if entry.version else entry.service
+
+
 def log_exchange(entry: AuditEntry) -> None:
     level = logging.WARNING if entry.status >= 500 else logging.INFO
     # Checked first: with the log at warning (the harness, benchmarks) a good exchange
@@ -35,7 +42,7 @@ def log_exchange(entry: AuditEntry) -> None:
             "origin_consumer": (
                 entry.origin_consumer if entry.origin_consumer != entry.consumer else None
             ),
-            "service": f"{entry.service}/{entry.version}" if entry.service else None,
+            "service": _service(entry),
             "status": entry.status,
             "duration_ms": round(entry.duration_ms, 2),
         },

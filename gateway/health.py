@@ -1,4 +1,10 @@
-"""Active health checks: back ends, the upstream platform's view of its services, peers."""
+"""Active health checks: back ends, the upstream platform's view of its services, peers.
+
+A node is marked down only after `down_after` failed checks in a row, and up again on the
+first success: on a busy machine one check that times out must not flip the counts (and
+the dashboard, and a test waiting on them) to "down" and back. A node never seen up is
+reported down at its first failure: there is no state to flap from.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +16,61 @@ import httpx
 
 from contracts.platform import TopologyReport
 from gateway.registry import Health, Registry
+from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 STARTUP_SECONDS = 30.0
 STARTUP_ROUND = 0.1
+DEFAULT_DOWN_AFTER: int = GatewaySettings.model_fields["health_down_after_failures"].default
+
+
+class FailureStreaks:
+    """Failed checks in a row per Health, deciding when a failure marks it down."""
+
+    def __init__(self, down_after: int) -> None:
+        if down_after < 1:
+            raise ValueError(f"down_after must be at least 1, not {down_after}")
+        self.down_after = down_after
+        # Keyed by identity (Health is a mutable dataclass, so unhashable); the Health is kept
+        # with its count so that its id cannot be reused while the entry lives.
+        self._streaks: dict[int, tuple[Health, int]] = {}
+
+    def succeeded(self, health: Health) -> None:
+        self._streaks.pop(id(health), None)
+        health.mark(True)
+
+    def failed(self, health: Health, detail: str) -> bool:
+        """Count one failure; True when it marked the Health down."""
+        streak = self._streaks.get(id(health), (health, 0))[1] + 1
+        self._streaks[id(health)] = (health, streak)
+        if streak >= self.down_after or health.healthy is not True:
+            health.mark(False, detail)
+            return True
+        log.debug("check failed (%d of %d before down): %s", streak, self.down_after, detail)
+        return False
+
+    def keep_only(self, healths: list[Health]) -> None:
+        """Forget the streaks of Healths no longer checked (a route removed by an admin)."""
+        alive = {id(h) for h in healths}
+        for key in [k for k in self._streaks if k not in alive]:
+            del self._streaks[key]
 
 
 class HealthMonitor:
     def __init__(
-        self, registry: Registry, client: httpx.AsyncClient, *, interval: float, timeout: float
+        self,
+        registry: Registry,
+        client: httpx.AsyncClient,
+        *,
+        interval: float,
+        timeout: float,
+        down_after: int = DEFAULT_DOWN_AFTER,
     ) -> None:
         self._registry = registry
         self._client = client
         self._interval = interval
         self._timeout = timeout
+        self._streaks = FailureStreaks(down_after)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -37,10 +84,15 @@ class HealthMonitor:
             self._task = None
 
     async def check_once(self) -> None:
-        probes = [self._probe(r.spec.url, r.health) for r in self._registry.backend_routes()]
-        probes += [self._probe(p.spec.url, p.health) for p in self._registry.downstream.values()]
+        backends = self._registry.backend_routes()
+        peers = list(self._registry.downstream.values())
+        probes = [self._probe(r.spec.url, r.health) for r in backends]
+        probes += [self._probe(p.spec.url, p.health) for p in peers]
+        checked = [r.health for r in backends] + [p.health for p in peers]
         if self._registry.upstream is not None:
             probes.append(self._check_upstream())
+            checked.append(self._registry.upstream.health)
+        self._streaks.keep_only(checked)
         await asyncio.gather(*probes)
 
     def _all_healthy(self) -> bool:
@@ -73,15 +125,20 @@ class HealthMonitor:
         try:
             response = await self._get(f"{base_url.rstrip('/')}/healthz")
         except httpx.TransportError as exc:
-            health.mark(False, f"unreachable: {type(exc).__name__}")
+            self._streaks.failed(health, f"unreachable: {type(exc).__name__}")
             return
         if response.status_code == 200:
-            health.mark(True)
+            self._streaks.succeeded(health)
         else:
-            health.mark(False, f"/healthz answered {response.status_code}")
+            self._streaks.failed(health, f"/healthz answered {response.status_code}")
 
     async def _check_upstream(self) -> None:
-        """A service behind the upstream is reachable when the upstream is and says it is."""
+        """A service behind the upstream is reachable when the upstream is and says it is.
+
+        The upstream itself gets the failure streak; its services follow it down only once
+        it is marked down. What the upstream reports about a service is taken as it is: the
+        upstream has already waited for its own failed checks in a row.
+        """
         upstream = self._registry.upstream
         assert upstream is not None
         routes = self._registry.upstream_routes()
@@ -91,11 +148,11 @@ class HealthMonitor:
             report = TopologyReport.model_validate_json(response.content)
         except (httpx.HTTPError, ValueError) as exc:
             detail = f"{upstream.spec.name} unreachable: {type(exc).__name__}"
-            upstream.health.mark(False, detail)
-            for route in routes:
-                route.health.mark(False, detail)
+            if self._streaks.failed(upstream.health, detail):
+                for route in routes:
+                    route.health.mark(False, detail)
             return
-        upstream.health.mark(True)
+        self._streaks.succeeded(upstream.health)
         seen = {(s.code, s.version): s for s in report.national.services}
         for route in routes:
             status = seen.get((route.spec.code, route.spec.version))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,6 +18,9 @@ class GatewaySettings(BaseSettings):
     upstream_token_margin_seconds: int = 60
     health_interval_seconds: float = 2.0
     health_timeout_seconds: float = 1.0
+    # A service, peer or upstream is marked down after this many failed checks in a row
+    # (one slow check on a busy machine is not an outage); up again on the first success.
+    health_down_after_failures: int = Field(default=3, ge=1)
     connect_timeout_seconds: float = 2.0
     upstream_timeout_seconds: float = 10.0
     max_body_bytes: int = 1024 * 1024

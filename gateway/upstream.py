@@ -117,9 +117,10 @@ class UpstreamHop:
                 service=spec.code,
             ) from None
         except Unreachable as exc:
+            # Health is the monitor's to judge (after failed checks in a row): one refused
+            # connection says less than that. The breaker counts it.
             if counts:
                 self._breakers.record(key, success=False)
-                route.health.mark(False, f"unreachable: {exc}")
             raise ProblemError(
                 502,
                 "backend-unreachable",

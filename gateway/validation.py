@@ -73,10 +73,24 @@ class Schema:
     def errors(self, prefix: str, value: Any) -> list[FieldError]:
         if self.is_valid(value):
             return []
-        return [
-            FieldError(field=_where(prefix, e), reason=e.message)
-            for e in sorted(self.full.iter_errors(value), key=lambda e: list(e.absolute_path))
-        ]
+        found: list[FieldError] = []
+        required_seen: set[tuple[tuple[Any, ...], tuple[Any, ...]]] = set()
+        for error in sorted(self.full.iter_errors(value), key=lambda e: list(e.absolute_path)):
+            where = _where(prefix, error)
+            if error.validator == "required" and isinstance(error.instance, dict):
+                # jsonschema yields one error per missing property, each carrying the whole
+                # list; one `required` keyword is turned into one entry per missing name.
+                keyword = (tuple(error.absolute_path), tuple(error.absolute_schema_path))
+                if keyword not in required_seen:
+                    required_seen.add(keyword)
+                    found += [
+                        FieldError(field=f"{where}.{name}", reason=f"{name!r} is required")
+                        for name in error.validator_value
+                        if name not in error.instance
+                    ]
+                continue
+            found.append(FieldError(field=where, reason=error.message))
+        return found
 
 
 def _validator(schema: dict[str, Any], components: dict[str, Any]) -> Schema:
@@ -102,10 +116,6 @@ def _where(prefix: str, error: ValidationError) -> str:
     path = prefix
     for part in error.absolute_path:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [p for p in error.validator_value if p not in error.instance]
-        if missing:
-            path += f".{missing[0]}"
     return path
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -21,6 +20,7 @@ from contracts.platform import TopologyReport
 from contracts.topology import Topology
 from gateway.audit_chain import key_path_of, verify_chain
 from sandbox.addresses import AddressBook
+from sandbox.consoles import stderr_console, stdout_console
 from sandbox.kubernetes import (
     DEFAULT_IMAGE,
     DEFAULT_NAMESPACE,
@@ -35,8 +35,8 @@ from services.common.seeds import SeedError, load_seeds, seed_paths
 
 _Record = TypeVar("_Record")
 
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)
+console = stdout_console()
+errors = stderr_console()
 
 
 def _health(value: bool | None) -> str:
@@ -132,7 +132,7 @@ async def _up(args: argparse.Namespace) -> int:
                     dead.reported = True  # type: ignore[attr-defined]
         return 0
     except (RuntimeError, TimeoutError) as exc:
-        errors.print(f"[red]start-up failed:[/] {exc}", highlight=False)
+        errors.print(f"[red]start-up failed:[/] {escape(str(exc))}", highlight=False)
         return 1
     finally:
         console.print("stopping…")
@@ -181,7 +181,7 @@ def _verify(args: argparse.Namespace) -> int:
     except LookupError as exc:
         close = difflib.get_close_matches(args.contract, list(contracts()), n=5, cutoff=0.3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        errors.print(f"[red]{exc}{hint}[/]", highlight=False)
+        errors.print(f"[red]{escape(str(exc))}{hint}[/]", highlight=False)
         return 2
     table = Table(title=f"{report.contract} {report.version} at {report.base_url}")
     for column in ("operation", "case", "status", "result"):
@@ -222,17 +222,17 @@ def _faults(args: argparse.Namespace) -> int:
                 mode="json"
             )
     except (ValueError, OSError) as exc:
-        errors.print(f"[red]rule: {exc}[/]", highlight=False)
+        errors.print(f"[red]rule: {escape(str(exc))}[/]", highlight=False)
         return 2
     method = {"list": "GET", "add": "POST", "set": "PUT", "clear": "DELETE"}[args.action]
     with platform_client(topology, platform, url=args.url, port_offset=args.port_offset) as c:
         try:
             reply = c.http.request(method, "/_sandbox/faults", json=body, headers=c.admin_headers())
         except httpx.HTTPError as exc:
-            errors.print(f"[red]{c.base_url}: {exc}[/]", highlight=False)
+            errors.print(f"[red]{c.base_url}: {escape(str(exc))}[/]", highlight=False)
             return 1
     if reply.status_code >= 400:
-        errors.print(f"[red]{reply.status_code}: {reply.text}[/]", highlight=False)
+        errors.print(f"[red]{reply.status_code}: {escape(reply.text)}[/]", highlight=False)
         return 1
     console.print_json(json.dumps(reply.json()))
     return 0
@@ -261,7 +261,7 @@ def _status(args: argparse.Namespace) -> int:
             try:
                 state = fetch_state(c)
             except httpx.HTTPError as exc:
-                errors.print(f"[red]{name} at {c.base_url}: {exc}[/]", highlight=False)
+                errors.print(f"[red]{name} at {c.base_url}: {escape(str(exc))}[/]", highlight=False)
                 failed += 1
                 continue
         console.print(traffic_table(state))
@@ -281,7 +281,7 @@ def _topology(args: argparse.Namespace) -> int:
         topology = topology.model_copy(update={"platforms": only})
     console.print(topology_tree(topology, reports))
     for name, why in failures.items():
-        errors.print(f"[red]{name} did not answer: {why}[/]", highlight=False)
+        errors.print(f"[red]{name} did not answer: {escape(str(why))}[/]", highlight=False)
     return 1 if failures else 0
 
 
@@ -295,7 +295,7 @@ def _call(args: argparse.Namespace) -> int:
         extra = dict(parse_header(raw) for raw in args.header)
         body = request_body(args.data)
     except (ValueError, OSError) as exc:
-        errors.print(f"[red]{exc}[/]", highlight=False)
+        errors.print(f"[red]{escape(str(exc))}[/]", highlight=False)
         return 2
     consumer = args.consumer or default_caller(topology, platform).id
     path = args.path if args.path.startswith("/") else f"/{args.path}"
@@ -303,10 +303,10 @@ def _call(args: argparse.Namespace) -> int:
         try:
             result = routed_call(c, consumer, args.method, path, body, extra)
         except httpx.InvalidURL as exc:
-            errors.print(f"[red]{path!r}: {exc}[/]", highlight=False)
+            errors.print(f"[red]{path!r}: {escape(str(exc))}[/]", highlight=False)
             return 2
         except httpx.HTTPError as exc:
-            errors.print(f"[red]{c.base_url}: {exc}[/]", highlight=False)
+            errors.print(f"[red]{c.base_url}: {escape(str(exc))}[/]", highlight=False)
             return 1
     print_call(result, console, errors)
     return 0 if result.status < 400 else 1
@@ -337,7 +337,7 @@ def _audit(args: argparse.Namespace) -> int:
                 last = records[-1].id if records else 0
                 follow_audit(c, show, last_id=last, message_id=args.message_id)
         except httpx.HTTPError as exc:
-            errors.print(f"[red]{platform} at {c.base_url}: {exc}[/]", highlight=False)
+            errors.print(f"[red]{platform} at {c.base_url}: {escape(str(exc))}[/]", highlight=False)
             return 1
         except KeyboardInterrupt:
             return 0
@@ -350,7 +350,7 @@ def _logs(args: argparse.Namespace) -> int:
     try:
         files = log_files(args.data_dir, args.nodes)
     except NoLogs as exc:
-        errors.print(f"[red]{exc}[/]", highlight=False)
+        errors.print(f"[red]{escape(str(exc))}[/]", highlight=False)
         return 2
     lines, tails = existing_lines(files, args.lines, args.message_id)
     for line in lines:
@@ -553,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return live[args.command](args)
         except (TopologyError, PlatformNotFound) as exc:
-            errors.print(f"[red]{exc}[/]", highlight=False)
+            errors.print(f"[red]{escape(str(exc))}[/]", highlight=False)
             return 2
     if args.command == "logs":
         return _logs(args)
@@ -561,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return _samples(args)
         except (TopologyError, SeedError) as exc:
-            errors.print(f"[red]{exc}[/]", highlight=False)
+            errors.print(f"[red]{escape(str(exc))}[/]", highlight=False)
             return 2
     try:
         if args.command == "up":
@@ -581,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
         seeds = seed_paths(topology.seeds)
         seeded = load_seeds(seeds)
     except (TopologyError, SeedError) as exc:
-        errors.print(f"[red]{exc}[/]", highlight=False)
+        errors.print(f"[red]{escape(str(exc))}[/]", highlight=False)
         return 2
     if seeds:
         console.print(f"seeds: {seeded.summary()} from {', '.join(map(str, seeds))}")

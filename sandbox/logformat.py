@@ -5,12 +5,17 @@ shipper or `gsp-sandbox logs --message-id` can pick out one exchange across ever
 GSP_LOG_FORMAT=pretty, or `gsp-sandbox logs --pretty` over the JSON files, shows the same
 records as aligned text. Fields other than the fixed ones come from `extra=` on the call
 (the exchange log puts message_id, consumer, service, status, duration_ms there).
+
+Logs are plain text: control characters (an ANSI colour code, a newline forging a second
+line) are written as visible escapes (`\x1b`), whether they came from a caller's path or
+from a library; uvicorn's `color_message`, a coloured copy of the message, is dropped.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -28,6 +33,22 @@ _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)._
 _FIXED = ("time", "level", "node", "logger", "message")
 # Shown first, in this order, after the message; other extras follow by name.
 _LEADING_EXTRAS = ("message_id", "consumer", "service", "status", "duration_ms")
+# Extras libraries attach for their own coloured console output.
+_DROPPED_EXTRAS = frozenset({"color_message"})
+# C0 and C1 controls and DEL; a traceback keeps its line breaks (and tabs), nothing else does.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROLS_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def plain(value: Any, *, multiline: bool = False) -> Any:
+    """A string with its control characters made visible; anything else as it is."""
+    if not isinstance(value, str) or value.isprintable():  # the common case, checked in C
+        return value
+    return (_CONTROLS_BUT_LINES if multiline else _CONTROLS).sub(_escape, value)
 
 
 def _iso(created: float) -> str:
@@ -40,13 +61,20 @@ def record_fields(record: logging.LogRecord, node: str) -> dict[str, Any]:
         "level": record.levelname.lower(),
         "node": node,
         "logger": record.name,
-        "message": record.getMessage(),
+        # uvicorn ends some messages with a newline; a message is one line.
+        "message": plain(record.getMessage().rstrip("\n")),
     }
     for key, value in record.__dict__.items():
-        if key not in _RECORD_ATTRIBUTES and not key.startswith("_") and value is not None:
-            fields[key] = value
+        if (
+            key not in _RECORD_ATTRIBUTES
+            and key not in _DROPPED_EXTRAS
+            and not key.startswith("_")
+            and value is not None
+        ):
+            fields[key] = plain(value)
     if record.exc_info:
-        fields["exception"] = logging.Formatter().formatException(record.exc_info)
+        exception = logging.Formatter().formatException(record.exc_info)
+        fields["exception"] = plain(exception, multiline=True)
     return fields
 
 
@@ -61,22 +89,28 @@ class JsonFormatter(logging.Formatter):
 
 
 def render_pretty(fields: dict[str, Any]) -> str:
-    """One line a person reads: time, node, level, message, then key=value extras."""
-    stamp = str(fields.get("time", ""))
+    """One line a person reads: time, node, level, message, then key=value extras.
+
+    Made plain again here: the fields may come from a file written before logs were, or
+    by something else, and this is what reaches a terminal.
+    """
+    stamp = plain(str(fields.get("time", "")))
     clock = stamp[11:23] if len(stamp) >= 23 else stamp
-    extras = {k: v for k, v in fields.items() if k not in _FIXED and k != "exception"}
+    extras = {
+        plain(str(k)): v
+        for k, v in fields.items()
+        if k not in _FIXED and k != "exception" and k not in _DROPPED_EXTRAS
+    }
     ordered = [k for k in _LEADING_EXTRAS if k in extras] + sorted(
         k for k in extras if k not in _LEADING_EXTRAS
     )
-    tail = " ".join(f"{k}={extras[k]}" for k in ordered if extras[k] is not None)
-    line = (
-        f"{clock} {fields.get('node', '-'):<22} {str(fields.get('level', '')).upper():<7} "
-        f"{fields.get('message', '')}"
-    )
+    tail = " ".join(f"{k}={plain(str(extras[k]))}" for k in ordered if extras[k] is not None)
+    node, level = plain(str(fields.get("node", "-"))), plain(str(fields.get("level", "")))
+    line = f"{clock} {node:<22} {level.upper():<7} {plain(str(fields.get('message', '')))}"
     if tail:
         line += f"  {tail}"
     if fields.get("exception"):
-        line += "\n" + str(fields["exception"])
+        line += "\n" + plain(str(fields["exception"]), multiline=True)
     return line
 
 

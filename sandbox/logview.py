@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.logformat import parse_line, render_pretty
+from sandbox.logformat import parse_line, plain, render_pretty
 
 POLL_SECONDS = 0.25
 
@@ -48,9 +48,10 @@ class LogLine:
     def render(self, pretty: bool) -> str:
         if pretty and self.fields is not None:
             return render_pretty(self.fields)
+        # A line that is not a JSON record is whatever a process printed: made plain too.
         if pretty:
-            return f"{'':12} {self.node:<22} {self.text}"
-        return self.text
+            return f"{'':12} {self.node:<22} {plain(self.text)}"
+        return self.text if self.fields is not None else plain(self.text)
 
 
 def matches(line: LogLine, message_id: str | None) -> bool:

@@ -9,9 +9,13 @@ import yaml
 from pydantic import ValidationError
 
 from contracts.topology import Topology
+from sandbox.bounded_yaml import YamlRejected, load_bounded, one_line, read_text
 
 SHIPPED_DIR = Path(__file__).parent / "topologies"
 DEFAULT_TOPOLOGY = "bac-giang-2022"
+MAX_EXTENDS = 16
+# A file can be wrong in thousands of places; the first ones say enough.
+MAX_LISTED_PROBLEMS = 20
 
 
 class TopologyError(ValueError):
@@ -46,12 +50,16 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The file's fields; with `extends: <topology>`, laid over that topology's fields."""
     if path in seen:
         raise TopologyError(f"{path}: extends: a cycle ({' -> '.join(map(str, seen))})")
+    if len(seen) >= MAX_EXTENDS:
+        raise TopologyError(f"{path}: extends: more than {MAX_EXTENDS} files deep")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_bounded(read_text(path))
     except OSError as exc:
-        raise TopologyError(f"{path}: cannot read: {exc.strerror}") from None
+        raise TopologyError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except YamlRejected as exc:
+        raise TopologyError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise TopologyError(f"{path}: not valid YAML: {exc}") from None
+        raise TopologyError(f"{path}: not valid YAML: {one_line(exc)}") from None
     if not isinstance(raw, dict):
         raise TopologyError(f"{path}: (top level): expected a mapping of topology fields")
     if isinstance(raw.get("seeds"), str):  # relative to the file that names it
@@ -73,7 +81,9 @@ def load_topology(ref: str | Path = DEFAULT_TOPOLOGY) -> Topology:
         return Topology.model_validate(raw)
     except ValidationError as exc:
         lines = [f"{path}: {exc.error_count()} problem(s) in the topology"]
-        for err in exc.errors():
+        for err in exc.errors()[:MAX_LISTED_PROBLEMS]:
             msg = err["msg"].removeprefix("Value error, ")
             lines.append(f"  {_where(err['loc'])}: {msg}")
+        if exc.error_count() > MAX_LISTED_PROBLEMS:
+            lines.append(f"  … and {exc.error_count() - MAX_LISTED_PROBLEMS} more")
         raise TopologyError("\n".join(lines)) from None

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sandbox import node as node_process
 from sandbox.settings import SandboxSettings
+from sandbox.topology import TopologyError
 from services.catalog import load_factory
 
 _PR_SET_PDEATHSIG = 1
@@ -73,7 +74,10 @@ def pid_file(data_dir: Path) -> Path:
 
 def main() -> int:
     settings = SandboxSettings()
-    _preload(settings)
+    try:
+        _preload(settings)
+    except TopologyError as exc:
+        raise SystemExit(str(exc)) from None
     children: dict[int, str] = {}
     stopping = False
 

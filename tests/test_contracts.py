@@ -74,6 +74,51 @@ async def test_bad_body_lists_every_wrong_field(
     assert fields == {"$.body.soDinhDanh", "$.body.hoTen", "$.body.ngaySinh"}
 
 
+async def test_every_missing_field_is_named_once_even_when_nested(
+    sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
+) -> None:
+    lgsp = sandbox.url(LGSP)
+    headers = await bearer(client, lgsp, topology_2022, MOTCUA)
+    # Three fields missing at the top, one of the wrong type: four entries, each its own.
+    dossier = await client.post(
+        f"{lgsp}/apiMotCua/1.0/hoSo",
+        json={"maThamChieu": "k-1", "maThuTuc": 7, "maDonVi": "000.00.01.H04"},
+        headers=headers,
+    )
+    assert dossier.status_code == 422, dossier.text
+    errors = dossier.json()["errors"]
+    assert sorted(e["field"] for e in errors) == [
+        "$.body.hoTen",
+        "$.body.maThuTuc",
+        "$.body.noiDung",
+        "$.body.soDienThoai",
+        "$.body.soDinhDanh",
+    ]
+    assert {e["reason"] for e in errors if e["field"] == "$.body.noiDung"} == {
+        "'noiDung' is required"
+    }
+
+    # Missing inside a nested object and inside an item of a list.
+    document = {
+        "maThamChieu": "k-2",
+        "noiGui": {},
+        "noiNhan": [{"maDonVi": "000.00.12.H04"}],
+        "soKyHieu": "1/UBND",
+        "loaiVanBan": "Công văn",
+        "trichYeu": "x",
+        "noiBanHanh": "Bắc Giang",
+        "ngayBanHanh": "2024-11-22",
+        "nguoiKy": {"chucVu": "Chủ tịch", "hoTen": "Nguyễn Văn A"},
+    }
+    sent = await client.post(f"{lgsp}/apiQLVB/1.0/guiVanBan", json=document, headers=headers)
+    assert sent.status_code == 422, sent.text
+    assert sorted(e["field"] for e in sent.json()["errors"]) == [
+        "$.body.noiGui.maDonVi",
+        "$.body.noiGui.tenDonVi",
+        "$.body.noiNhan[0].tenDonVi",
+    ]
+
+
 async def test_operations_outside_the_contract_are_named(
     sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
 ) -> None:

@@ -132,3 +132,55 @@ def test_pretty_format_and_the_level_are_honoured() -> None:
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
+
+
+def test_uvicorns_coloured_copy_of_a_message_is_dropped() -> None:
+    record = logging.getLogger("uvicorn.error").makeRecord(
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        "Started server process [%d]",
+        (42,),
+        None,
+        extra={"color_message": "Started server process [\x1b[36m%d\x1b[0m]"},
+    )
+    for formatter in (JsonFormatter("ngsp"), PrettyFormatter("ngsp")):
+        line = formatter.format(record)
+        assert "color_message" not in line and "\x1b" not in line and "\\u001b" not in line
+        assert "Started server process [42]" in line
+
+
+def test_control_characters_from_a_caller_are_written_visibly_on_one_line() -> None:
+    # A path a caller chose: a colour code and a forged second log line.
+    path = "/apiX/1.0/\x1b[31mred\r\nFAKE 200\x9b"
+    record = _record(message_id="m1", service="apiX/1.0", note="a\x07b")
+    record.args = (path, 404)
+    line = JsonFormatter("lgsp").format(record)
+    assert "\\u001b" not in line and "\\r" not in line and "\\n" not in line
+    fields = json.loads(line)
+    assert fields["message"] == "GET /apiX/1.0/\\x1b[31mred\\x0d\\x0aFAKE 200\\x9b -> 404"
+    assert fields["note"] == "a\\x07b"
+    text = PrettyFormatter("lgsp").format(record)
+    assert "\x1b" not in text and "\n" not in text and "\x9b" not in text
+    assert "\\x1b[31mred" in text
+
+
+def test_pretty_rendering_of_an_older_file_is_plain_too() -> None:
+    # Lines written before logs were made plain still reach a terminal through --pretty.
+    old = json.dumps(
+        {
+            "time": "2026-01-01T00:00:00.000+00:00",
+            "level": "info",
+            "node": "ngsp",
+            "logger": "uvicorn.error",
+            "message": "Started \x1b[1mserver\x1b[0m",
+            "color_message": "\x1b[36mStarted\x1b[0m",
+            "exception": "Traceback\n  line \x1b[31m1\x1b[0m",
+        }
+    )
+    fields = parse_line(old)
+    assert fields is not None
+    text = render_pretty(fields)
+    assert "\x1b" not in text and "color_message" not in text
+    assert text.count("\n") == 2  # the traceback keeps its own lines

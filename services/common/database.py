@@ -1,8 +1,14 @@
-"""A back end's own SQLite file: opened once per app, WAL, closed on shutdown."""
+"""A back end's own SQLite file: opened once per app, WAL, closed on shutdown.
+
+Every request of the app shares the one connection, so one transaction: a statement is run
+and read to its end in a single call to aiosqlite's thread (execute_fetchall), never left
+half-read across an await, because a COMMIT fails while any statement of the connection is
+still in progress ("cannot commit transaction - SQL statements in progress").
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +35,7 @@ class Database:
         if self._db is None:
             return False
         try:
-            async with self._db.execute("SELECT 1") as cur:
-                await cur.fetchone()
+            await self._db.execute_fetchall("SELECT 1")
         except Exception:  # any failure means the dependency is down
             return False
         return True
@@ -42,7 +47,7 @@ class Database:
         )
         names = [r["name"] for r in rows]
         for name in names:
-            await self.connection.execute(f'DELETE FROM "{name}"')
+            await self.connection.execute_fetchall(f'DELETE FROM "{name}"')
         await self.connection.commit()
         return names
 
@@ -52,18 +57,27 @@ class Database:
             raise RuntimeError(f"database {self.path} is not open")
         return self._db
 
-    async def write(self, sql: str, args: Iterable[Any] = ()) -> int:
-        """Execute and commit; the row id of an insert."""
-        cur = await self.connection.execute(sql, tuple(args))
+    async def write(self, sql: str, args: Iterable[Any] = ()) -> None:
+        """Execute one statement and commit."""
+        await self.connection.execute_fetchall(sql, tuple(args))
         await self.connection.commit()
-        return cur.lastrowid or 0
+
+    async def write_returning(
+        self, sql: str, args: Iterable[Any] | Mapping[str, Any] = ()
+    ) -> dict[str, Any] | None:
+        """Execute one statement with RETURNING and commit; its first row, if any.
+
+        The statement is the unit of atomicity: what it reads and what it writes happen
+        under one write lock, however many requests (or processes) write at once.
+        """
+        params = args if isinstance(args, Mapping) else tuple(args)
+        rows = list(await self.connection.execute_fetchall(sql, params))  # type: ignore[arg-type]
+        await self.connection.commit()
+        return dict(rows[0]) if rows else None
 
     async def one(self, sql: str, args: Iterable[Any] = ()) -> dict[str, Any] | None:
-        async with self.connection.execute(sql, tuple(args)) as cur:
-            row = await cur.fetchone()
-        return dict(row) if row else None
+        rows = list(await self.connection.execute_fetchall(sql, tuple(args)))
+        return dict(rows[0]) if rows else None
 
     async def all(self, sql: str, args: Iterable[Any] = ()) -> list[dict[str, Any]]:
-        async with self.connection.execute(sql, tuple(args)) as cur:
-            rows = await cur.fetchall()
-        return [dict(r) for r in rows]
+        return [dict(r) for r in await self.connection.execute_fetchall(sql, tuple(args))]

@@ -38,10 +38,12 @@ router = APIRouter(tags=["mailbox"], include_in_schema=False)
 @router.post("/nhanVanBan", status_code=201)
 async def receive(request: Request, delivery: Delivery, response: Response) -> dict[str, str]:
     db = db_of(request)
-    cur = await db.connection.execute(
+    # The count comes back from the statement that changed it: read apart, two first
+    # deliveries at once would both see 2 and neither be answered as the new one.
+    stored = await db.connection.execute_fetchall(
         "INSERT INTO mailbox (id, kind, related, receivers, package, status, deliveries, "
         "received) VALUES (?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET "
-        "deliveries = deliveries + 1",
+        "deliveries = deliveries + 1 RETURNING deliveries",
         (
             delivery.id,
             delivery.kind.value,
@@ -53,13 +55,12 @@ async def receive(request: Request, delivery: Delivery, response: Response) -> d
         ),
     )
     if delivery.kind is MessageKind.REVOCATION and delivery.relatedDocument:
-        await db.connection.execute(
+        await db.connection.execute_fetchall(
             "UPDATE mailbox SET status = ? WHERE id = ?",
             (StatusCode.RECALLED.value, delivery.relatedDocument),
         )
     await db.connection.commit()
-    row = await db.one("SELECT deliveries FROM mailbox WHERE id = ?", (delivery.id,))
-    if cur.rowcount and row and row["deliveries"] > 1:
+    if stored and next(iter(stored))["deliveries"] > 1:
         response.status_code = 200  # seen before: acknowledged again, stored once
     return {"id": delivery.id}
 

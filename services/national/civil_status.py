@@ -75,8 +75,8 @@ async def dossier_status(
     issued = None
     if status == 1:
         # The registrar decides within the sandbox's day: received -> eligible -> registered.
-        record = await records.set_status(record, "4", "registered")
-        status = 4
+        record = await records.set_status(record, "4", "registered", expected="1")
+        status = int(record.status)
     if status == 4:
         born = record.body["ngaySinh"]
         male = record.body["gioiTinh"] == 1

@@ -60,7 +60,7 @@ async def track(
         )
     step = STEPS.index(record.status)
     if step + 1 < len(STEPS):
-        record = await records.set_status(record, STEPS[step + 1])
+        record = await records.set_status(record, STEPS[step + 1], expected=record.status)
     return _view(record)
 
 

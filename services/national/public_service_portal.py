@@ -42,7 +42,7 @@ async def sync(request: Request, body: DongBoHoSo) -> HoSoDongBo:
         client_key=body.maHoSo,
     )
     if not created and record.status != body.trangThai:
-        record = await records.set_status(record, body.trangThai)
+        record = await records.set_status(record, body.trangThai, unless_status=body.trangThai)
     return _view(record)
 
 
