@@ -28,6 +28,7 @@ from contracts.edxml import (
     ReceiverState,
     ReceiverView,
     StatusCode,
+    StatusPacket,
     TrailEvent,
 )
 
@@ -67,9 +68,11 @@ CREATE TABLE IF NOT EXISTS trail (
     receiver TEXT,
     event TEXT NOT NULL,
     status_code TEXT,
-    detail TEXT NOT NULL
+    detail TEXT NOT NULL,
+    status TEXT
 );
 CREATE INDEX IF NOT EXISTS trail_document ON trail (document_id);
+CREATE INDEX IF NOT EXISTS documents_edxml ON documents (sender_agency, edxml_id);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -123,6 +126,7 @@ class NewEvent:
     detail: str = ""
     event_id: str = ""
     time: float = 0.0
+    status: StatusPacket | None = None
 
 
 def new_document_id() -> str:
@@ -149,6 +153,9 @@ class DocumentStore:
         # FULL: a 202 promises the document survives a crash of the machine, not only of us.
         await self._db.execute("PRAGMA synchronous=FULL")
         await self._db.executescript(_SCHEMA)
+        columns = [r[1] for r in await self._db.execute_fetchall("PRAGMA table_info(trail)")]
+        if "status" not in columns:  # a store written before status packets were kept
+            await self._db.execute("ALTER TABLE trail ADD COLUMN status TEXT")
         await self._db.commit()
 
     async def close(self) -> None:
@@ -189,6 +196,15 @@ class DocumentStore:
 
     async def get(self, document_id: str) -> StoredDocument | None:
         rows = await self._rows("SELECT rowid, * FROM documents WHERE id = ?", (document_id,))
+        return _document(rows[0]) if rows else None
+
+    async def by_edxml_id(self, sender_agency: str, edxml_id: str) -> StoredDocument | None:
+        """A document sent from this platform by an agency, by its edXML DocumentId."""
+        rows = await self._rows(
+            "SELECT rowid, * FROM documents WHERE origin_platform = ? AND sender_agency = ? "
+            "AND edxml_id = ? ORDER BY rowid LIMIT 1",
+            (self.platform, sender_agency, edxml_id),
+        )
         return _document(rows[0]) if rows else None
 
     async def by_idempotency_key(self, consumer: str, key: str) -> StoredDocument | None:
@@ -303,7 +319,7 @@ class DocumentStore:
         event_id = event.event_id or uuid.uuid4().hex
         await db.execute(
             "INSERT OR IGNORE INTO trail (event_id, document_id, time, platform, receiver, "
-            "event, status_code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "event, status_code, detail, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 event_id,
                 document_id,
@@ -313,6 +329,7 @@ class DocumentStore:
                 event.event,
                 event.status_code.value if event.status_code else None,
                 event.detail,
+                _packet_json(event.status),
             ),
         )
         return event_id, TrailEvent(
@@ -322,6 +339,7 @@ class DocumentStore:
             event=event.event,  # type: ignore[arg-type]
             statusCode=event.status_code,
             detail=event.detail,
+            status=event.status,
         )
 
     async def add_relayed_event(
@@ -330,7 +348,7 @@ class DocumentStore:
         """Record an event another platform saw; False when it was already recorded."""
         cur = await db.execute(
             "INSERT OR IGNORE INTO trail (event_id, document_id, time, platform, receiver, "
-            "event, status_code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "event, status_code, detail, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 event_id,
                 document_id,
@@ -340,6 +358,7 @@ class DocumentStore:
                 event.event,
                 event.statusCode.value if event.statusCode else None,
                 event.detail,
+                _packet_json(event.status),
             ),
         )
         return cur.rowcount > 0
@@ -356,6 +375,7 @@ class DocumentStore:
                 event=r["event"],
                 statusCode=StatusCode(r["status_code"]) if r["status_code"] else None,
                 detail=r["detail"],
+                status=StatusPacket.model_validate_json(r["status"]) if r["status"] else None,
             )
             for r in rows
         ]
@@ -414,6 +434,10 @@ class DocumentStore:
     async def outbox_counts(self) -> dict[str, int]:
         rows = await self._rows("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
         return {r["state"]: r["n"] for r in rows}
+
+
+def _packet_json(packet: StatusPacket | None) -> str | None:
+    return None if packet is None else packet.model_dump_json(by_alias=True)
 
 
 def _document(row: aiosqlite.Row) -> StoredDocument:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from apikit.problems import ProblemError
 from contracts.edxml import Delivery, DocumentPackage, MessageKind, StatusCode
+from contracts.edxml.xml import package_to_xml
 from services.common.app import db_of
 
 MAILBOX_SCHEMA = """
@@ -23,6 +24,7 @@ CREATE TABLE IF NOT EXISTS mailbox (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
     related TEXT,
+    edxml_id TEXT NOT NULL DEFAULT '',
     receivers TEXT NOT NULL,
     package TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -55,13 +57,14 @@ router = APIRouter(tags=["mailbox"], include_in_schema=False)
 async def receive(request: Request, delivery: Delivery, response: Response) -> dict[str, str]:
     db = db_of(request)
     cur = await db.connection.execute(
-        "INSERT INTO mailbox (id, kind, related, receivers, package, status, deliveries, "
-        "received) VALUES (?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET "
-        "deliveries = deliveries + 1",
+        "INSERT INTO mailbox (id, kind, related, edxml_id, receivers, package, status, "
+        "deliveries, received) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT (id) DO UPDATE "
+        "SET deliveries = deliveries + 1",
         (
             delivery.id,
             delivery.kind.value,
             delivery.relatedDocument,
+            delivery.package.documentId,
             ",".join(delivery.receivers),
             delivery.package.model_dump_json(by_alias=True, exclude_none=True),
             StatusCode.ARRIVED.value,
@@ -69,9 +72,10 @@ async def receive(request: Request, delivery: Delivery, response: Response) -> d
         ),
     )
     if delivery.kind is MessageKind.REVOCATION and delivery.relatedDocument:
+        # The revocation names the document by its edXML DocumentId, as the standard does.
         await db.connection.execute(
-            "UPDATE mailbox SET status = ? WHERE id = ?",
-            (StatusCode.RECALLED.value, delivery.relatedDocument),
+            "UPDATE mailbox SET status = ? WHERE edxml_id = ? AND kind != ?",
+            (StatusCode.RECALLED.value, delivery.relatedDocument, MessageKind.REVOCATION.value),
         )
     await db.connection.commit()
     row = await db.one("SELECT deliveries FROM mailbox WHERE id = ?", (delivery.id,))
@@ -92,12 +96,19 @@ async def listing(
 
 
 @router.get("/nhanVanBan/{document_id}", response_model=MailboxEntry)
-async def one(request: Request, document_id: Annotated[str, Path(max_length=64)]) -> MailboxEntry:
+async def one(
+    request: Request,
+    document_id: Annotated[str, Path(max_length=64)],
+    accept: Annotated[str | None, Header()] = None,
+) -> MailboxEntry | Response:
     row = await db_of(request).one("SELECT * FROM mailbox WHERE id = ?", (document_id,))
     if row is None:
         raise ProblemError(
             404, "document-not-found", "Không tìm thấy văn bản", f"No document {document_id}."
         )
+    if accept and accept.split(",")[0].strip().startswith(("application/xml", "text/xml")):
+        package = DocumentPackage.model_validate_json(row["package"])
+        return Response(package_to_xml(package), media_type="application/xml")
     return MailboxEntry(
         id=row["id"],
         kind=MessageKind(row["kind"]),
