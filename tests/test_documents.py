@@ -253,6 +253,11 @@ async def test_document_to_another_province_passes_through_ngsp_and_statuses_flo
     assert ("ngsp", "forwarded", None) in events
     assert (OTHER_LGSP, "delivered", "01") in events
     assert (OTHER_LGSP, "status", "03") in events
+    # the receiver's status packet itself came back through NGSP to the sender's trail
+    packet = next(e.status for e in view.trail if e.event == "status")
+    assert packet is not None and packet.from_.organId == BN_OFFICE
+    assert packet.responseFor.documentId == stored["package"]["documentId"]
+    assert packet.staffInfo.staff == "Lê Văn Cường"
 
 
 async def test_document_to_a_ministry_behind_ngsp(
