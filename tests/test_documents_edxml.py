@@ -19,7 +19,13 @@ import httpx
 import pytest
 from lxml import etree
 
-from contracts.edxml import MAX_ATTACHMENT_BYTES, NAMESPACE, DocumentPackage, DocumentView
+from contracts.edxml import (
+    MAX_ATTACHMENT_BYTES,
+    MAX_TRACE_HEADERS,
+    NAMESPACE,
+    DocumentPackage,
+    DocumentView,
+)
 from contracts.edxml.xml import package_from_xml, package_to_xml
 from sandbox.harness import RunningTopology, run_topology
 from tests.document_topology import (
@@ -334,3 +340,26 @@ async def test_an_attachment_at_the_limit_arrives_byte_identical_and_one_over_is
     )
     problem = assert_problem(await send_xml(client, docs, over), 422, "validation-error")
     assert "$.attachments[0].value" in [e["field"] for e in problem["errors"]]
+
+
+async def test_a_neighbour_handing_over_a_package_that_passed_too_many_organs_is_refused(
+    docs: RunningTopology, client: httpx.AsyncClient
+) -> None:
+    package = renumbered(package_from_xml(fixture("reply-with-response-for.edxml")), "1600")
+    hop = package.traceHeaderList[0].model_copy(update={"organId": "000.00.00.G10"})
+    full = package.model_copy(update={"traceHeaderList": [hop] * MAX_TRACE_HEADERS})
+    delivery = {
+        "id": "doc-relay-too-long-1",
+        "kind": "new",
+        "receivers": [BG_STTTT],
+        "originPlatform": "ngsp",
+        "fromPlatform": "ngsp",
+        "messageId": "m-relay-too-long",
+        "package": full.model_dump(mode="json", by_alias=True),
+    }
+    # NGSP's own credential at the LGSP: the hand-over is refused for good (a 4xx), so the
+    # sending platform gives up and tells its sender, instead of retrying for ever
+    ngsp = await bearer(client, docs.url(LGSP), docs.topology, "ngsp")
+    response = await client.post(f"{docs.url(LGSP)}/documents/relay", json=delivery, headers=ngsp)
+    problem = assert_problem(response, 422, "too-many-trace-headers")
+    assert [e["field"] for e in problem["errors"]] == ["$.traceHeaderList"]
