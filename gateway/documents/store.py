@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from pydantic import ValidationError
 
 from contracts.edxml import (
     DocumentPackage,
@@ -31,6 +33,11 @@ from contracts.edxml import (
     StatusPacket,
     TrailEvent,
 )
+from contracts.edxml.legacy import is_legacy, upgrade
+
+log = logging.getLogger(__name__)
+# PRAGMA user_version of a store whose packages are in the edXML 2.0 form.
+_FORMAT = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -156,7 +163,31 @@ class DocumentStore:
         columns = [r[1] for r in await self._db.execute_fetchall("PRAGMA table_info(trail)")]
         if "status" not in columns:  # a store written before status packets were kept
             await self._db.execute("ALTER TABLE trail ADD COLUMN status TEXT")
+        version = (await self._db.execute_fetchall("PRAGMA user_version"))[0][0]
+        if version < _FORMAT:
+            await self._upgrade_packages()
+            await self._db.execute(f"PRAGMA user_version = {_FORMAT}")
         await self._db.commit()
+
+    async def _upgrade_packages(self) -> None:
+        """Packages stored by a sandbox before edXML 2.0, rewritten once in the 2.0 form."""
+        rows = await self._rows("SELECT id, related, package FROM documents")
+        ids = {r["id"]: r for r in rows}
+        for row in rows:
+            data = json.loads(row["package"])
+            if not is_legacy(data):
+                continue
+            related = ids.get(row["related"] or "")
+            related_id = None if related is None else _edxml_id_of(related["package"])
+            try:
+                package = DocumentPackage.model_validate(upgrade(data, related_id))
+            except (ValidationError, KeyError, ValueError) as exc:
+                log.warning("document %s cannot be upgraded to edXML 2.0: %s", row["id"], exc)
+                continue
+            await self.db.execute(
+                "UPDATE documents SET package = ?, related = ? WHERE id = ?",
+                (package.model_dump_json(by_alias=True), package.related_document, row["id"]),
+            )
 
     async def close(self) -> None:
         if self._db is not None:
@@ -434,6 +465,15 @@ class DocumentStore:
     async def outbox_counts(self) -> dict[str, int]:
         rows = await self._rows("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
         return {r["state"]: r["n"] for r in rows}
+
+
+def _edxml_id_of(stored: str) -> str | None:
+    data = json.loads(stored)
+    if not is_legacy(data):
+        return str(data.get("documentId") or "") or None
+    day = str(data["promulgationInfo"]["promulgationDate"]).replace("-", "/")
+    code = data["code"]
+    return f"{data['from']['organId']},{day},{code['codeNumber']}/{code['codeNotation']}"
 
 
 def _packet_json(packet: StatusPacket | None) -> str | None:

@@ -8,6 +8,7 @@ test can see both facts.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 
 from apikit.problems import ProblemError
 from contracts.edxml import Delivery, DocumentPackage, MessageKind, StatusCode
+from contracts.edxml.legacy import is_legacy, upgrade
 from contracts.edxml.xml import package_to_xml
 from services.common.app import db_of
 
@@ -24,7 +26,6 @@ CREATE TABLE IF NOT EXISTS mailbox (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
     related TEXT,
-    edxml_id TEXT NOT NULL DEFAULT '',
     receivers TEXT NOT NULL,
     package TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -57,14 +58,13 @@ router = APIRouter(tags=["mailbox"], include_in_schema=False)
 async def receive(request: Request, delivery: Delivery, response: Response) -> dict[str, str]:
     db = db_of(request)
     cur = await db.connection.execute(
-        "INSERT INTO mailbox (id, kind, related, edxml_id, receivers, package, status, "
-        "deliveries, received) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT (id) DO UPDATE "
-        "SET deliveries = deliveries + 1",
+        "INSERT INTO mailbox (id, kind, related, receivers, package, status, deliveries, "
+        "received) VALUES (?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET "
+        "deliveries = deliveries + 1",
         (
             delivery.id,
             delivery.kind.value,
             delivery.relatedDocument,
-            delivery.package.documentId,
             ",".join(delivery.receivers),
             delivery.package.model_dump_json(by_alias=True, exclude_none=True),
             StatusCode.ARRIVED.value,
@@ -74,7 +74,8 @@ async def receive(request: Request, delivery: Delivery, response: Response) -> d
     if delivery.kind is MessageKind.REVOCATION and delivery.relatedDocument:
         # The revocation names the document by its edXML DocumentId, as the standard does.
         await db.connection.execute(
-            "UPDATE mailbox SET status = ? WHERE edxml_id = ? AND kind != ?",
+            "UPDATE mailbox SET status = ? WHERE json_extract(package, '$.documentId') = ? "
+            "AND kind != ?",
             (StatusCode.RECALLED.value, delivery.relatedDocument, MessageKind.REVOCATION.value),
         )
     await db.connection.commit()
@@ -106,8 +107,8 @@ async def one(
         raise ProblemError(
             404, "document-not-found", "Không tìm thấy văn bản", f"No document {document_id}."
         )
+    package = _package(row["package"])
     if accept and accept.split(",")[0].strip().startswith(("application/xml", "text/xml")):
-        package = DocumentPackage.model_validate_json(row["package"])
         return Response(package_to_xml(package), media_type="application/xml")
     return MailboxEntry(
         id=row["id"],
@@ -116,5 +117,11 @@ async def one(
         receivers=row["receivers"].split(","),
         status=StatusCode(row["status"]),
         deliveries=row["deliveries"],
-        package=DocumentPackage.model_validate_json(row["package"]),
+        package=package,
     )
+
+
+def _package(stored: str) -> DocumentPackage:
+    data = json.loads(stored)
+    # A mailbox filled by an earlier sandbox holds packages in the 1.0 JSON shape.
+    return DocumentPackage.model_validate(upgrade(data) if is_legacy(data) else data)
