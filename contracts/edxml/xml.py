@@ -121,7 +121,11 @@ def _token(parent: etree._Element | None, name: str) -> str | None:
 
 
 def _fields(parent: etree._Element | None, spec: dict[str, bool]) -> dict[str, Any]:
-    """{key: text} for the elements present; spec maps each key to "typed" (strip) or not."""
+    """{key: text} for the elements present; spec maps each key to "typed" (strip) or not.
+
+    Only values whose model type admits no surrounding whitespace (ids with a pattern,
+    numbers, dates, flags) are stripped, so what the sandbox writes reads back unchanged.
+    """
     found: dict[str, Any] = {}
     for key, typed in spec.items():
         value = (_token if typed else _text)(parent, key[0].upper() + key[1:])
@@ -184,9 +188,9 @@ def package_data(body: bytes) -> dict[str, Any]:
     if (sender := _one(message, "From")) is not None:
         data["from"] = _fields(sender, _ORGANIZATION)
     data["to"] = [_fields(to, _ORGANIZATION) for to in _all(message, "To")]
-    data.update(_fields(message, {"documentId": True, "subject": False, "content": False}))
+    data.update(_fields(message, {"documentId": False, "subject": False, "content": False}))
     if (code := _one(message, "Code")) is not None:
-        data["code"] = _fields(code, {"codeNumber": True, "codeNotation": False})
+        data["code"] = _fields(code, {"codeNumber": False, "codeNotation": False})
     if (info := _one(message, "PromulgationInfo")) is not None:
         data["promulgationInfo"] = _fields(info, {"place": False, "promulgationDate": True})
     if (kind := _one(message, "DocumentType")) is not None:
@@ -250,7 +254,7 @@ def _bussiness(element: etree._Element) -> dict[str, Any]:
         found["staffInfo"] = _fields(staff, _STAFF)
     found["replacementInfoList"] = [
         {
-            **_fields(r, {"documentId": True}),
+            **_fields(r, {"documentId": False}),
             "organIdList": [
                 "".join(o.itertext()).strip() for o in _all(_one(r, "OrganIdList"), "OrganId")
             ],
