@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -363,3 +364,28 @@ async def test_a_neighbour_handing_over_a_package_that_passed_too_many_organs_is
     response = await client.post(f"{docs.url(LGSP)}/documents/relay", json=delivery, headers=ngsp)
     problem = assert_problem(response, 422, "too-many-trace-headers")
     assert [e["field"] for e in problem["errors"]] == ["$.traceHeaderList"]
+
+
+async def test_an_outbox_item_that_always_fails_stops_after_the_last_attempt(
+    docs: RunningTopology, client: httpx.AsyncClient
+) -> None:
+    # An item whose document cannot be read fails inside the platform on every attempt (as
+    # the forged-trace documents of issue 13 did); it must stop, not be retried for ever.
+    path = docs.settings.data_dir / f"{LGSP}.documents.sqlite3"
+    with sqlite3.connect(path) as db:
+        item = db.execute(
+            "INSERT INTO outbox (kind, document_id, hop, receivers, next_at, state) "
+            "VALUES ('deliver', 'doc-missing-000001', 'push:000.00.12.H04', '[\"x\"]', 0, "
+            "'pending')"
+        ).lastrowid
+    deadline = time.monotonic() + 30
+    while True:
+        with sqlite3.connect(path) as db:
+            state, attempts = db.execute(
+                "SELECT state, attempts FROM outbox WHERE id = ?", (item,)
+            ).fetchone()
+        if state == "failed":
+            break
+        assert time.monotonic() < deadline, (state, attempts)
+        await asyncio.sleep(0.1)
+    assert attempts == docs.settings.delivery_max_attempts - 1

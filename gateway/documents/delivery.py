@@ -94,7 +94,10 @@ class DeliveryWorker:
             if item.attempts + 1 >= self.settings.delivery_max_attempts:
                 # Bounded like any other failure: an item that always fails stops, and its
                 # sender is told, instead of being retried for ever.
-                await self._give_up(item, f"internal error: {type(exc).__name__}")
+                try:
+                    await self._give_up(item, f"internal error: {type(exc).__name__}")
+                except Exception:  # the item is marked failed first; the rest is best effort
+                    log.exception("outbox item %d: recording its failure failed too", item.id)
             else:
                 await self.store.retry_later(item, self.settings.delivery_max_delay_seconds, "bug")
         finally:
