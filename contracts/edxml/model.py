@@ -23,7 +23,7 @@ import hashlib
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
@@ -62,12 +62,9 @@ def _xml_chars(value: str) -> str:
     return value
 
 
-def Text(max_length: int, *, min_length: int = 0) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(min_length=min_length, max_length=max_length),
-        AfterValidator(_xml_chars),
-    ]
+# Lengths are set per field (Field(max_length=...)); the character check is the type's.
+XmlText = Annotated[str, AfterValidator(_xml_chars)]
+ListItem = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_xml_chars)]
 
 
 # Real packages use national agency codes (000.00.01.H04) but also older and system codes
@@ -205,61 +202,63 @@ class Organization(_Part):
     """From and each To: OrganId, OrganizationInCharge, OrganName, OrganAdd, Email, ..."""
 
     organId: OrganId
-    organizationInCharge: Text(300) = ""
-    organName: Text(300) = ""
-    organAdd: Text(500) = ""
-    email: Text(200) = ""
-    telephone: Text(100) = ""
-    fax: Text(100) = ""
-    website: Text(200) = ""
+    organizationInCharge: XmlText = Field(default="", max_length=300)
+    organName: XmlText = Field(default="", max_length=300)
+    organAdd: XmlText = Field(default="", max_length=500)
+    email: XmlText = Field(default="", max_length=200)
+    telephone: XmlText = Field(default="", max_length=100)
+    fax: XmlText = Field(default="", max_length=100)
+    website: XmlText = Field(default="", max_length=200)
 
 
 class Code(_Part):
-    codeNumber: Text(30, min_length=1)
-    codeNotation: Text(100) = ""
+    codeNumber: XmlText = Field(min_length=1, max_length=30)
+    codeNotation: XmlText = Field(default="", max_length=100)
 
 
 class PromulgationInfo(_Part):
-    place: Text(200) = ""
+    place: XmlText = Field(default="", max_length=200)
     promulgationDate: EdDate
 
 
 class DocumentType(_Part):
     type: int = Field(ge=0, le=999, description="Document type number (1 = Công văn, ...)")
     typeDetail: int = Field(default=0, ge=0, le=999)
-    typeName: Text(200) = ""
+    typeName: XmlText = Field(default="", max_length=200)
 
 
 class SignerInfo(_Part):
-    competence: Text(200) = ""
-    position: Text(200) = ""
-    fullName: Text(200) = ""
+    competence: XmlText = Field(default="", max_length=200)
+    position: XmlText = Field(default="", max_length=200)
+    fullName: XmlText = Field(default="", max_length=200)
 
 
 class OtherInfo(_Part):
     priority: int = Field(default=0, ge=0, le=4, description="0 normal ... 4 timed fire-urgent")
-    sphereOfPromulgation: Text(300) = ""
-    typerNotation: Text(100) = ""
+    sphereOfPromulgation: XmlText = Field(default="", max_length=300)
+    typerNotation: XmlText = Field(default="", max_length=100)
     promulgationAmount: int = Field(default=0, ge=0, le=1_000_000)
     pageAmount: int = Field(default=0, ge=0, le=1_000_000)
     direction: bool = False
-    appendixes: list[Text(1000)] = Field(default_factory=list, max_length=100)
+    appendixes: list[ListItem] = Field(default_factory=list, max_length=100)
 
 
 class ResponseFor(_Part):
     """The document this one answers (or, in a status packet, the one the status is about)."""
 
     organId: OrganId
-    code: Text(200) = Field(default="", description="Number/notation, e.g. 7816/VPCP-TTĐT")
+    code: XmlText = Field(
+        max_length=200, default="", description="Number/notation, e.g. 7816/VPCP-TTĐT"
+    )
     promulgationDate: EdDate | None = None
-    documentId: Text(300) = ""
+    documentId: XmlText = Field(default="", max_length=300)
 
 
 class StaffInfo(_Part):
-    department: Text(300) = ""
-    staff: Text(200) = ""
-    email: Text(200) = ""
-    mobile: Text(50) = ""
+    department: XmlText = Field(default="", max_length=300)
+    staff: XmlText = Field(default="", max_length=200)
+    email: XmlText = Field(default="", max_length=200)
+    mobile: XmlText = Field(default="", max_length=50)
 
 
 class TraceHeader(_Part):
@@ -285,16 +284,18 @@ class BussinessDocumentInfo(_Part):
 class ReplacementInfo(_Part):
     """For a replacement: a document it replaces and the organs that had received it."""
 
-    documentId: Text(300, min_length=1)
+    documentId: XmlText = Field(min_length=1, max_length=300)
     organIdList: list[OrganId] = Field(default_factory=list, max_length=200)
 
 
 class Bussiness(_Part):
-    documentId: Text(300) = Field(
-        default="", description="For a revocation or update: the document it concerns"
+    documentId: XmlText = Field(
+        max_length=300,
+        default="",
+        description="For a revocation or update: the document it concerns",
     )
     bussinessDocType: BussinessDocType = BussinessDocType.NEW
-    bussinessDocReason: Text(1000) = ""
+    bussinessDocReason: XmlText = Field(default="", max_length=1000)
     paper: int = Field(default=0, ge=0, le=1)
     bussinessDocumentInfo: BussinessDocumentInfo | None = None
     staffInfo: StaffInfo | None = None
@@ -325,8 +326,8 @@ class Attachment(_Part):
     contentType: Annotated[
         str, StringConstraints(pattern=r"^[A-Za-z0-9.+-]{1,60}/[A-Za-z0-9.+-]{1,100}$")
     ]
-    attachmentName: Text(255, min_length=1)
-    description: Text(1000) = ""
+    attachmentName: XmlText = Field(min_length=1, max_length=255)
+    description: XmlText = Field(default="", max_length=1000)
     value: Annotated[str, AfterValidator(_attachment_content)] = Field(
         description="ContentTransferEncoded: the content, base64 (no line breaks)"
     )
@@ -361,20 +362,21 @@ class DocumentPackage(_Part):
 
     from_: Organization = Field(alias="from")
     to: list[Organization] = Field(min_length=1, max_length=50)
-    documentId: Text(300) = Field(
+    documentId: XmlText = Field(
+        max_length=300,
         default="",
         description="{organ id},{yyyy/MM/dd},{number/notation}; made from the header if empty",
     )
     code: Code
     promulgationInfo: PromulgationInfo
     documentType: DocumentType
-    subject: Text(2000, min_length=1) = Field(description="Trích yếu")
-    content: Text(20_000) = ""
+    subject: XmlText = Field(min_length=1, max_length=2000, description="Trích yếu")
+    content: XmlText = Field(default="", max_length=20_000)
     signerInfo: SignerInfo = Field(default_factory=SignerInfo)
     dueDate: EdDate | None = None
     otherInfo: OtherInfo = Field(default_factory=OtherInfo)
     steeringType: int = Field(default=0, ge=0, le=9)
-    toPlaces: list[Text(500)] = Field(default_factory=list, max_length=100)
+    toPlaces: list[ListItem] = Field(default_factory=list, max_length=100)
     responseFor: list[ResponseFor] = Field(default_factory=list, max_length=20)
     traceHeaderList: list[TraceHeader] = Field(default_factory=list, max_length=MAX_TRACE_HEADERS)
     bussiness: Bussiness = Field(default_factory=Bussiness)

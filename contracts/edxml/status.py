@@ -16,7 +16,7 @@ from contracts.edxml.model import (
     ResponseFor,
     StaffInfo,
     StatusCode,
-    Text,
+    XmlText,
     _Part,
 )
 
@@ -48,7 +48,7 @@ class StatusPacket(_Part):
     responseFor: ResponseFor
     staffInfo: StaffInfo = Field(default_factory=StaffInfo)
     statusCode: StatusCode
-    description: Text(1000) = ""
+    description: XmlText = Field(default="", max_length=1000)
     timestamp: EdTimestamp | None = Field(
         default=None, description="When the status was issued; the platform fills it if absent"
     )
