@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from apikit.edxml_xml import package_from_xml, package_to_xml
 from contracts.edxml import DocumentPackage, DocumentView
+from contracts.edxml.xml import package_from_xml, package_to_xml
 from sandbox.harness import RunningTopology, run_topology
 from tests.document_topology import (
     BG_NOIVU,
@@ -32,30 +32,58 @@ from tests.helpers import assert_problem, audit_records, bearer
 
 LGSP = "lgsp-bac-giang"
 SENDER = "qlvb-bac-giang"
+# The organs the platforms write into TraceHeader as they pass a package on.
+LGSP_ORGAN = "000.00.12.H04"
+NGSP_ORGAN = "000.00.00.G10"
+OTHER_LGSP_ORGAN = "000.00.12.H06"
 
 
-def package(to: list[str], key: str, *, attachments: int = 0, **extra: Any) -> dict[str, Any]:
+_NUMBERS: dict[str, int] = {}
+
+
+def package(
+    to: list[str],
+    key: str,
+    *,
+    attachments: int = 0,
+    kind: int = 0,
+    related: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A package in the JSON projection of edXML; `key` picks its number and notation, so
+    its DocumentId (the default idempotency key) is the same for the same key."""
+    number = _NUMBERS.setdefault(key, len(_NUMBERS) + 1)
     files = [
         {
-            "contentId": f"att-{i}",
+            "contentId": f"cid:{key}-{i}",
             "contentType": "application/pdf",
             "attachmentName": f"Tệp đính kèm {i}.pdf",
             "value": base64.b64encode(os.urandom(2048 + i)).decode(),
         }
         for i in range(attachments)
     ]
+    bussiness: dict[str, Any] = {"bussinessDocType": kind}
+    if kind in (1, 2) and related:
+        bussiness["documentId"] = related
+    if kind == 3 and related:
+        bussiness["replacementInfoList"] = [{"documentId": related, "organIdList": to}]
     return {
         "from": {"organId": BG_OFFICE, "organName": "Văn phòng UBND tỉnh Bắc Giang"},
         "to": [{"organId": code, "organName": f"Cơ quan {code}"} for code in to],
-        "code": {"codeNumber": key.split("-")[-1][:20] or "1", "codeNotation": "UBND-VP"},
-        "promulgationInfo": {"place": "Bắc Giang", "promulgationDate": "2026-11-20"},
+        "code": {"codeNumber": str(number), "codeNotation": f"UBND-{key}"[:100]},
+        "promulgationInfo": {"place": "Bắc Giang", "promulgationDate": "2026/11/20"},
         "documentType": {"type": 1, "typeName": "Công văn"},
         "subject": "Về việc thử nghiệm liên thông văn bản",
         "signerInfo": {"position": "Chánh Văn phòng", "fullName": "Trần Thị Bình"},
-        "idempotencyKey": key,
+        "bussiness": bussiness,
         "attachments": files,
         **extra,
     }
+
+
+def document_id(body: dict[str, Any]) -> str:
+    code = body["code"]
+    return f"{BG_OFFICE},2026/11/20,{code['codeNumber']}/{code['codeNotation']}"
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +156,7 @@ async def test_intra_province_document_arrives_once_with_attachments_intact(
         for a in stored["package"]["attachments"]
     }
     assert got == sent
-    assert [t["platform"] for t in stored["package"]["traceHeaderList"]] == [LGSP]
+    assert [t["organId"] for t in stored["package"]["traceHeaderList"]] == [LGSP_ORGAN]
     # the other agency's e-office and NGSP never saw it
     assert doc_id not in (await mailbox(client, docs, "e-office"))["documents"]
     ngsp_audit = await audit_records(client, docs.url("ngsp"), docs.topology, "ngsp")
@@ -156,7 +184,7 @@ async def test_same_idempotency_key_twice_gives_one_document(
 async def test_xml_envelope_in_and_out(docs: RunningTopology, client: httpx.AsyncClient) -> None:
     model = DocumentPackage.model_validate(package([BG_STTTT], "xml-3", attachments=1))
     xml = package_to_xml(model)
-    assert b"<edXMLEnvelope" in xml and "Văn phòng".encode() in xml
+    assert b"<edXML:edXMLEnvelope" in xml and "Văn phòng".encode() in xml
     auth = await headers_for(client, docs, SENDER)
     response = await client.post(
         f"{docs.url(LGSP)}/documents",
@@ -170,9 +198,9 @@ async def test_xml_envelope_in_and_out(docs: RunningTopology, client: httpx.Asyn
         headers={**auth, "Accept": "application/xml"},
     )
     assert back.headers["content-type"].startswith("application/xml")
-    again = DocumentPackage.model_validate(package_from_xml(back.content))
+    again = package_from_xml(back.content)
     assert again.model_copy(update={"traceHeaderList": []}) == model
-    assert [t.platform for t in again.traceHeaderList] == [LGSP]
+    assert [t.organId for t in again.traceHeaderList] == [LGSP_ORGAN]
 
 
 async def test_document_to_another_province_passes_through_ngsp_and_statuses_flow_back(
@@ -184,8 +212,8 @@ async def test_document_to_another_province_passes_through_ngsp_and_statuses_flo
     view = await wait_final(client, docs, doc_id)
     assert view.receivers[0].state == "delivered"
     stored = (await client.get(f"{docs.url(OTHER_EOFFICE)}/nhanVanBan/{doc_id}")).json()
-    hops = [t["platform"] for t in stored["package"]["traceHeaderList"]]
-    assert hops == [LGSP, "ngsp", OTHER_LGSP]
+    hops = [t["organId"] for t in stored["package"]["traceHeaderList"]]
+    assert hops == [LGSP_ORGAN, NGSP_ORGAN, OTHER_LGSP_ORGAN]
     for platform in (LGSP, "ngsp", OTHER_LGSP):
         records = await audit_records(
             client, docs.url(platform), docs.topology, platform, message_id=message_id
@@ -196,7 +224,18 @@ async def test_document_to_another_province_passes_through_ngsp_and_statuses_flo
     bn = await headers_for(client, docs, "qlvb-bac-ninh", OTHER_LGSP)
     status = await client.post(
         f"{docs.url(OTHER_LGSP)}/documents/{doc_id}/status",
-        json={"statusCode": "03", "description": "Đã tiếp nhận", "staff": "Lê Văn Cường"},
+        json={
+            "from": {"organId": BN_OFFICE, "organName": "Văn phòng UBND tỉnh Bắc Ninh"},
+            "responseFor": {
+                "organId": BG_OFFICE,
+                "code": stored["package"]["documentId"].split(",", 2)[2],
+                "promulgationDate": "2026/11/20",
+                "documentId": stored["package"]["documentId"],
+            },
+            "staffInfo": {"department": "Văn thư", "staff": "Lê Văn Cường"},
+            "statusCode": "03",
+            "description": "Đã tiếp nhận",
+        },
         headers=bn,
     )
     assert status.status_code == 202, status.text
@@ -214,6 +253,11 @@ async def test_document_to_another_province_passes_through_ngsp_and_statuses_flo
     assert ("ngsp", "forwarded", None) in events
     assert (OTHER_LGSP, "delivered", "01") in events
     assert (OTHER_LGSP, "status", "03") in events
+    # the receiver's status packet itself came back through NGSP to the sender's trail
+    packet = next(e.status for e in view.trail if e.event == "status")
+    assert packet is not None and packet.from_.organId == BN_OFFICE
+    assert packet.responseFor.documentId == stored["package"]["documentId"]
+    assert packet.staffInfo.staff == "Lê Văn Cường"
 
 
 async def test_document_to_a_ministry_behind_ngsp(
@@ -260,7 +304,8 @@ async def test_revocation_recalls_the_document_at_the_receiver(
 ) -> None:
     first = (await send(client, docs, package([BG_STTTT], "revoke-21"))).json()["id"]
     await wait_final(client, docs, first)
-    revoke = package([BG_STTTT], "revoke-22", kind="revocation", relatedDocument=first)
+    first_body = package([BG_STTTT], "revoke-21")
+    revoke = package([BG_STTTT], "revoke-21", kind=1, related=document_id(first_body))
     response = await send(client, docs, revoke)
     assert response.status_code == 202, response.text
     await wait_final(client, docs, response.json()["id"])
@@ -298,7 +343,7 @@ async def test_revocation_recalls_the_document_at_the_receiver(
             "validation-error",
             "$.attachments[0].value",
         ),
-        ({"kind": "revocation"}, 422, "validation-error", "$"),
+        ({"bussiness": {"bussinessDocType": 1}}, 422, "validation-error", "$"),
         ({"to": []}, 422, "validation-error", "$.to"),
     ],
 )

@@ -1,23 +1,20 @@
 """/documents: send, follow, receive (push or inbox) and answer official documents.
 
-Bodies are edXML packages as JSON (application/json) or XML (application/xml); answers
-follow the Accept header for packages. Consumers act as their own agency only: a sender
+Bodies are edXML packages and status packets as XML (application/xml, the wire format real
+e-office systems write) or as their JSON projection (application/json); a package is read
+back in either form by the Accept header. Consumers act as their own agency only: a sender
 sees its documents, a receiver the documents addressed to it, nothing else.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from apikit.edxml_xml import (
-    is_xml,
-    package_from_xml,
-    package_to_xml,
-    status_from_xml,
-)
 from apikit.problems import ProblemError, validation_problem
 from contracts.edxml import (
     Delivery,
@@ -30,6 +27,7 @@ from contracts.edxml import (
     StatusPacket,
     StatusRelay,
 )
+from contracts.edxml.xml import XmlRefused, package_data, package_to_xml, status_data
 from contracts.problem import FieldError, Problem
 from contracts.topology import Consumer, Role
 from gateway.api.deps import Caller, DocumentsDep, ExchangeDep, SettingsDep, SpecDep
@@ -48,7 +46,7 @@ _PACKAGE_BODY = {
         "required": True,
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/DocumentPackage"}},
-            "application/xml": {"schema": {"type": "string", "description": "edXMLEnvelope"}},
+            "application/xml": {"schema": {"type": "string", "description": "edXML package"}},
         },
     }
 }
@@ -70,10 +68,25 @@ def _parse(model: type[M], data: Any) -> M:
         raise validation_problem(exc.errors()) from None
 
 
-def _decode(request: Request, body: bytes, from_xml: Any) -> Any:
+def is_xml(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media in ("application/xml", "text/xml") or bool(
+        re.fullmatch(r"application/[\w.+-]+\+xml", media)
+    )
+
+
+def _decode(
+    request: Request, body: bytes, from_xml: Callable[[bytes], dict[str, Any]] | None
+) -> Any:
     content_type = request.headers.get("content-type")
-    if is_xml(content_type):
-        return from_xml(body)
+    if from_xml is not None and is_xml(content_type):
+        try:
+            return from_xml(body)
+        except XmlRefused as exc:
+            title = "Malformed XML" if exc.slug == "invalid-xml" else "XML over a limit"
+            raise ProblemError(
+                400, exc.slug, title, exc.detail, errors=[FieldError(field="$", reason=exc.detail)]
+            ) from None
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media != "application/json":
         raise ProblemError(
@@ -120,10 +133,19 @@ async def send(
     documents: DocumentsDep,
     settings: SettingsDep,
     exchange: ExchangeDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=200,
+            description="Default: the edXML DocumentId (with the kind, for a revocation, "
+            "update or replacement)",
+        ),
+    ] = None,
 ) -> SendReceipt:
     body = await _body(request, settings, exchange)
-    package = _parse(DocumentPackage, _decode(request, body, package_from_xml))
-    receipt, created = await documents.send(consumer, package, exchange.message_id)
+    package = _parse(DocumentPackage, _decode(request, body, package_data))
+    receipt, created = await documents.send(consumer, package, exchange.message_id, idempotency_key)
     response.headers["Location"] = f"/documents/{receipt.id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
@@ -170,7 +192,7 @@ async def relay(
     exchange: ExchangeDep,
 ) -> dict[str, str]:
     body = await _body(request, settings, exchange)
-    delivery = _parse(Delivery, _decode(request, body, package_from_xml))
+    delivery = _parse(Delivery, _decode(request, body, None))
     _require_platform(consumer, spec, delivery.fromPlatform)
     await documents.relay_in(delivery)
     return {"id": delivery.id}
@@ -190,7 +212,7 @@ async def relay_status(
     exchange: ExchangeDep,
 ) -> dict[str, str]:
     body = await _body(request, settings, exchange)
-    relayed = _parse(StatusRelay, _decode(request, body, status_from_xml))
+    relayed = _parse(StatusRelay, _decode(request, body, None))
     _require_platform(consumer, spec, relayed.fromPlatform)
     await documents.relay_status_in(relayed)
     return {"id": relayed.documentId}
@@ -228,10 +250,7 @@ async def package(
     doc = await documents.visible(consumer, document_id)
     if accept and is_xml(accept.split(",")[0]):
         return Response(package_to_xml(doc.package), media_type="application/xml")
-    return Response(
-        doc.package.model_dump_json(by_alias=True, exclude_none=True),
-        media_type="application/json",
-    )
+    return Response(doc.package.model_dump_json(by_alias=True), media_type="application/json")
 
 
 @router.post(
@@ -259,7 +278,7 @@ async def acknowledge(
             "required": True,
             "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/StatusPacket"}},
-                "application/xml": {"schema": {"type": "string", "description": "Status"}},
+                "application/xml": {"schema": {"type": "string", "description": "edXML status"}},
             },
         }
     },
@@ -273,7 +292,7 @@ async def report_status(
     exchange: ExchangeDep,
 ) -> list[ReceiverView]:
     body = await _body(request, settings, exchange)
-    packet = _parse(StatusPacket, _decode(request, body, status_from_xml))
+    packet = _parse(StatusPacket, _decode(request, body, status_data))
     await documents.receiver_status(consumer, document_id, packet)
     receipts = await documents.store.receipts(document_id)
     return [r for r in receipts if r.organId == consumer.agency]

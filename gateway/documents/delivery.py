@@ -88,9 +88,17 @@ class DeliveryWorker:
             await self._try(item)
         except asyncio.CancelledError:
             raise
-        except Exception:  # one item's bug must not stop the worker; it is retried
+        except Exception as exc:  # one item's bug must not stop the worker; it is retried
             log.exception("delivery of outbox item %d failed unexpectedly", item.id)
-            await self.store.retry_later(item, self.settings.delivery_max_delay_seconds, "bug")
+            if item.attempts + 1 >= self.settings.delivery_max_attempts:
+                # Bounded like any other failure: an item that always fails stops, and its
+                # sender is told, instead of being retried for ever.
+                try:
+                    await self._give_up(item, f"internal error: {type(exc).__name__}")
+                except Exception:  # the item is marked failed first; the rest is best effort
+                    log.exception("outbox item %d: recording its failure failed too", item.id)
+            else:
+                await self.store.retry_later(item, self.settings.delivery_max_delay_seconds, "bug")
         finally:
             self._in_flight.discard(item.id)
             limit.release()

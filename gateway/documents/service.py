@@ -15,9 +15,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import aiosqlite
+from pydantic import ValidationError
 
-from apikit.problems import ProblemError
+from apikit.problems import ProblemError, validation_problem
 from contracts.edxml import (
+    MAX_SENDER_TRACE_HEADERS,
+    MAX_TRACE_HEADERS,
+    BussinessDocType,
     Delivery,
     DocumentPackage,
     DocumentView,
@@ -27,6 +31,7 @@ from contracts.edxml import (
     StatusPacket,
     StatusRelay,
     TraceHeader,
+    now_local,
 )
 from contracts.problem import FieldError
 from contracts.topology import Consumer
@@ -38,6 +43,67 @@ from gateway.spec import PlatformSpec
 def _package_hash(package: DocumentPackage) -> str:
     canonical = package.model_copy(update={"traceHeaderList": []})
     return hashlib.sha256(canonical.model_dump_json(by_alias=True).encode()).hexdigest()
+
+
+def _with_trace(package: DocumentPackage, trace: TraceHeader) -> DocumentPackage:
+    """The package with one more trace entry, validated exactly as it will be stored and read.
+
+    Stored packages are read back through the same model; validating the stored form here
+    means a package that was accepted can always be read, whatever its sender wrote.
+    """
+    if len(package.traceHeaderList) >= MAX_TRACE_HEADERS:
+        raise ProblemError(
+            422,
+            "too-many-trace-headers",
+            "The package has passed too many organs",
+            f"It already holds {len(package.traceHeaderList)} TraceHeader entries; "
+            f"the limit is {MAX_TRACE_HEADERS}.",
+            errors=[FieldError(field="$.traceHeaderList", reason="too many entries")],
+        )
+    data = package.model_dump(mode="json", by_alias=True)
+    data["traceHeaderList"].append(trace.model_dump(mode="json"))
+    try:
+        return DocumentPackage.model_validate(data)
+    except ValidationError as exc:
+        raise validation_problem(exc.errors()) from None
+
+
+def default_idempotency_key(package: DocumentPackage) -> str:
+    """The edXML DocumentId, and the kind for a revocation, update or replacement of it."""
+    kind = package.bussiness.bussinessDocType
+    if kind is BussinessDocType.NEW:
+        return package.documentId
+    return f"{package.documentId}#{package.kind.value}"
+
+
+def _check_sender_traces(package: DocumentPackage) -> None:
+    """A sender writes at most a few trace entries, each naming its own organ."""
+    traces = package.traceHeaderList
+    sender = package.from_.organId
+    problems = [
+        FieldError(
+            field=f"$.traceHeaderList[{i}].organId",
+            reason=f"a sender's TraceHeader names its own organ {sender}, not {t.organId}",
+        )
+        for i, t in enumerate(traces)
+        if t.organId != sender
+    ]
+    if len(traces) > MAX_SENDER_TRACE_HEADERS:
+        problems.append(
+            FieldError(
+                field="$.traceHeaderList",
+                reason=f"{len(traces)} entries; a sender writes at most "
+                f"{MAX_SENDER_TRACE_HEADERS} (the platforms append their own)",
+            )
+        )
+    if problems:
+        raise ProblemError(
+            422,
+            "forged-trace-header",
+            "Trace entries a sender writes must be its own",
+            "; ".join(f"{p.field}: {p.reason}" for p in problems),
+            errors=problems,
+        )
 
 
 def _not_found(document_id: str) -> ProblemError:
@@ -59,9 +125,7 @@ class DocumentService:
         self._wake = wake
 
     def _trace(self) -> TraceHeader:
-        return TraceHeader(
-            organId=self.spec.agency, platform=self.spec.name, timestamp=datetime.now(UTC)
-        )
+        return TraceHeader(organId=self.spec.agency, timestamp=now_local())
 
     def _hops(self, receivers: list[str]) -> dict[str, list[str]]:
         hops: dict[str, list[str]] = defaultdict(list)
@@ -123,13 +187,17 @@ class DocumentService:
             receiverState=receiver_state,
         )
         await self.store.enqueue(
-            db, "status", doc.id, back, [event.receiver or ""], relay.model_dump_json()
+            db, "status", doc.id, back, [event.receiver or ""], relay.model_dump_json(by_alias=True)
         )
 
     # -- sending -----------------------------------------------------------------------
 
     async def send(
-        self, consumer: Consumer, package: DocumentPackage, message_id: str
+        self,
+        consumer: Consumer,
+        package: DocumentPackage,
+        message_id: str,
+        idempotency_key: str | None = None,
     ) -> tuple[SendReceipt, bool]:
         """(receipt, created). A repeat of an idempotency key returns the first document."""
         if package.from_.organId != consumer.agency:
@@ -141,16 +209,15 @@ class DocumentService:
                 f"{package.from_.organId}.",
                 errors=[FieldError(field="$.from.organId", reason="not the caller's agency")],
             )
-        key = package.effective_idempotency_key
+        _check_sender_traces(package)
+        key = idempotency_key or default_idempotency_key(package)
         digest = _package_hash(package)
         existing = await self.store.by_idempotency_key(consumer.id, key)
         if existing is None:
-            if package.relatedDocument is not None:
+            if package.related_document is not None:
                 await self._check_related(consumer, package)
             hops = self._hops([o.organId for o in package.to])
-            package = package.model_copy(
-                update={"traceHeaderList": [*package.traceHeaderList, self._trace()]}
-            )
+            package = _with_trace(package, self._trace())
             doc = StoredDocument(
                 id=new_document_id(),
                 message_id=message_id,
@@ -161,8 +228,8 @@ class DocumentService:
                 origin_platform=self.spec.name,
                 previous_hop=None,
                 kind=package.kind,
-                related=package.relatedDocument,
-                edxml_id=package.edxml_document_id,
+                related=package.related_document,
+                edxml_id=package.documentId,
                 package=package,
                 created=time.time(),
                 rowid=0,
@@ -186,29 +253,39 @@ class DocumentService:
                 "idempotency-key-reused",
                 "Idempotency key already used for another document",
                 f"Key {key!r} was used for document {existing.id} with different content.",
-                errors=[FieldError(field="$.idempotencyKey", reason="used for another document")],
+                errors=[
+                    FieldError(
+                        field="$.headers.Idempotency-Key" if idempotency_key else "$.documentId",
+                        reason="used for another document",
+                    )
+                ],
                 document_id=existing.id,
             )
         return await self.receipt(existing), False
 
     async def _check_related(self, consumer: Consumer, package: DocumentPackage) -> None:
-        related = await self.store.get(package.relatedDocument or "")
-        if related is None or related.sender_agency != consumer.agency:
+        edxml_id = package.related_document or ""
+        related = await self.store.by_edxml_id(consumer.agency, edxml_id)
+        if related is None:
+            field = (
+                "$.bussiness.replacementInfoList[0].documentId"
+                if package.bussiness.bussinessDocType is BussinessDocType.REPLACEMENT
+                else "$.bussiness.documentId"
+            )
             raise ProblemError(
                 422,
                 "unknown-related-document",
-                "The document to replace or revoke is not one of the sender's",
-                f"No document {package.relatedDocument} sent by {consumer.agency} here.",
-                errors=[FieldError(field="$.relatedDocument", reason="not a document you sent")],
+                f"The document to {package.kind.value.removesuffix('ment')} is not one of "
+                "the sender's",
+                f"No document with DocumentId {edxml_id} sent by {consumer.agency} here.",
+                errors=[FieldError(field=field, reason="not a document you sent")],
             )
 
     async def relay_in(self, delivery: Delivery) -> None:
         """A neighbouring platform hands a document over; accepted once, by document id."""
         if await self.store.get(delivery.id) is None:
             hops = self._hops(delivery.receivers)
-            package = delivery.package.model_copy(
-                update={"traceHeaderList": [*delivery.package.traceHeaderList, self._trace()]}
-            )
+            package = _with_trace(delivery.package, self._trace())
             doc = StoredDocument(
                 id=delivery.id,
                 message_id=delivery.messageId,
@@ -220,7 +297,7 @@ class DocumentService:
                 previous_hop=delivery.fromPlatform,
                 kind=delivery.kind,
                 related=delivery.relatedDocument,
-                edxml_id=package.edxml_document_id,
+                edxml_id=package.documentId,
                 package=package,
                 created=time.time(),
                 rowid=0,
@@ -296,7 +373,12 @@ class DocumentService:
             if doc.previous_hop is not None and (back := self.directory.back(doc.previous_hop)):
                 onward = relay.model_copy(update={"fromPlatform": self.spec.name})
                 await self.store.enqueue(
-                    db, "status", doc.id, back, [receiver or ""], onward.model_dump_json()
+                    db,
+                    "status",
+                    doc.id,
+                    back,
+                    [receiver or ""],
+                    onward.model_dump_json(by_alias=True),
                 )
         self._wake()
 
@@ -304,13 +386,39 @@ class DocumentService:
         self, consumer: Consumer, document_id: str, packet: StatusPacket
     ) -> None:
         doc = await self._receivable(consumer, document_id)
-        detail = packet.description + (f" ({packet.staff})" if packet.staff else "")
+        problems = []
+        if packet.from_.organId != consumer.agency:
+            problems.append(
+                FieldError(
+                    field="$.from.organId",
+                    reason=f"a status comes from the receiving organ {consumer.agency}",
+                )
+            )
+        if packet.responseFor.documentId != doc.edxml_id:
+            problems.append(
+                FieldError(
+                    field="$.responseFor.documentId",
+                    reason=f"this status is posted for document {doc.edxml_id}",
+                )
+            )
+        if problems:
+            raise ProblemError(
+                422,
+                "status-mismatch",
+                "The status packet is not this receiver's status for this document",
+                "; ".join(f"{p.field}: {p.reason}" for p in problems),
+                errors=problems,
+            )
+        if packet.timestamp is None:
+            packet = packet.model_copy(update={"timestamp": now_local()})
+        staff = packet.staffInfo.staff
+        detail = packet.description + (f" ({staff})" if staff else "")
         async with self.store.transaction() as db:
             await self.store.set_receipt(db, doc.id, consumer.agency, status_code=packet.statusCode)
             await self._event(
                 db,
                 doc,
-                NewEvent(consumer.agency, "status", packet.statusCode, detail),
+                NewEvent(consumer.agency, "status", packet.statusCode, detail, status=packet),
                 ReceiverState.DELIVERED,
             )
         self._wake()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from pydantic import ValidationError
 
 from apikit.sqlite import open_sqlite
 from contracts.edxml import (
@@ -29,8 +31,14 @@ from contracts.edxml import (
     ReceiverState,
     ReceiverView,
     StatusCode,
+    StatusPacket,
     TrailEvent,
 )
+from contracts.edxml.legacy import is_legacy, upgrade
+
+log = logging.getLogger(__name__)
+# PRAGMA user_version of a store whose packages are in the edXML 2.0 form.
+_FORMAT = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -68,9 +76,11 @@ CREATE TABLE IF NOT EXISTS trail (
     receiver TEXT,
     event TEXT NOT NULL,
     status_code TEXT,
-    detail TEXT NOT NULL
+    detail TEXT NOT NULL,
+    status TEXT
 );
 CREATE INDEX IF NOT EXISTS trail_document ON trail (document_id);
+CREATE INDEX IF NOT EXISTS documents_edxml ON documents (sender_agency, edxml_id);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -124,6 +134,7 @@ class NewEvent:
     detail: str = ""
     event_id: str = ""
     time: float = 0.0
+    status: StatusPacket | None = None
 
 
 def new_document_id() -> str:
@@ -147,6 +158,34 @@ class DocumentStore:
         self._db = await open_sqlite(
             self.path, schema=_SCHEMA, synchronous="FULL", rows_as_mappings=True
         )
+        columns = [r[1] for r in await self._db.execute_fetchall("PRAGMA table_info(trail)")]
+        if "status" not in columns:  # a store written before status packets were kept
+            await self._db.execute("ALTER TABLE trail ADD COLUMN status TEXT")
+        version = (await self._db.execute_fetchall("PRAGMA user_version"))[0][0]
+        if version < _FORMAT:
+            await self._upgrade_packages()
+            await self._db.execute(f"PRAGMA user_version = {_FORMAT}")
+        await self._db.commit()
+
+    async def _upgrade_packages(self) -> None:
+        """Packages stored by a sandbox before edXML 2.0, rewritten once in the 2.0 form."""
+        rows = await self._rows("SELECT id, related, package FROM documents")
+        ids = {r["id"]: r for r in rows}
+        for row in rows:
+            data = json.loads(row["package"])
+            if not is_legacy(data):
+                continue
+            related = ids.get(row["related"] or "")
+            related_id = None if related is None else _edxml_id_of(related["package"])
+            try:
+                package = DocumentPackage.model_validate(upgrade(data, related_id))
+            except (ValidationError, KeyError, ValueError) as exc:
+                log.warning("document %s cannot be upgraded to edXML 2.0: %s", row["id"], exc)
+                continue
+            await self.db.execute(
+                "UPDATE documents SET package = ?, related = ? WHERE id = ?",
+                (package.model_dump_json(by_alias=True), package.related_document, row["id"]),
+            )
 
     async def close(self) -> None:
         if self._db is not None:
@@ -186,6 +225,15 @@ class DocumentStore:
 
     async def get(self, document_id: str) -> StoredDocument | None:
         rows = await self._rows("SELECT rowid, * FROM documents WHERE id = ?", (document_id,))
+        return _document(rows[0]) if rows else None
+
+    async def by_edxml_id(self, sender_agency: str, edxml_id: str) -> StoredDocument | None:
+        """A document sent from this platform by an agency, by its edXML DocumentId."""
+        rows = await self._rows(
+            "SELECT rowid, * FROM documents WHERE origin_platform = ? AND sender_agency = ? "
+            "AND edxml_id = ? ORDER BY rowid LIMIT 1",
+            (self.platform, sender_agency, edxml_id),
+        )
         return _document(rows[0]) if rows else None
 
     async def by_idempotency_key(self, consumer: str, key: str) -> StoredDocument | None:
@@ -300,7 +348,7 @@ class DocumentStore:
         event_id = event.event_id or uuid.uuid4().hex
         await db.execute(
             "INSERT OR IGNORE INTO trail (event_id, document_id, time, platform, receiver, "
-            "event, status_code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "event, status_code, detail, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 event_id,
                 document_id,
@@ -310,6 +358,7 @@ class DocumentStore:
                 event.event,
                 event.status_code.value if event.status_code else None,
                 event.detail,
+                _packet_json(event.status),
             ),
         )
         return event_id, TrailEvent(
@@ -319,6 +368,7 @@ class DocumentStore:
             event=event.event,  # type: ignore[arg-type]
             statusCode=event.status_code,
             detail=event.detail,
+            status=event.status,
         )
 
     async def add_relayed_event(
@@ -327,7 +377,7 @@ class DocumentStore:
         """Record an event another platform saw; False when it was already recorded."""
         cur = await db.execute(
             "INSERT OR IGNORE INTO trail (event_id, document_id, time, platform, receiver, "
-            "event, status_code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "event, status_code, detail, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 event_id,
                 document_id,
@@ -337,6 +387,7 @@ class DocumentStore:
                 event.event,
                 event.statusCode.value if event.statusCode else None,
                 event.detail,
+                _packet_json(event.status),
             ),
         )
         return cur.rowcount > 0
@@ -353,6 +404,7 @@ class DocumentStore:
                 event=r["event"],
                 statusCode=StatusCode(r["status_code"]) if r["status_code"] else None,
                 detail=r["detail"],
+                status=StatusPacket.model_validate_json(r["status"]) if r["status"] else None,
             )
             for r in rows
         ]
@@ -411,6 +463,19 @@ class DocumentStore:
     async def outbox_counts(self) -> dict[str, int]:
         rows = await self._rows("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
         return {r["state"]: r["n"] for r in rows}
+
+
+def _edxml_id_of(stored: str) -> str | None:
+    data = json.loads(stored)
+    if not is_legacy(data):
+        return str(data.get("documentId") or "") or None
+    day = str(data["promulgationInfo"]["promulgationDate"]).replace("-", "/")
+    code = data["code"]
+    return f"{data['from']['organId']},{day},{code['codeNumber']}/{code['codeNotation']}"
+
+
+def _packet_json(packet: StatusPacket | None) -> str | None:
+    return None if packet is None else packet.model_dump_json(by_alias=True)
 
 
 def _document(row: aiosqlite.Row) -> StoredDocument:

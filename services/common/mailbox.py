@@ -8,13 +8,16 @@ test can see both facts. The pages it answers with are declared in contracts/mai
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from apikit.problems import ProblemError
 from contracts.edxml import Delivery, DocumentPackage, MessageKind, StatusCode
+from contracts.edxml.legacy import is_legacy, upgrade
+from contracts.edxml.xml import package_to_xml
 from contracts.mailbox import MailboxEntry, MailboxPage
 from services.common.app import db_of
 
@@ -55,9 +58,11 @@ async def receive(request: Request, delivery: Delivery, response: Response) -> d
         ),
     )
     if delivery.kind is MessageKind.REVOCATION and delivery.relatedDocument:
+        # The revocation names the document by its edXML DocumentId, as the standard does.
         await db.connection.execute_fetchall(
-            "UPDATE mailbox SET status = ? WHERE id = ?",
-            (StatusCode.RECALLED.value, delivery.relatedDocument),
+            "UPDATE mailbox SET status = ? WHERE json_extract(package, '$.documentId') = ? "
+            "AND kind != ?",
+            (StatusCode.RECALLED.value, delivery.relatedDocument, MessageKind.REVOCATION.value),
         )
     await db.connection.commit()
     if stored and next(iter(stored))["deliveries"] > 1:
@@ -77,12 +82,19 @@ async def listing(
 
 
 @router.get("/nhanVanBan/{document_id}", response_model=MailboxEntry)
-async def one(request: Request, document_id: Annotated[str, Path(max_length=64)]) -> MailboxEntry:
+async def one(
+    request: Request,
+    document_id: Annotated[str, Path(max_length=64)],
+    accept: Annotated[str | None, Header()] = None,
+) -> MailboxEntry | Response:
     row = await db_of(request).one("SELECT * FROM mailbox WHERE id = ?", (document_id,))
     if row is None:
         raise ProblemError(
             404, "document-not-found", "Không tìm thấy văn bản", f"No document {document_id}."
         )
+    package = _package(row["package"])
+    if accept and accept.split(",")[0].strip().startswith(("application/xml", "text/xml")):
+        return Response(package_to_xml(package), media_type="application/xml")
     return MailboxEntry(
         id=row["id"],
         kind=MessageKind(row["kind"]),
@@ -90,5 +102,11 @@ async def one(request: Request, document_id: Annotated[str, Path(max_length=64)]
         receivers=row["receivers"].split(","),
         status=StatusCode(row["status"]),
         deliveries=row["deliveries"],
-        package=DocumentPackage.model_validate_json(row["package"]),
+        package=package,
     )
+
+
+def _package(stored: str) -> DocumentPackage:
+    data = json.loads(stored)
+    # A mailbox filled by an earlier sandbox holds packages in the 1.0 JSON shape.
+    return DocumentPackage.model_validate(upgrade(data) if is_legacy(data) else data)

@@ -1,0 +1,92 @@
+"""Official documents between agencies: edXML (QCVN 102:2016/BTTTT, amended 2022).
+
+- model.py: the document package as one pydantic model (its JSON form is the model's dump);
+- status.py: the status packet a receiver sends back;
+- xml.py: both as XML, read (hardened, bounded, by local names) and written as real
+  packages are;
+- exchange.py: the platforms' own shapes around them (receipts, trails, inbox pages).
+"""
+
+from contracts.edxml.exchange import (
+    Delivery,
+    DocumentId,
+    DocumentView,
+    DocumentWithPackage,
+    InboxPage,
+    ReceiverState,
+    ReceiverView,
+    SendReceipt,
+    StatusRelay,
+    TrailEvent,
+)
+from contracts.edxml.model import (
+    CONTRACT_ID,
+    CONTRACT_VERSION,
+    KIND_OF,
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
+    MAX_SENDER_TRACE_HEADERS,
+    MAX_TRACE_HEADERS,
+    NAMESPACE,
+    Attachment,
+    Bussiness,
+    BussinessDocType,
+    BussinessDocumentInfo,
+    Code,
+    DocumentPackage,
+    DocumentType,
+    MessageKind,
+    Organization,
+    OtherInfo,
+    PromulgationInfo,
+    Receiver,
+    ReplacementInfo,
+    ResponseFor,
+    SignerInfo,
+    StaffInfo,
+    StatusCode,
+    TraceHeader,
+    now_local,
+)
+from contracts.edxml.status import StatusPacket
+
+__all__ = [
+    "CONTRACT_ID",
+    "CONTRACT_VERSION",
+    "KIND_OF",
+    "MAX_ATTACHMENTS",
+    "MAX_ATTACHMENT_BYTES",
+    "MAX_SENDER_TRACE_HEADERS",
+    "MAX_TRACE_HEADERS",
+    "NAMESPACE",
+    "Attachment",
+    "Bussiness",
+    "BussinessDocType",
+    "BussinessDocumentInfo",
+    "Code",
+    "Delivery",
+    "DocumentId",
+    "DocumentPackage",
+    "DocumentType",
+    "DocumentView",
+    "DocumentWithPackage",
+    "InboxPage",
+    "MessageKind",
+    "Organization",
+    "OtherInfo",
+    "PromulgationInfo",
+    "Receiver",
+    "ReceiverState",
+    "ReceiverView",
+    "ReplacementInfo",
+    "ResponseFor",
+    "SendReceipt",
+    "SignerInfo",
+    "StaffInfo",
+    "StatusCode",
+    "StatusPacket",
+    "StatusRelay",
+    "TraceHeader",
+    "TrailEvent",
+    "now_local",
+]

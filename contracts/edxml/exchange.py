@@ -1,0 +1,110 @@
+"""What the platforms say about documents: receipts, trails, inbox pages, hand-overs.
+
+These are the sandbox platforms' own API shapes around the standard's package and status
+packet (contracts/edxml/model.py, status.py); they are JSON only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from contracts.edxml.model import DocumentPackage, MessageKind, StatusCode
+from contracts.edxml.status import StatusPacket
+
+DocumentId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,63}$")]
+
+
+class ReceiverState(StrEnum):
+    """Where a document stands for one receiver, as its sender sees it."""
+
+    PENDING = "pending"  # accepted, delivery under way (retrying if the receiver is down)
+    AWAITING_PICKUP = "awaiting-pickup"  # in a pull receiver's inbox, not yet acknowledged
+    DELIVERED = "delivered"  # the receiver has it (status 01 or later)
+    FAILED = "failed"  # delivery gave up after the last attempt
+
+    @property
+    def final(self) -> bool:
+        return self in (ReceiverState.DELIVERED, ReceiverState.FAILED)
+
+
+class TrailEvent(BaseModel):
+    """One thing that happened to a document: a hop, a delivery attempt, a status."""
+
+    time: datetime
+    platform: str
+    receiver: str | None = Field(description="The receiving agency it concerns, if one")
+    event: Literal["accepted", "forwarded", "delivered", "retry", "failed", "status"]
+    statusCode: StatusCode | None = None
+    detail: str = ""
+    status: StatusPacket | None = Field(
+        default=None, description="The receiver's status packet, for a status event"
+    )
+
+
+class ReceiverView(BaseModel):
+    organId: str
+    state: ReceiverState
+    statusCode: StatusCode | None = Field(description="The receiver's latest status packet")
+    updated: datetime
+
+
+class SendReceipt(BaseModel):
+    """The answer to a send: the document is committed and will be delivered."""
+
+    id: DocumentId
+    edxmlDocumentId: str
+    idempotencyKey: str
+    kind: MessageKind
+    receivers: list[ReceiverView]
+    created: datetime
+
+
+class DocumentView(SendReceipt):
+    """A document as its sender or a receiver sees it, with its trail."""
+
+    sender: str = Field(description="Sending agency code")
+    final: bool = Field(description="Every receiver is delivered or failed")
+    trail: list[TrailEvent]
+
+
+class DocumentWithPackage(BaseModel):
+    id: DocumentId
+    kind: MessageKind
+    relatedDocument: str | None = Field(
+        description="The edXML DocumentId it revokes, updates or replaces"
+    )
+    package: DocumentPackage
+
+
+class InboxPage(BaseModel):
+    documents: list[DocumentWithPackage]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
+
+
+class Delivery(BaseModel):
+    """What a platform hands to a push receiver's endpoint (and relays to the next platform)."""
+
+    id: DocumentId
+    kind: MessageKind
+    relatedDocument: str | None = Field(
+        default=None, description="The edXML DocumentId it revokes, updates or replaces"
+    )
+    receivers: list[str] = Field(description="The agencies this delivery is for")
+    originPlatform: str
+    fromPlatform: str = Field(description="The platform handing it over (the previous hop)")
+    messageId: str
+    package: DocumentPackage
+
+
+class StatusRelay(BaseModel):
+    """A trail event travelling back towards the sender's platform."""
+
+    documentId: DocumentId
+    eventId: str = Field(min_length=8, max_length=64, description="Same at every hop: dedup")
+    fromPlatform: str
+    event: TrailEvent
+    receiverState: ReceiverState | None = None
