@@ -28,7 +28,7 @@ run: install
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy contracts
+	$(BIN)/mypy contracts apikit gateway lgsp ngsp services
 
 # wrk drives the benchmark's smoke test, docker-compose checks docker-compose.yml (no engine
 # needed), chromium runs the dashboard test under Playwright (the system browser, not

@@ -107,8 +107,8 @@ def _parse_timestamp(value: object) -> datetime:
     m = _TIMESTAMP.match(value.strip())
     if m is None:
         raise ValueError(f"{value[:40]!r} is not a timestamp written yyyy/MM/dd HH:mm:ss")
-    parts = [int(p) if p is not None else 0 for p in m.groups()]
-    return datetime(*parts)
+    year, month, day, hour, minute, second = (int(p) if p is not None else 0 for p in m.groups())
+    return datetime(year, month, day, hour, minute, second)
 
 
 def format_date(value: date) -> str:

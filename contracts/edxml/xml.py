@@ -109,9 +109,13 @@ def _one(parent: etree._Element | None, name: str) -> etree._Element | None:
     return found[0] if found else None
 
 
+def _all_text(element: etree._Element) -> str:
+    return "".join(t for t in element.itertext() if isinstance(t, str))
+
+
 def _text(parent: etree._Element | None, name: str) -> str | None:
     element = _one(parent, name)
-    return None if element is None else "".join(element.itertext())
+    return None if element is None else _all_text(element)
 
 
 def _token(parent: etree._Element | None, name: str) -> str | None:
@@ -214,13 +218,11 @@ def package_data(body: bytes) -> dict[str, Any]:
                     "direction": True,
                 },
             ),
-            "appendixes": [
-                "".join(a.itertext()) for a in _all(_one(other, "Appendixes"), "Appendix")
-            ],
+            "appendixes": [_all_text(a) for a in _all(_one(other, "Appendixes"), "Appendix")],
         }
     if (steering := _token(message, "SteeringType")) is not None:
         data["steeringType"] = steering
-    data["toPlaces"] = ["".join(p.itertext()) for p in _all(_one(message, "ToPlaces"), "Place")]
+    data["toPlaces"] = [_all_text(p) for p in _all(_one(message, "ToPlaces"), "Place")]
     data["responseFor"] = [_response_for(r) for r in _all(message, "ResponseFor")]
     traces = _one(_one(_envelope(root), "edXMLHeader"), "TraceHeaderList")
     data["traceHeaderList"] = [
@@ -255,9 +257,7 @@ def _bussiness(element: etree._Element) -> dict[str, Any]:
     found["replacementInfoList"] = [
         {
             **_fields(r, {"documentId": False}),
-            "organIdList": [
-                "".join(o.itertext()).strip() for o in _all(_one(r, "OrganIdList"), "OrganId")
-            ],
+            "organIdList": [_all_text(o).strip() for o in _all(_one(r, "OrganIdList"), "OrganId")],
         }
         for r in _all(_one(element, "ReplacementInfoList"), "ReplacementInfo")
     ]
@@ -366,13 +366,15 @@ def _staff(parent: etree._Element, staff: StaffInfo) -> None:
 
 
 def _root() -> tuple[etree._Element, etree._Element]:
-    root = etree.Element(_E + "edXML", nsmap={None: NAMESPACE})
+    # The default namespace's prefix is None in lxml; its stubs only know string prefixes.
+    root = etree.Element(_E + "edXML", nsmap={None: NAMESPACE})  # type: ignore[dict-item]
     envelope = etree.SubElement(root, _E + "edXMLEnvelope", nsmap={"edXML": NAMESPACE})
     return root, envelope
 
 
 def _bytes(root: etree._Element) -> bytes:
-    return _DECLARATION + etree.tostring(root, encoding="UTF-8", pretty_print=True)
+    written: bytes = etree.tostring(root, encoding="UTF-8", pretty_print=True)
+    return _DECLARATION + written
 
 
 def package_to_xml(package: DocumentPackage) -> bytes:

@@ -161,7 +161,7 @@ class DocumentStore:
         columns = [r[1] for r in await self._db.execute_fetchall("PRAGMA table_info(trail)")]
         if "status" not in columns:  # a store written before status packets were kept
             await self._db.execute("ALTER TABLE trail ADD COLUMN status TEXT")
-        version = (await self._db.execute_fetchall("PRAGMA user_version"))[0][0]
+        [(version,)] = list(await self._db.execute_fetchall("PRAGMA user_version"))
         if version < _FORMAT:
             await self._upgrade_packages()
             await self._db.execute(f"PRAGMA user_version = {_FORMAT}")

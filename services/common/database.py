@@ -71,7 +71,7 @@ class Database:
         under one write lock, however many requests (or processes) write at once.
         """
         params = args if isinstance(args, Mapping) else tuple(args)
-        rows = list(await self.connection.execute_fetchall(sql, params))  # type: ignore[arg-type]
+        rows = list(await self.connection.execute_fetchall(sql, params))
         await self.connection.commit()
         return dict(rows[0]) if rows else None
 

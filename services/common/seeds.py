@@ -108,7 +108,7 @@ def _where(loc: Sequence[int | str], raw: dict[str, Any]) -> str:
     kind, rest = str(loc[0]), list(loc[1:])
     out = kind
     if rest and isinstance(rest[0], int):
-        index = rest.pop(0)
+        index = int(rest.pop(0))
         out += f"[{index}]"
         records = raw.get(kind)
         record = records[index] if isinstance(records, list) else None
