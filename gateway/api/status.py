@@ -23,6 +23,8 @@ async def healthz(request: Request) -> JSONResponse:
         "status": "ok" if ok else "unavailable",
         "platform": state.spec.name,
         "checks": {name: "ok" if up else "down" for name, up in checks.items()},
+        # topology, node, instance: set by whoever hosts the app (sandbox.identity)
+        **getattr(request.app.state, "identity", {}),
     }
     return JSONResponse(body, status_code=200 if ok else 503)
 
