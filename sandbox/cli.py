@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -86,7 +87,13 @@ async def _up(args: argparse.Namespace) -> int:
     topology = load_topology(args.topology)
     load_seeds(seed_paths(topology.seeds))  # a bad seed file stops here, before any node
     addresses = AddressBook(topology).shifted(args.port_offset)
-    policy = _restart_policy(args)
+    try:
+        policy = _restart_policy(args)
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(map(str, error["loc"]))
+            errors.print(f"[red]restart policy: {where}: {error['msg']}[/]", highlight=False)
+        return 2
     if control.running(args.data_dir):
         errors.print(
             f"[red]another `gsp-sandbox up` is running with data dir {args.data_dir}[/]: "
@@ -106,10 +113,11 @@ async def _up(args: argparse.Namespace) -> int:
         )
         for port in taken:
             errors.print(f"  {port.describe()}", highlight=False)
-        span = _port_span(addresses)
+        ports = sorted(addresses.port(n) for n in addresses.nodes())
+        clear = (ports[-1] - ports[0]) // 1000 * 1000 + 1000  # an offset past the whole span
         errors.print(
-            f"This topology uses ports {span}. Another sandbox? Stop it, or start this one "
-            "beside it with --port-offset (e.g. 1000) and its own --data-dir.",
+            f"This topology uses ports {ports[0]}–{ports[-1]}. Another sandbox? Stop it, or "
+            f"start this one beside it with --port-offset {clear} and its own --data-dir.",
             highlight=False,
         )
         return 1
@@ -125,6 +133,7 @@ async def _up(args: argparse.Namespace) -> int:
         server = await control.serve(args.data_dir, _control_handler(supervisor))
         await supervisor.start()
         watch = asyncio.create_task(supervisor.run(), name="supervisor")
+        waiter = asyncio.create_task(stop.wait())
         with console.status("starting nodes…") as status:
             ready = asyncio.create_task(
                 launcher.wait_ready(
@@ -133,11 +142,14 @@ async def _up(args: argparse.Namespace) -> int:
                     fail_on_exit=False,
                 )
             )
-            await asyncio.wait({ready, watch}, return_when=asyncio.FIRST_COMPLETED)
-            if watch.done():
+            await asyncio.wait({ready, watch, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if not ready.done():
                 ready.cancel()
-                await watch  # raises CannotKeepUp
+                if watch.done():
+                    await watch  # raises CannotKeepUp
+                return 130  # Ctrl-C before everything was up
             reports = await ready
+        supervisor.mark_up()
         elapsed = time.monotonic() - started
         console.print(status_table(topology, addresses, reports))
         for report in sorted(reports.values(), key=lambda r: r.tier.value, reverse=True):
@@ -158,7 +170,6 @@ async def _up(args: argparse.Namespace) -> int:
         )
         if args.exit_when_ready:
             return 0
-        waiter = asyncio.create_task(stop.wait())
         await asyncio.wait({waiter, watch}, return_when=asyncio.FIRST_COMPLETED)
         if watch.done():
             await watch  # raises CannotKeepUp
@@ -185,11 +196,6 @@ async def _up(args: argparse.Namespace) -> int:
 
 def _say(message: str) -> None:
     console.print(f"{time.strftime('%H:%M:%S')} {message}", highlight=False)
-
-
-def _port_span(addresses: AddressBook) -> str:
-    ports = sorted(addresses.port(n) for n in addresses.nodes())
-    return f"{ports[0]}–{ports[-1]}"
 
 
 def _restart_policy(args: argparse.Namespace) -> RestartPolicy:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
+if TYPE_CHECKING:  # the compose health check imports this module: no FastAPI import there
+    from fastapi import FastAPI
 
 
 @dataclass(frozen=True)

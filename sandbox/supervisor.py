@@ -128,8 +128,15 @@ class Supervisor:
         state.started_at = time.monotonic()
         if state.last_exit is None or state.last_exit.pid != pid:  # not gone already
             state.pid = pid
-        self._spawn(self._mark_healthy(node, pid, announce), f"healthy:{node}")
+        if announce:  # at launch, `up` waits for every node at once (mark_up)
+            self._spawn(self._mark_healthy(node, pid), f"healthy:{node}")
         return pid
+
+    def mark_up(self) -> None:
+        """Every node answered as ours: those still marked starting are up."""
+        for state in self.nodes.values():
+            if state.status == "starting" and state.pid is not None:
+                state.status = "up"
 
     def _spawn(self, coroutine: Any, name: str) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.create_task(coroutine, name=name)
@@ -137,7 +144,7 @@ class Supervisor:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _mark_healthy(self, node: str, pid: int, announce: bool) -> None:
+    async def _mark_healthy(self, node: str, pid: int) -> None:
         started = time.monotonic()
         try:
             healthy = await self.launcher.wait_node_healthy(node, self.health_within)
@@ -148,9 +155,8 @@ class Supervisor:
         state = self.nodes[node]
         if state.pid == pid and state.status == "starting" and not self._shutting_down:
             state.status = "up"
-            if announce:
-                took = time.monotonic() - started
-                self.say(f"{node} is up (pid {pid}, healthy {took:.1f} s after its start)")
+            took = time.monotonic() - started
+            self.say(f"{node} is up (pid {pid}, healthy {took:.1f} s after its start)")
 
     async def run(self) -> None:
         """Handle exits until shut down; CannotKeepUp when a node cannot be kept up."""

@@ -7,7 +7,9 @@ end), real SIGKILLs, and the LGSP's own /topology counts as the witness.
 from __future__ import annotations
 
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,7 +25,6 @@ import yaml
 from contracts.platform import TopologyReport
 from sandbox import control
 from sandbox.topology import SHIPPED_DIR
-from tests.helpers import free_ports
 
 LGSP = "lgsp-bac-giang"
 NATIONAL = "population"  # reached through NGSP
@@ -49,11 +50,31 @@ def small_topology(path: Path) -> dict[str, int]:
         if "grants" in consumer:
             consumer["grants"] = [g for g in consumer["grants"] if g == "*" or g in codes]
     raw["mailboxes"] = []
-    ports = free_ports([*raw["platforms"], *raw["backends"]])
+    ports = _free_ports([*raw["platforms"], *raw["backends"]])
     for name, port in ports.items():
         (raw["platforms"] if name in raw["platforms"] else raw["backends"])[name]["port"] = port
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     return ports
+
+
+def _free_ports(names: list[str]) -> dict[str, int]:
+    # Below the ephemeral range (32768+): an outgoing connection of any process on the
+    # machine can take a port there between this check and `up`'s own.
+    for _ in range(50):
+        base = random.randrange(10_000, 32_000)
+        ports = {n: base + i for i, n in enumerate(names)}
+        if not any(_taken(p) for p in ports.values()):
+            return ports
+    raise RuntimeError("no free ports")
+
+
+def _taken(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 @dataclass
