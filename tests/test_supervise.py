@@ -24,6 +24,7 @@ import yaml
 
 from contracts.platform import TopologyReport
 from sandbox import control
+from sandbox.supervisor import RestartPolicy
 from sandbox.topology import SHIPPED_DIR
 
 LGSP = "lgsp-bac-giang"
@@ -270,3 +271,59 @@ def test_up_exits_non_zero_when_a_node_crash_loops(tmp_path: Path) -> None:
     assert "unable to open database file" in log.read_text()
     assert "all nodes stopped" in text
     assert not any(answers(up.url(n)) for n in up.ports)
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # field 4: the parent pid
+                found.add(int(entry.name))
+    return found
+
+
+def test_restart_no_leaves_a_node_down_and_a_lost_zygote_ends_up(tmp_path: Path) -> None:
+    up = start_up(tmp_path, "--restart", "no")
+    try:
+        up.wait_for("Ctrl-C stops everything")
+        os.kill(up.nodes()[PROVINCIAL]["pid"], signal.SIGKILL)
+        up.wait_for(f"{PROVINCIAL} was killed by SIGKILL; not restarted (restart: no)")
+        until(lambda: intra(up.report()) == (0, 1), what="the LGSP counts it down")
+        assert up.nodes()[PROVINCIAL]["status"] == "exited"
+        assert up.process.poll() is None and answers(up.url(NATIONAL))
+        assert up.cli("start", PROVINCIAL).returncode == 0
+        until(lambda: intra(up.report()) == (1, 1), what="the LGSP counts it back")
+
+        # The process that forks the nodes is gone: no node could be restarted any more.
+        (zygote,) = _children(up.process.pid)
+        os.kill(zygote, signal.SIGKILL)
+        assert up.process.wait(timeout=60) == 1
+    finally:
+        finish(up)
+    text = up.text()
+    assert f"the node process server (zygote, pid {zygote}) was killed by SIGKILL" in text
+    assert "all nodes stopped" in text
+    until(lambda: not any(answers(up.url(n)) for n in up.ports), what="every node gone")
+
+
+@pytest.mark.parametrize(
+    ("condition", "code", "restarts"),
+    [
+        ("no", 1, False),
+        ("on-failure", 0, False),
+        ("on-failure", -9, True),
+        ("always", 0, True),
+        ("unless-stopped", 0, True),
+    ],
+)
+def test_restart_policy_decides_as_compose_does(condition: str, code: int, restarts: bool) -> None:
+    assert RestartPolicy(condition=condition).restarts(code) is restarts
+
+
+def test_restart_backoff_doubles_up_to_its_ceiling() -> None:
+    policy = RestartPolicy(delay_seconds=0.5, max_delay_seconds=3)
+    assert [policy.delay(n) for n in range(1, 6)] == [0.5, 1, 2, 3, 3]
