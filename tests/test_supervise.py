@@ -178,6 +178,14 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     assert "all nodes stopped" in up.text()
 
 
+def test_every_node_names_its_topology_node_and_this_launch(sandbox: Up) -> None:
+    instance = control.request(sandbox.data_dir, {"command": "ps"})["instance"]
+    for node in sandbox.ports:
+        body = httpx.get(f"{sandbox.url(node)}/healthz", timeout=2.0).json()
+        said = {k: body[k] for k in ("topology", "node", "instance")}
+        assert said == {"topology": "supervise-test", "node": node, "instance": instance}
+
+
 def test_a_killed_back_end_is_restarted_and_the_others_keep_answering(sandbox: Up) -> None:
     assert intra(sandbox.report()) == (1, 1)
     before = sandbox.nodes()[PROVINCIAL]
