@@ -139,7 +139,8 @@ async def _up(args: argparse.Namespace) -> int:
                 launcher.wait_ready(
                     args.timeout,
                     lambda done, total: status.update(f"starting nodes… {done}/{total} healthy"),
-                    fail_on_exit=False,
+                    # Under `--restart no` a node that exits while starting stays down.
+                    fail_on_exit=policy.condition is RestartCondition.NO,
                 )
             )
             await asyncio.wait({ready, watch, waiter}, return_when=asyncio.FIRST_COMPLETED)
