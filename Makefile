@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 TOPOLOGY ?= bac-giang-2022
 DATA_DIR ?= data
+# Added to every port: `make run PORT_OFFSET=1000 DATA_DIR=data-2` runs a second sandbox.
+PORT_OFFSET ?= 0
 
 .PHONY: run test lint install install-test tools bench
 
@@ -23,7 +25,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 run: install
-	$(BIN)/gsp-sandbox up --topology $(TOPOLOGY) --data-dir $(DATA_DIR)
+	$(BIN)/gsp-sandbox up --topology $(TOPOLOGY) --data-dir $(DATA_DIR) --port-offset $(PORT_OFFSET)
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import difflib
 import os
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
@@ -21,6 +23,7 @@ from contracts.topology import Topology
 from gateway.audit_chain import key_path_of, verify_chain
 from sandbox.addresses import AddressBook
 from sandbox.consoles import stderr_console, stdout_console
+from sandbox.control import Handler as ControlHandler
 from sandbox.kubernetes import (
     DEFAULT_IMAGE,
     DEFAULT_NAMESPACE,
@@ -30,6 +33,7 @@ from sandbox.kubernetes import (
     write_manifests,
 )
 from sandbox.launcher import Launcher
+from sandbox.supervisor import RestartCondition, RestartPolicy, Supervisor
 from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
 from services.common.seeds import SeedError, load_seeds, seed_paths
 
@@ -85,27 +89,76 @@ def status_table(
 
 
 async def _up(args: argparse.Namespace) -> int:
+    from sandbox import control
+    from sandbox.supervisor import CannotKeepUp
+
     topology = load_topology(args.topology)
     load_seeds(seed_paths(topology.seeds))  # a bad seed file stops here, before any node
-    ports = {
-        n: AddressBook(topology).port(n) + args.port_offset for n in AddressBook(topology).nodes()
-    }
-    addresses = AddressBook(topology, ports=ports if args.port_offset else {})
+    addresses = AddressBook(topology).shifted(args.port_offset)
+    try:
+        policy = _restart_policy(args)
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(map(str, error["loc"]))
+            errors.print(f"[red]restart policy: {where}: {error['msg']}[/]", highlight=False)
+        return 2
+    if control.running(args.data_dir):
+        errors.print(
+            f"[red]another `gsp-sandbox up` is running with data dir {args.data_dir}[/]: "
+            "stop it, or give this one its own --data-dir and --port-offset",
+            highlight=False,
+        )
+        return 1
     if args.pretty:
         os.environ["GSP_LOG_FORMAT"] = "pretty"  # the node processes inherit it
     launcher = Launcher(args.topology, topology, args.data_dir, addresses, fork=True)
+    taken = await launcher.check_ports()
+    if taken:
+        errors.print(
+            f"[red]cannot start: {len(taken)} of the {len(addresses.nodes())} ports this "
+            "sandbox needs are taken[/]",
+            highlight=False,
+        )
+        for port in taken:
+            errors.print(f"  {port.describe()}", highlight=False)
+        ports = sorted(addresses.port(n) for n in addresses.nodes())
+        clear = (ports[-1] - ports[0]) // 1000 * 1000 + 1000  # an offset past the whole span
+        errors.print(
+            f"This topology uses ports {ports[0]}–{ports[-1]}. Another sandbox? Stop it, or "
+            f"start this one beside it with --port-offset {clear} and its own --data-dir.",
+            highlight=False,
+        )
+        return 1
+    supervisor = Supervisor(launcher, policy, _say, health_within=args.timeout)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     started = time.monotonic()
+    server: asyncio.Server | None = None
+    watch: asyncio.Task[None] | None = None
     try:
-        await launcher.start()
+        server = await control.serve(args.data_dir, _control_handler(supervisor))
+        await supervisor.start()
+        watch = asyncio.create_task(supervisor.run(), name="supervisor")
+        waiter = asyncio.create_task(stop.wait())
         with console.status("starting nodes…") as status:
-            reports = await launcher.wait_ready(
-                args.timeout,
-                lambda done, total: status.update(f"starting nodes… {done}/{total} healthy"),
+            ready = asyncio.create_task(
+                launcher.wait_ready(
+                    args.timeout,
+                    lambda done, total: status.update(f"starting nodes… {done}/{total} healthy"),
+                    # Under `--restart no` a node that exits while starting stays down.
+                    fail_on_exit=policy.condition is RestartCondition.NO,
+                )
             )
+            await asyncio.wait({ready, watch, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if not ready.done():
+                ready.cancel()
+                if watch.done():
+                    await watch  # raises CannotKeepUp
+                return 130  # Ctrl-C before everything was up
+            reports = await ready
+        supervisor.mark_up()
         elapsed = time.monotonic() - started
         console.print(status_table(topology, addresses, reports))
         for report in sorted(reports.values(), key=lambda r: r.tier.value, reverse=True):
@@ -119,25 +172,115 @@ async def _up(args: argparse.Namespace) -> int:
             )
         console.print(
             f"ready in {elapsed:.1f} s · data in {args.data_dir} · logs in "
-            f"{args.data_dir / 'logs'} · Ctrl-C stops everything"
+            f"{args.data_dir / 'logs'} · {policy.describe()} · "
+            f"gsp-sandbox stop|start|restart NODE --data-dir {args.data_dir} · "
+            "Ctrl-C stops everything",
+            highlight=False,
         )
         if args.exit_when_ready:
             return 0
-        waiter = asyncio.create_task(stop.wait())
-        while not stop.is_set():
-            await asyncio.wait({waiter}, timeout=1.0)
-            for dead in launcher.exited():
-                if not getattr(dead, "reported", False):
-                    console.print(f"[red]{dead.node} exited with code {dead.process.returncode}[/]")
-                    dead.reported = True  # type: ignore[attr-defined]
+        await asyncio.wait({waiter, watch}, return_when=asyncio.FIRST_COMPLETED)
+        if watch.done():
+            await watch  # raises CannotKeepUp
         return 0
+    except CannotKeepUp as exc:
+        errors.print(f"[red]cannot keep the sandbox up:[/] {exc}", highlight=False)
+        return 1
     except (RuntimeError, TimeoutError) as exc:
         errors.print(f"[red]start-up failed:[/] {escape(str(exc))}", highlight=False)
         return 1
     finally:
         console.print("stopping…")
+        await supervisor.shutdown()
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, CannotKeepUp):
+                await watch
+        if server is not None:
+            server.close()
+            control.remove(args.data_dir)
         await launcher.stop()
         console.print("all nodes stopped")
+
+
+def _say(message: str) -> None:
+    console.print(f"{time.strftime('%H:%M:%S')} {message}", highlight=False)
+
+
+def _restart_policy(args: argparse.Namespace) -> RestartPolicy:
+    given = {
+        "condition": args.restart,
+        "max_attempts": args.restart_max_attempts,
+        "delay_seconds": args.restart_delay,
+        "max_delay_seconds": args.restart_max_delay,
+        "window_seconds": args.restart_window,
+    }
+    return RestartPolicy(**{k: v for k, v in given.items() if v is not None})
+
+
+def _control_handler(supervisor: Supervisor) -> ControlHandler:
+    from sandbox.supervisor import UnknownNode
+
+    async def handle(message: dict[str, object]) -> dict[str, object]:
+        command = message.get("command")
+        if command == "ps":
+            return {
+                "ok": True,
+                "instance": supervisor.launcher.instance,
+                "nodes": supervisor.status(),
+            }
+        actions = {
+            "stop": supervisor.stop_node,
+            "start": supervisor.start_node,
+            "restart": supervisor.restart_node,
+        }
+        node = message.get("node")
+        if command not in actions or not isinstance(node, str):
+            return {"ok": False, "error": f"unknown command {command!r}"}
+        try:
+            return {"ok": True, "message": await actions[command](node)}
+        except UnknownNode as exc:
+            return {"ok": False, "error": str(exc), "unknown_node": True}
+        except RuntimeError as exc:
+            return {"ok": False, "error": f"{node}: {exc}"}
+
+    return handle
+
+
+def _node_command(args: argparse.Namespace) -> int:
+    """stop, start, restart or ps: asks the running `up` for this data dir."""
+    from sandbox import control
+
+    message: dict[str, object] = {"command": args.command}
+    if args.command != "ps":
+        message["node"] = args.node
+    try:
+        answer = control.request(args.data_dir, message)
+    except control.NotRunning as exc:
+        errors.print(f"[red]{exc}[/] (start it with `gsp-sandbox up`)", highlight=False)
+        return 1
+    except (OSError, ValueError) as exc:
+        errors.print(f"[red]{args.data_dir}: the running `up` did not answer: {exc}[/]")
+        return 1
+    if not answer.get("ok"):
+        errors.print(f"[red]{answer.get('error', 'refused')}[/]", highlight=False)
+        return 2 if answer.get("unknown_node") else 1
+    if args.command == "ps":
+        table = Table(title=f"nodes of the sandbox in {args.data_dir}")
+        for column in ("node", "status", "pid", "restarts", "last exit"):
+            table.add_column(column)
+        for n in answer["nodes"]:
+            table.add_row(
+                n["node"],
+                n["status"],
+                str(n["pid"] or "-"),
+                str(n["restarts"]),
+                n["last_exit"] or "",
+            )
+        console.print(table)
+        return 0
+    console.print(answer["message"], highlight=False)
+    return 0
 
 
 def _audit_verify(database: Path) -> int:
@@ -430,10 +573,42 @@ def main(argv: list[str] | None = None) -> int:
         "--pretty", action="store_true", help="node logs as text for people, not JSON lines"
     )
     up.add_argument(
+        "--restart",
+        choices=[c.value for c in RestartCondition],
+        help="restart policy for a node that exits, as Compose's (default: unless-stopped)",
+    )
+    up.add_argument(
+        "--restart-max-attempts",
+        type=int,
+        help="restarts in a row before `up` gives up and exits non-zero (0: never; default 5)",
+    )
+    up.add_argument(
+        "--restart-delay", type=float, help="seconds before the first restart (default 0.5)"
+    )
+    up.add_argument(
+        "--restart-max-delay", type=float, help="backoff doubles up to this (default 10)"
+    )
+    up.add_argument(
+        "--restart-window",
+        type=float,
+        help="a node up this many seconds has recovered: its attempts reset (default 10)",
+    )
+    up.add_argument(
         "--exit-when-ready",
         action="store_true",
         help="stop again once everything is healthy (a smoke check)",
     )
+
+    for name, what in (
+        ("stop", "stop a node of the running `up`; it stays down (an outage on purpose)"),
+        ("start", "start a node of the running `up` again"),
+        ("restart", "stop and start a node of the running `up`"),
+    ):
+        outage = sub.add_parser(name, help=what)
+        outage.add_argument("node", help="e.g. population or lgsp-bac-giang")
+        outage.add_argument("--data-dir", type=Path, default=Path("data"), help="as given to `up`")
+    ps = sub.add_parser("ps", help="the nodes of the running `up`: status, pid, restarts")
+    ps.add_argument("--data-dir", type=Path, default=Path("data"), help="as given to `up`")
 
     node = sub.add_parser("node", help="serve some nodes of a topology in this process")
     node.add_argument("nodes", nargs="+")
@@ -557,6 +732,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.command == "logs":
         return _logs(args)
+    if args.command in ("stop", "start", "restart", "ps"):
+        return _node_command(args)
     if args.command == "samples":
         try:
             return _samples(args)

@@ -21,6 +21,7 @@ from gateway.settings import GatewaySettings
 from sandbox.addresses import AddressBook
 from sandbox.apps import build_app
 from sandbox.hosting import NodeHost, bind_socket
+from sandbox.identity import NodeIdentity
 
 
 @dataclass
@@ -96,7 +97,12 @@ async def run_topology(
     names = list(nodes) if nodes is not None else [*topology.backends, *topology.platforms]
     sockets = {n: bind_socket("127.0.0.1", 0) for n in names}
     addresses = AddressBook(topology, ports={n: s.getsockname()[1] for n, s in sockets.items()})
-    host = NodeHost(lambda node: build_app(topology, node, addresses, settings))
+    instance = NodeIdentity.new_instance()
+    host = NodeHost(
+        lambda node: NodeIdentity(topology.name, node, instance).stamp(
+            build_app(topology, node, addresses, settings)
+        )
+    )
     running = RunningTopology(topology, addresses, settings, host)
     try:
         await asyncio.gather(*(host.start(n, addresses.port(n), sockets[n]) for n in names))

@@ -3,15 +3,17 @@
 Compose runs it inside each container, every few seconds, with the container's environment:
 it reads GSP_TOPOLOGY, GSP_NODES (selectors too), GSP_PORTS and GSP_BIND_HOST exactly as
 `python -m sandbox.node` does, so it checks the very nodes and ports the node process serves.
-Each must answer GET /healthz with 200: a platform says 503 while its audit log or document
-store cannot be written, a back end while its database cannot be read. HTTP goes through
-the standard library only, to keep a check that runs this often cheap.
+Each must answer GET /healthz with 200, as itself (the node its answer names): a platform
+says 503 while its audit log or document store cannot be written, a back end while its
+database cannot be read. HTTP goes through the standard library only, to keep a check that
+runs this often cheap.
 
 A selection that matches no node of the topology is healthy: there is nothing to serve.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import urllib.error
 import urllib.request
@@ -19,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sandbox.addresses import AddressBook
+from sandbox.identity import NodeIdentity
 from sandbox.selection import SelectionError, select_nodes
 from sandbox.settings import SandboxSettings
 from sandbox.topology import TopologyError, load_topology
@@ -52,11 +55,21 @@ def _get(node: str, url: str) -> Probe:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(url, timeout=TIMEOUT_SECONDS) as response:
+            said = NodeIdentity.of(_json(response.read(65536)))
+            if said is not None and said.node != node:  # the port is another node's
+                return Probe(node, url, None, f"answers as {said.describe()}")
             return Probe(node, url, response.status, "ok")
     except urllib.error.HTTPError as exc:
         return Probe(node, url, exc.code, exc.reason)
     except (OSError, ValueError) as exc:  # refused, timed out, reset
         return Probe(node, url, None, str(getattr(exc, "reason", exc)))
+
+
+def _json(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 def check(settings: SandboxSettings) -> list[Probe]:

@@ -1,13 +1,19 @@
-"""Start every node of a topology as its own process, report when all are up, stop cleanly."""
+"""Start every node of a topology as its own process, report each exit, stop cleanly.
+
+The launcher starts and signals nodes and says when one exits; what to do about an exit
+(restart it, give up) is the supervisor's policy (sandbox.supervisor).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import ctypes
+import errno
 import json
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -20,15 +26,47 @@ from contracts.platform import TopologyReport
 from contracts.topology import Topology
 from sandbox.addresses import AddressBook
 from sandbox.harness import all_healthy
-from sandbox.zygote import pid_file
+from sandbox.identity import NodeIdentity
+from sandbox.zygote import CONTROL_FD_ENV
 
 _PR_SET_PDEATHSIG = 1
+ZYGOTE = "zygote"
 
 
 def _die_with_parent() -> None:
     # A node must not outlive a launcher that was killed without the chance to stop it.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass(frozen=True)
+class NodeExit:
+    node: str
+    pid: int
+    code: int  # negative: killed by that signal
+
+    def describe(self) -> str:
+        if self.code < 0:
+            with contextlib.suppress(ValueError):
+                return f"was killed by {signal.Signals(-self.code).name}"
+            return f"was killed by signal {-self.code}"
+        return f"exited with code {self.code}"
+
+
+@dataclass(frozen=True)
+class TakenPort:
+    node: str
+    port: int
+    occupant: str  # who answers there, when it says
+
+    def describe(self) -> str:
+        return f"{self.node}: port {self.port} is taken" + (
+            f": {self.occupant}" if self.occupant else ""
+        )
+
+
+class ForeignNode(RuntimeError):
+    """A node's port answers, as some other sandbox's node."""
 
 
 @dataclass
@@ -45,9 +83,22 @@ class Launcher:
     data_dir: Path
     addresses: AddressBook
     processes: dict[str, NodeProcess] = field(default_factory=dict)
-    # One zygote that imports once and forks a process per node (fast start), or one
-    # fresh interpreter per node (lets a test signal a single node's process).
+    # One zygote that imports once and forks a process per node (fast start and restart),
+    # or one fresh interpreter per node (lets a test hold a single node's process).
     fork: bool = False
+    # Fresh per launch: every node's /healthz says it, so no other sandbox passes for ours.
+    instance: str = field(default_factory=NodeIdentity.new_instance)
+    pids: dict[str, int] = field(default_factory=dict)  # the nodes running now
+    history: list[NodeExit] = field(default_factory=list)
+    exits: asyncio.Queue[NodeExit] = field(default_factory=asyncio.Queue)
+    _zygote: asyncio.subprocess.Process | None = None
+    _writer: asyncio.StreamWriter | None = None
+    _reader: asyncio.Task[None] | None = None
+    _watchers: set[asyncio.Task[None]] = field(default_factory=set)
+    _pending: dict[str, asyncio.Future[int]] = field(default_factory=dict)
+
+    def identity(self, node: str) -> NodeIdentity:
+        return NodeIdentity(self.topology.name, node, self.instance)
 
     def _env(self, node: str) -> dict[str, str]:
         return self._env_for([node])
@@ -59,33 +110,113 @@ class Launcher:
             GSP_NODES=json.dumps(nodes),
             GSP_DATA_DIR=str(self.data_dir),
             GSP_PORTS=json.dumps(self.addresses.ports),
+            GSP_INSTANCE=self.instance,
             PYTHONUNBUFFERED="1",
         )
         return env
 
+    def log_path(self, node: str) -> Path:
+        return self.data_dir / "logs" / f"{node}.log"
+
     async def start(self, nodes: list[str] | None = None) -> None:
         chosen = nodes if nodes is not None else self.addresses.nodes()
         if self.fork:
-            await self._spawn("zygote", "sandbox.zygote", self._env_for(chosen))
-            return
-        for node in chosen:
-            await self.start_node(node)
+            await self._start_zygote()
+        await asyncio.gather(*(self.start_node(node) for node in chosen))
 
     def node_pids(self) -> dict[str, int]:
+        return dict(self.pids)
+
+    def running(self, node: str) -> bool:
+        return node in self.pids
+
+    async def start_node(self, node: str) -> int:
+        """Start one node's process; its pid (the node may still be starting up)."""
         if not self.fork:
-            return {n: p.process.pid for n, p in self.processes.items()}
-        pids: dict[str, int] = json.loads(pid_file(self.data_dir).read_text(encoding="utf-8"))
-        return pids
+            process = await self._spawn(node, "sandbox.node", self._env(node))
+            self.processes[node] = NodeProcess(node, process, self.log_path(node))
+            self.pids[node] = process.pid
+            self._watch(node, process)
+            return process.pid
+        if self._writer is None:
+            raise RuntimeError("the zygote is not running")
+        started = asyncio.get_running_loop().create_future()
+        self._pending[node] = started
+        self._command({"op": "start", "node": node})
+        return await started
 
-    async def start_node(self, node: str) -> None:
-        await self._spawn(node, "sandbox.node", self._env(node))
+    def signal_node(self, node: str, signum: int) -> None:
+        if not self.fork:
+            if node in self.processes:
+                with contextlib.suppress(ProcessLookupError):
+                    self.processes[node].process.send_signal(signum)
+            return
+        self._command({"op": "signal", "node": node, "signal": int(signum)})
 
-    async def _spawn(self, node: str, module: str, env: dict[str, str]) -> None:
-        logs = self.data_dir / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        log_path = logs / f"{node}.log"
+    def _command(self, command: dict[str, object]) -> None:
+        if self._writer is None:
+            raise RuntimeError("the zygote is not running")
+        self._writer.write(json.dumps(command).encode() + b"\n")
+
+    def _exited(self, event: NodeExit) -> None:
+        if self.pids.get(event.node) == event.pid:
+            del self.pids[event.node]
+        self.history.append(event)
+        self.exits.put_nowait(event)
+
+    def _watch(self, node: str, process: asyncio.subprocess.Process) -> None:
+        async def watch() -> None:
+            code = await process.wait()
+            self._exited(NodeExit(node, process.pid, code))
+
+        task = asyncio.create_task(watch(), name=f"watch:{node}")
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+
+    async def _start_zygote(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = self._env_for([])
+        env[CONTROL_FD_ENV] = str(theirs.fileno())
+        try:
+            self._zygote = await self._spawn(
+                ZYGOTE, "sandbox.zygote", env, pass_fds=(theirs.fileno(),)
+            )
+        finally:
+            theirs.close()
+        reader, self._writer = await asyncio.open_connection(sock=ours)
+        self._reader = asyncio.create_task(self._read_events(reader), name="zygote-events")
+
+    async def _read_events(self, reader: asyncio.StreamReader) -> None:
+        while line := await reader.readline():
+            event = json.loads(line)
+            node = event["node"]
+            kind = event["event"]
+            if kind == "started":
+                self.pids[node] = event["pid"]
+                if (waiter := self._pending.pop(node, None)) and not waiter.done():
+                    waiter.set_result(event["pid"])
+            elif kind == "refused":
+                if (waiter := self._pending.pop(node, None)) and not waiter.done():
+                    waiter.set_exception(RuntimeError(f"{node}: {event['reason']}"))
+            elif kind == "exited":
+                self._exited(NodeExit(node, event["pid"], event["code"]))
+        # The zygote is gone (and its nodes with it): no node can be started any more.
+        assert self._zygote is not None
+        code = await self._zygote.wait()
+        self._writer = None
+        for waiter in self._pending.values():
+            if not waiter.done():
+                waiter.set_exception(RuntimeError("the zygote exited"))
+        self._pending.clear()
+        self._exited(NodeExit(ZYGOTE, self._zygote.pid, code))
+
+    async def _spawn(
+        self, node: str, module: str, env: dict[str, str], pass_fds: tuple[int, ...] = ()
+    ) -> asyncio.subprocess.Process:
+        log_path = self.log_path(node)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log_file:
-            process = await asyncio.create_subprocess_exec(
+            return await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
                 module,
@@ -95,47 +226,91 @@ class Launcher:
                 stderr=log_file,
                 start_new_session=True,  # Ctrl-C reaches the launcher, which stops nodes
                 preexec_fn=_die_with_parent,
+                pass_fds=pass_fds,
             )
-        self.processes[node] = NodeProcess(node, process, log_path)
 
-    def exited(self) -> list[NodeProcess]:
-        return [p for p in self.processes.values() if p.process.returncode is not None]
+    def exited(self) -> list[NodeExit]:
+        return list(self.history)
+
+    async def check_ports(self, host: str = "127.0.0.1") -> list[TakenPort]:
+        """Every port a node of this launch needs and cannot have, with who holds it."""
+        taken = [(n, self.addresses.port(n)) for n in self.addresses.nodes()]
+        taken = [(n, p) for n, p in taken if _port_taken(host, p)]
+        async with httpx.AsyncClient(timeout=0.5, trust_env=False) as client:
+            occupants = await asyncio.gather(*(_occupant(client, host, p) for _, p in taken))
+        return [TakenPort(n, p, who) for (n, p), who in zip(taken, occupants, strict=True)]
+
+    async def _answers_as_ours(self, client: httpx.AsyncClient, node: str) -> bool:
+        """The node answers /healthz 200 as this launch's node; ForeignNode if as another."""
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            response = await client.get(f"{self.addresses.url(node)}/healthz")
+            said = NodeIdentity.of(response.json())
+            if said != self.identity(node):
+                raise ForeignNode(
+                    f"{self.addresses.url(node)} answers as "
+                    + (said.describe() if said else "something that is not a sandbox node")
+                    + f", not as {self.identity(node).describe()}"
+                )
+            return response.status_code == 200
+        return False
+
+    async def wait_node_healthy(self, node: str, within: float) -> bool:
+        deadline = time.monotonic() + within
+        async with httpx.AsyncClient(timeout=1.0, trust_env=False) as client:
+            while time.monotonic() < deadline:
+                if not self.running(node):
+                    return False
+                if await self._answers_as_ours(client, node):
+                    return True
+                await asyncio.sleep(0.05)
+        return False
 
     async def wait_ready(
-        self, within: float, progress: Callable[[int, int], None] | None = None
+        self,
+        within: float,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        fail_on_exit: bool = True,
     ) -> dict[str, TopologyReport]:
-        """Every node answers /healthz and every platform sees all of its services healthy."""
+        """Every node answers /healthz as ours and every platform sees its services healthy.
+
+        `fail_on_exit=False` when a supervisor restarts nodes that exit meanwhile.
+        """
         deadline = time.monotonic() + within
         nodes = self.addresses.nodes()
         async with httpx.AsyncClient(timeout=1.0, trust_env=False) as client:
             up: set[str] = set()
             while len(up) < len(nodes):
-                dead = self.exited()
-                if dead:
-                    raise RuntimeError(_exit_message(dead))
+                if fail_on_exit and self.history:
+                    raise RuntimeError(self.exit_message(self.history))
                 if time.monotonic() > deadline:
                     missing = ", ".join(sorted(set(nodes) - up))
                     raise TimeoutError(f"not healthy after {within:g} s: {missing}")
-                for node in set(nodes) - up:
-                    with contextlib.suppress(httpx.HTTPError):
-                        response = await client.get(f"{self.addresses.url(node)}/healthz")
-                        if response.status_code == 200:
-                            up.add(node)
+                waiting = sorted(set(nodes) - up)
+                answers = await asyncio.gather(
+                    *(self._answers_as_ours(client, n) for n in waiting if self.running(n))
+                )
+                up.update(n for n, ok in zip(waiting, answers, strict=False) if ok)
                 if progress:
                     progress(len(up), len(nodes))
                 await asyncio.sleep(0.05)
             reports: dict[str, TopologyReport] = {}
             while True:
                 for platform in self.topology.platforms:
-                    response = await client.get(f"{self.addresses.url(platform)}/topology")
-                    reports[platform] = TopologyReport.model_validate_json(response.content)
-                if all(all_healthy(r) for r in reports.values()):
+                    with contextlib.suppress(httpx.HTTPError):
+                        response = await client.get(f"{self.addresses.url(platform)}/topology")
+                        reports[platform] = TopologyReport.model_validate_json(response.content)
+                if len(reports) == len(self.topology.platforms) and all(
+                    all_healthy(r) for r in reports.values()
+                ):
                     return reports
                 if time.monotonic() > deadline:
                     return reports  # the table shows what is not healthy
                 await asyncio.sleep(0.1)
 
     async def stop(self, grace: float = 10.0) -> None:
+        if self._zygote is not None:
+            await self._stop_zygote(grace)
         for p in self.processes.values():
             if p.process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -149,12 +324,69 @@ class Launcher:
                     with contextlib.suppress(ProcessLookupError):
                         p.process.kill()
             await asyncio.gather(*(p.process.wait() for p in self.processes.values()))
+        await asyncio.gather(*self._watchers, return_exceptions=True)
+
+    async def _stop_zygote(self, grace: float) -> None:
+        assert self._zygote is not None
+        if self._zygote.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._zygote.send_signal(signal.SIGTERM)  # it stops its nodes, then itself
+        try:
+            await asyncio.wait_for(self._zygote.wait(), grace)
+        except TimeoutError:
+            for pid in self.pids.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                self._zygote.kill()
+            await self._zygote.wait()
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._reader, grace)
+        if self._writer is not None:
+            self._writer.close()
+
+    def log_tail(self, node: str, lines: int = 5) -> list[str]:
+        """The log's last lines, each JSON record as its level and its message's last line
+        (a traceback's last line names the error)."""
+        try:
+            text = self.log_path(node).read_text(errors="replace")
+        except OSError:
+            return []
+        return [_readable(line) for line in text.strip().splitlines()[-lines:]]
+
+    def exit_message(self, dead: list[NodeExit]) -> str:
+        lines = []
+        for event in dead:
+            lines.append(f"{event.node} {event.describe()}; log {self.log_path(event.node)}:")
+            lines += [f"    {line}" for line in self.log_tail(event.node)]
+        return "\n".join(lines)
 
 
-def _exit_message(dead: list[NodeProcess]) -> str:
-    lines = []
-    for p in dead:
-        tail = p.log_path.read_text(errors="replace").strip().splitlines()[-5:]
-        lines.append(f"{p.node} exited with code {p.process.returncode}; log {p.log_path}:")
-        lines += [f"    {line}" for line in tail]
-    return "\n".join(lines)
+def _readable(line: str) -> str:
+    try:
+        record = json.loads(line)
+        message = str(record["message"]).strip().splitlines()[-1]
+        return f"{record.get('level', '')}: {message}"
+    except (ValueError, KeyError, TypeError, IndexError):
+        return line
+
+
+def _port_taken(host: str, port: int) -> bool:
+    # The same options a node binds with (sandbox.hosting): a port in TIME_WAIT is free.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.errno in (errno.EADDRINUSE, errno.EACCES)
+    return False
+
+
+async def _occupant(client: httpx.AsyncClient, host: str, port: int) -> str:
+    try:
+        response = await client.get(f"http://{host}:{port}/healthz")
+        said = NodeIdentity.of(response.json())
+    except (httpx.HTTPError, ValueError):
+        return ""
+    return f"it answers as {said.describe()}" if said else ""

@@ -13,12 +13,14 @@ import logging
 import signal
 
 import uvloop
+from fastapi import FastAPI
 
 from contracts.topology import Topology
 from gateway.settings import GatewaySettings
 from sandbox.addresses import AddressBook
 from sandbox.apps import build_app
 from sandbox.hosting import NodeHost
+from sandbox.identity import NodeIdentity
 from sandbox.logformat import configure_logging
 from sandbox.selection import SelectionError, select_nodes
 from sandbox.settings import SandboxSettings
@@ -30,8 +32,13 @@ log = logging.getLogger(__name__)
 async def serve(settings: SandboxSettings, topology: Topology, nodes: list[str]) -> None:
     addresses = AddressBook(topology, settings.ports, settings.host_pattern)
     gateway_settings = GatewaySettings(data_dir=settings.data_dir)
+
+    def build(node: str) -> FastAPI:
+        app = build_app(topology, node, addresses, gateway_settings)
+        return NodeIdentity(topology.name, node, settings.instance).stamp(app)
+
     host = NodeHost(
-        lambda node: build_app(topology, node, addresses, gateway_settings),
+        build,
         host=settings.bind_host,
         log_level=settings.log_level,
     )

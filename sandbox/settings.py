@@ -22,6 +22,9 @@ class SandboxSettings(BaseSettings):
         default="127.0.0.1", description="How nodes reach each other; '{node}' under compose"
     )
     ports: dict[str, int] = Field(default_factory=dict, description="Per-node port overrides")
+    instance: str = Field(
+        default="", description="This launch's id, in every node's /healthz (set by `up`)"
+    )
     log_level: str = Field(default="info", description="info logs one line per exchange")
     log_format: LogFormat = Field(
         default="json", description="json: one object per line; pretty: text for people"

@@ -18,7 +18,8 @@ from sandbox.addresses import AddressBook
 def _free_offset(topology: Topology) -> int:
     book = AddressBook(topology)
     for _ in range(50):
-        offset = random.randrange(10_000, 40_000, 100)
+        # Below the ephemeral range (32768+), where any outgoing connection may hold a port.
+        offset = random.randrange(10_000, 24_000, 100)
         try:
             for node in book.nodes():
                 with socket.socket() as s:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from contracts.platform import TopologyReport
@@ -12,7 +12,9 @@ router = APIRouter(tags=["platform"])
 
 
 @router.get("/healthz", summary="Liveness and readiness of this platform")
-async def healthz(spec: SpecDep, audit: AuditDep, documents: DocumentsDep) -> JSONResponse:
+async def healthz(
+    request: Request, spec: SpecDep, audit: AuditDep, documents: DocumentsDep
+) -> JSONResponse:
     checks = {
         "audit_log": await audit.ping(),
         "document_store": await documents.store.ping(),
@@ -22,6 +24,8 @@ async def healthz(spec: SpecDep, audit: AuditDep, documents: DocumentsDep) -> JS
         "status": "ok" if ok else "unavailable",
         "platform": spec.name,
         "checks": {name: "ok" if up else "down" for name, up in checks.items()},
+        # topology, node, instance: set by whoever hosts the app (sandbox.identity)
+        **getattr(request.app.state, "identity", {}),
     }
     return JSONResponse(body, status_code=200 if ok else 503)
 

@@ -61,7 +61,12 @@ def create_backend_app(
         db: Database | None = request.state.db
         ok = db is None or await db.ping()
         return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "service": config.name},
+            {
+                "status": "ok" if ok else "unavailable",
+                "service": config.name,
+                # topology, node, instance: set by whoever hosts the app (sandbox.identity)
+                **getattr(request.app.state, "identity", {}),
+            },
             status_code=200 if ok else 503,
         )
 
