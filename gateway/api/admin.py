@@ -13,6 +13,7 @@ from contracts.topology import RESERVED_CODES, Consumer
 from gateway.auth import require_admin
 from gateway.spec import RouteSpec
 from gateway.state import PlatformState, platform_of
+from gateway.upstream_policy import check_registration
 
 CODE = r"^[A-Za-z][A-Za-z0-9_-]{1,63}$"
 VERSION = r"^\d+(\.\d+){0,2}$"
@@ -60,9 +61,10 @@ async def list_services(admin: Admin) -> list[RegisteredService]:
     responses={409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def register_service(
-    admin: Admin, code: Code, version: Version, body: ServiceRegistration
+    admin: Admin, code: Code, version: Version, body: ServiceRegistration, request: Request
 ) -> RegisteredService:
     state, who = admin
+    await check_registration(str(body.address), state.settings, request.scope.get("server"))
     if code.lower() in RESERVED_CODES:
         raise ProblemError(
             409,
