@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 
+import httpcore
 import httpx
 
 from gateway.settings import GatewaySettings
+from gateway.upstream_policy import IPNetwork, address_refusal, resolve
 
 
 class ResponseTooLarge(httpx.RemoteProtocolError):
@@ -52,16 +54,76 @@ class CappedTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves a host itself, refuses it if any address is one the upstream policy refuses,
+    and connects to the address it checked: a name rebound after registration (DNS
+    rebinding) to a metadata or link-local address is not reached."""
+
+    def __init__(
+        self, inner: httpcore.AsyncNetworkBackend, allowed: Sequence[IPNetwork], within: float
+    ) -> None:
+        self._inner = inner
+        self._allowed = allowed
+        self._within = within
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = await resolve(host, port, min(self._within, timeout or self._within))
+        except (OSError, TimeoutError, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"{host} does not resolve: {exc}") from exc
+        for address in addresses:
+            reason = address_refusal(address, self._allowed)
+            if reason is not None:
+                raise httpcore.ConnectError(f"refused by the upstream policy: {reason}")
+        failure: httpcore.ConnectError | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:
+                failure = exc
+        raise failure or httpcore.ConnectError(f"{host}: no address")
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_unix_socket(path, timeout, socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def guarded_transport(settings: GatewaySettings, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's own transport, its connections made through GuardedBackend."""
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    pool = transport._pool  # httpx takes no network backend; its pool does (httpcore)
+    pool._network_backend = GuardedBackend(
+        pool._network_backend,
+        settings.upstream_allowed_networks,
+        settings.upstream_resolve_timeout_seconds,
+    )
+    return transport
+
+
 def create_client(
     settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
     """`transport` is the test seam."""
-    inner = transport or httpx.AsyncHTTPTransport(
-        # Below the back end's keep-alive (uvicorn: 5 s, httpx's own default is also 5 s),
-        # so a health check never picks a connection the back end is closing.
-        limits=httpx.Limits(keepalive_expiry=settings.upstream_keepalive_seconds),
-        trust_env=False,
-    )
+    # Below the back end's keep-alive (uvicorn: 5 s, httpx's own default is also 5 s), so a
+    # health check never picks a connection the back end is closing.
+    limits = httpx.Limits(keepalive_expiry=settings.upstream_keepalive_seconds)
+    inner = transport or guarded_transport(settings, limits)
     return httpx.AsyncClient(
         transport=CappedTransport(inner, settings.max_response_bytes),
         timeout=httpx.Timeout(

@@ -25,6 +25,7 @@ from aiohttp.tracing import Trace
 from yarl import URL
 
 from apikit.problems import ProblemError
+from gateway.client import guarded_transport
 from gateway.settings import GatewaySettings
 from gateway.upstream_policy import IPNetwork, connect_refusal
 
@@ -287,7 +288,8 @@ class HttpxForwarder:
                 (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError),
             )
         except httpx.ConnectError as exc:
-            raise Unreachable(type(exc).__name__) from exc
+            policy = "upstream policy" in str(exc)
+            raise Unreachable(str(exc) if policy else type(exc).__name__) from exc
         except httpx.TimeoutException as exc:
             raise TimedOut(type(exc).__name__) from exc
         except httpx.TransportError as exc:
@@ -337,13 +339,13 @@ def create_forwarder(
 def _httpx_client(
     settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None
 ) -> httpx.AsyncClient:
+    limits = httpx.Limits(
+        max_connections=512,
+        max_keepalive_connections=256,
+        keepalive_expiry=settings.upstream_keepalive_seconds,
+    )
     return httpx.AsyncClient(
-        transport=transport,
-        limits=httpx.Limits(
-            max_connections=512,
-            max_keepalive_connections=256,
-            keepalive_expiry=settings.upstream_keepalive_seconds,
-        ),
+        transport=transport or guarded_transport(settings, limits),
         timeout=httpx.Timeout(
             settings.upstream_timeout_seconds, connect=settings.connect_timeout_seconds
         ),

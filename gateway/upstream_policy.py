@@ -132,11 +132,13 @@ def _port(parts: SplitResult) -> int:
     return parts.port or _SCHEMES[parts.scheme.lower()]
 
 
-async def _resolve(host: str, port: int, within: float) -> list[IPAddress]:
+async def resolve(host: str, port: int, within: float) -> list[IPAddress]:
+    """Every address `host` resolves to, within `within` seconds (TimeoutError, OSError)."""
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(within):
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    found = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    return list(dict.fromkeys(found))
 
 
 async def refusal(url: str, settings: GatewaySettings, own: Iterable[OwnAddress]) -> str | None:
@@ -158,7 +160,7 @@ async def refusal(url: str, settings: GatewaySettings, own: Iterable[OwnAddress]
         addresses = [literal]
     else:
         try:
-            addresses = await _resolve(host, port, resolve_timeout)
+            addresses = await resolve(host, port, resolve_timeout)
         except TimeoutError:
             return f"{host} did not resolve within {resolve_timeout:g} s"
         except (OSError, UnicodeError) as exc:

@@ -5,16 +5,18 @@ hostile back end that closes, resets or floods its connections."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
-from ipaddress import ip_network
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
-from gateway.forwarder import AiohttpForwarder, Forwarder, ResponseTooLarge, Unreachable
+from gateway.client import create_client
+from gateway.forwarder import Forwarder, ResponseTooLarge, Unreachable
 from gateway.forwarder import create_forwarder as make_forwarder
 from gateway.settings import GatewaySettings
 from gateway.upstream_policy import refusal, static_refusal
@@ -243,10 +245,11 @@ async def test_a_shorter_keep_alive_timeout_announced_by_the_back_end_is_honoure
             await forwarder.aclose()
 
 
-async def test_the_forwarder_refuses_a_metadata_address_at_connect_time() -> None:
+async def test_the_forwarder_refuses_a_metadata_address_at_connect_time(
+    forwarder_kind: str,
+) -> None:
     """What a host name rebound after registration would reach: refused before connecting."""
-    forwarder = _forwarder("aiohttp", connect_timeout_seconds=0.5)
-    assert isinstance(forwarder, AiohttpForwarder)
+    forwarder = _forwarder(forwarder_kind, connect_timeout_seconds=0.5)
     try:
         with pytest.raises(Unreachable, match="metadata"):
             await forwarder.send("GET", "http://169.254.169.254/latest/meta-data/", [], b"")
@@ -268,3 +271,71 @@ async def test_the_forwarder_caps_a_response_in_either_implementation(
         finally:
             await forwarder.aclose()
         assert backend.bytes_sent < 64 * 1024 * 1024
+
+
+async def test_the_off_path_client_checks_addresses_at_connect_time_too() -> None:
+    """Health checks, tokens and document delivery go through the same guard."""
+    client = create_client(GatewaySettings(connect_timeout_seconds=0.5))
+    try:
+        with pytest.raises(httpx.ConnectError, match="metadata"):
+            await client.get("http://169.254.169.254/latest/meta-data/")
+        async with hostile_backend() as backend:
+            assert (
+                await client.get(f"{backend.url.replace('127.0.0.1', 'localhost')}/a")
+            ).is_success
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """The edge mocked: answers for made-up names (as a rebinding DNS server would give),
+    on this test's event loop, which the in-process platforms share; other names resolve."""
+    answers: dict[str, list[str]] = {}
+    loop = asyncio.get_running_loop()
+    real = loop.getaddrinfo
+
+    async def getaddrinfo(host: object, port: object, *args: object, **kwargs: object) -> list:  # type: ignore[type-arg]
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name not in answers:
+            return await real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+        family = {4: socket.AF_INET, 6: socket.AF_INET6}
+        return [
+            (family[ip_address(a).version], socket.SOCK_STREAM, 6, "", (a, int(port or 80)))  # type: ignore[call-overload]
+            for a in answers[name]
+        ]
+
+    monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+    return answers
+
+
+async def test_a_name_is_refused_if_any_address_it_resolves_to_is(
+    echo: EchoSandbox, client: httpx.AsyncClient, dns: dict[str, list[str]]
+) -> None:
+    dns["mixed.test"] = ["127.0.0.1", "169.254.169.254"]
+    problem = assert_problem(
+        await _register(echo, client, "apiTron", "http://mixed.test:8080/"), 422, "unsafe-address"
+    )
+    assert "mixed.test resolves to 169.254.169.254" in problem["errors"][0]["reason"]
+
+
+async def test_a_name_rebound_after_registration_is_refused_at_connect(
+    forwarder_kind: str, dns: dict[str, list[str]]
+) -> None:
+    async with hostile_backend() as backend:
+        port = backend.url.rsplit(":", 1)[1]
+        dns["rebound.test"] = ["127.0.0.1"]
+        settings = GatewaySettings()
+        assert await refusal(f"http://rebound.test:{port}/", settings, []) is None  # registered
+        dns["rebound.test"] = ["169.254.169.254"]  # then the name is rebound
+        forwarder = _forwarder(forwarder_kind, connect_timeout_seconds=0.5)
+        off_path = create_client(settings)
+        try:
+            with pytest.raises(Unreachable, match="metadata"):
+                await forwarder.send("GET", f"http://rebound.test:{port}/a", [], b"")
+            with pytest.raises(httpx.ConnectError, match="metadata"):
+                await off_path.get(f"http://rebound.test:{port}/healthz")
+            assert backend.connections == 0
+        finally:
+            await forwarder.aclose()
+            await off_path.aclose()
