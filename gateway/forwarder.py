@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from weakref import WeakKeyDictionary
@@ -29,8 +29,9 @@ from gateway.client import guarded_transport
 from gateway.settings import GatewaySettings
 from gateway.upstream_policy import IPNetwork, connect_refusal
 
-# RFC 9110 9.2.2: these may be sent again when a connection fails before the answer is
-# complete; POST and PATCH never are, since the back end may have acted on the first.
+# RFC 9110 9.2.2: these are sent once more when the connection breaks before the whole answer
+# came (a pooled one the back end had just closed, or a reset); POST and PATCH never are,
+# since the back end may have acted on the first.
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # A pooled connection is given up this long before the idle time its back end announces
 # (`Keep-Alive: timeout=N`), so the two never close and reuse it in the same instant.
@@ -93,19 +94,6 @@ def announced_idle(value: str | None) -> float | None:
     return float(match.group(1)) - KEEPALIVE_MARGIN_SECONDS
 
 
-async def _once_more_if_idempotent(
-    method: str, attempt: Callable[[], Awaitable[Reply]], retryable: tuple[type[Exception], ...]
-) -> Reply:
-    """One retry when the connection broke before the whole answer came (a pooled one the
-    back end had just closed, or a reset), for methods that may be sent twice."""
-    try:
-        return await attempt()
-    except retryable:
-        if method.upper() not in IDEMPOTENT:
-            raise
-    return await attempt()
-
-
 class _PoolConnector(aiohttp.TCPConnector):
     """A connector that also gives up a pooled connection past the idle time its back end
     announced (`Keep-Alive: timeout=`); aiohttp itself knows only its own keepalive_timeout."""
@@ -118,7 +106,8 @@ class _PoolConnector(aiohttp.TCPConnector):
     def _release(
         self, key: ConnectionKey, protocol: ResponseHandler, *, should_close: bool = False
     ) -> None:
-        self._idle_since[protocol] = time.monotonic()
+        if (key.host, key.port) in self.announced_idle:
+            self._idle_since[protocol] = time.monotonic()
         super()._release(key, protocol, should_close=should_close)
 
     async def _get(self, key: ConnectionKey, traces: list[Trace]) -> Connection | None:
@@ -182,15 +171,13 @@ class AiohttpForwarder:
         body: bytes,
         limit_seconds: float | None = None,
     ) -> Reply:
-        async def attempt() -> Reply:
-            return await self._send_once(method, url, headers, body, limit_seconds)
-
         try:
-            return await _once_more_if_idempotent(
-                method,
-                attempt,
-                (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, _ResetError),
-            )
+            try:
+                return await self._send_once(method, url, headers, body, limit_seconds)
+            except _BROKEN_AIOHTTP:
+                if method.upper() not in IDEMPOTENT:
+                    raise
+            return await self._send_once(method, url, headers, body, limit_seconds)
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise TimedOut(type(exc).__name__) from exc
         except aiohttp.ClientError as exc:
@@ -233,9 +220,11 @@ class AiohttpForwarder:
         limit = self._limit
         encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
         declared = response.content_length
-        if not encoded and declared is not None and declared > limit:
-            response.close()
-            raise ResponseTooLarge(limit)
+        if not encoded and declared is not None:
+            if declared > limit:
+                response.close()
+                raise ResponseTooLarge(limit)
+            return await response.read()  # the parser stops at the declared length
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(_CHUNK):  # decoded bytes
@@ -259,6 +248,10 @@ class _ResetError(aiohttp.ClientOSError):
     """An established connection failed mid-call (reset, broken pipe)."""
 
 
+_BROKEN_AIOHTTP = (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, _ResetError)
+_BROKEN_HTTPX = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
 def _describe(exc: aiohttp.ClientError) -> str:
     if isinstance(exc, aiohttp.ClientConnectorError) and "upstream policy" in str(exc.os_error):
         return str(exc.os_error)
@@ -278,15 +271,13 @@ class HttpxForwarder:
         body: bytes,
         limit_seconds: float | None = None,
     ) -> Reply:
-        async def attempt() -> Reply:
-            return await self._send_once(method, url, headers, body, limit_seconds)
-
         try:
-            return await _once_more_if_idempotent(
-                method,
-                attempt,
-                (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError),
-            )
+            try:
+                return await self._send_once(method, url, headers, body, limit_seconds)
+            except _BROKEN_HTTPX:
+                if method.upper() not in IDEMPOTENT:
+                    raise
+            return await self._send_once(method, url, headers, body, limit_seconds)
         except httpx.ConnectError as exc:
             policy = "upstream policy" in str(exc)
             raise Unreachable(str(exc) if policy else type(exc).__name__) from exc
