@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,3 +49,14 @@ class GatewaySettings(BaseSettings):
     # The dashboard and /metrics show metadata only (counts, health, message ids); the
     # sandbox serves them to anyone. False: they need an admin token, as /audit does.
     dashboard_public: bool = True
+    # Upstream safety (OWASP API7, API10). Back-end addresses in these networks are allowed
+    # although the policy refuses them (link-local, metadata), e.g. '["169.254.0.0/16"]'.
+    upstream_allowed_networks: list[IPvAnyNetwork] = []
+    # A back end's host name must resolve within this when it is registered.
+    upstream_resolve_timeout_seconds: float = 2.0
+    # A back end's answer is read up to this many bytes (decoded); beyond it, a 502.
+    max_response_bytes: int = 8 * 1024 * 1024
+    # A pooled connection to a back end idles no longer than this: below uvicorn's default
+    # keep-alive (5 s), so the pool never picks one the back end is closing at that moment.
+    # A shorter `Keep-Alive: timeout=` from the back end is honoured too.
+    upstream_keepalive_seconds: float = 4.0

@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from contracts.topology import Topology
+from gateway.upstream_policy import static_refusal
 from sandbox.bounded_yaml import YamlRejected, load_bounded, one_line, read_text
 
 SHIPPED_DIR = Path(__file__).parent / "topologies"
@@ -78,7 +79,7 @@ def load_topology(ref: str | Path = DEFAULT_TOPOLOGY) -> Topology:
     path = resolve_topology_path(ref)
     raw = _read(path)
     try:
-        return Topology.model_validate(raw)
+        topology = Topology.model_validate(raw)
     except ValidationError as exc:
         lines = [f"{path}: {exc.error_count()} problem(s) in the topology"]
         for err in exc.errors()[:MAX_LISTED_PROBLEMS]:
@@ -87,3 +88,20 @@ def load_topology(ref: str | Path = DEFAULT_TOPOLOGY) -> Topology:
         if exc.error_count() > MAX_LISTED_PROBLEMS:
             lines.append(f"  … and {exc.error_count() - MAX_LISTED_PROBLEMS} more")
         raise TopologyError("\n".join(lines)) from None
+    _check_addresses(path, topology)
+    return topology
+
+
+def _check_addresses(path: Path, topology: Topology) -> None:
+    """The upstream policy, on the URLs a file gives (not resolved: a file may name hosts
+    that exist only where it runs, e.g. compose services; a platform checks at connect)."""
+    lines = []
+    for kind, entries in (("services", topology.services), ("mailboxes", topology.mailboxes)):
+        for i, entry in enumerate(entries):
+            if entry.address is not None:
+                reason = static_refusal(str(entry.address))
+                if reason is not None:
+                    lines.append(f"  {kind}[{i}].address: {reason}")
+    if lines:
+        lines.insert(0, f"{path}: {len(lines)} problem(s) in the topology")
+        raise TopologyError("\n".join(lines))

@@ -547,7 +547,12 @@ async def test_audit_chain_verifies_and_names_the_first_edited_record(
         source.backup(target)
     victim = sorted(r.id for r in records)[len(records) // 2]
     with sqlite3.connect(copy) as db:
-        db.execute("UPDATE audit SET status = 200, outcome = 'ok' WHERE id = ?", (victim,))
+        # Whatever it said, it now says something else.
+        db.execute(
+            "UPDATE audit SET status = CASE status WHEN 200 THEN 502 ELSE 200 END, "
+            "outcome = outcome || '!' WHERE id = ?",
+            (victim,),
+        )
     broken = _verify(copy)
     assert broken.returncode == 1
     assert f"broken at record id {victim}" in broken.stderr and "edited" in broken.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from apikit.problems import ProblemError
 from contracts.platform import ConsumerView, KeyRotation, RegisteredService, ServiceRegistration
@@ -17,12 +17,14 @@ from gateway.api.deps import (
     AdminStoreDep,
     ConsumersDep,
     RegistryDep,
+    SettingsDep,
     SpecDep,
     TokensDep,
 )
 from gateway.audited import audited_route
 from gateway.auth import Consumers
 from gateway.spec import RouteSpec
+from gateway.upstream_policy import check_registration
 
 CODE = r"^[A-Za-z][A-Za-z0-9_-]{1,63}$"
 VERSION = r"^\d+(\.\d+){0,2}$"
@@ -65,11 +67,14 @@ async def register_service(
     code: Code,
     version: Version,
     body: ServiceRegistration,
+    request: Request,
     spec: SpecDep,
+    settings: SettingsDep,
     registry: RegistryDep,
     access: AccessDep,
     store: AdminStoreDep,
 ) -> RegisteredService:
+    await check_registration(str(body.address), settings, request.scope.get("server"))
     if code.lower() in RESERVED_CODES:
         raise ProblemError(
             409,
