@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -25,13 +26,30 @@ from starlette.responses import Response
 from apikit import headers as h
 from apikit.problems import ProblemError, as_problem, internal_error, problem_response
 from contracts.audit import AuditEntry
+from contracts.problem import FieldError
 from gateway.audit import AuditLog, AuditNotCommitted
-from gateway.inbound import incoming_message_id
 
 log = logging.getLogger(__name__)
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _READS = frozenset({"GET", "HEAD"})
+
+
+def incoming_message_id(request: Request) -> str:
+    """The caller's X-Message-Id (checked), or a fresh one."""
+    given = request.headers.get(h.MESSAGE_ID)
+    if given is None:
+        return uuid.uuid4().hex
+    if not _MESSAGE_ID.match(given):
+        raise ProblemError(
+            400,
+            "invalid-message-id",
+            "Invalid message id",
+            f"{h.MESSAGE_ID} must be 1-128 characters of letters, digits and . _ : -",
+            errors=[FieldError(field=f"$.headers.{h.MESSAGE_ID}", reason="invalid format")],
+        )
+    return given
 
 
 @dataclass(slots=True)

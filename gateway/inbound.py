@@ -1,41 +1,20 @@
 """Inbound checks: what a platform verifies of a request before anything acts on it.
 
-The caller's message id, the path (nothing that could address something other than what it
-appears to), the body (bounded in size and in time) and, when declared as JSON, that it
-parses. Shared by the routed call and the platform's own API; none of it needs a route.
+The path (nothing that could address something other than what it appears to), the body
+(bounded in size and in time) and, when declared as JSON, that it parses. Shared by the
+routed call and the platform's own API; none of it needs a route.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-import uuid
 from urllib.parse import unquote_to_bytes
 
 import orjson
 from starlette.requests import Request
 
-from apikit import headers as h
 from apikit.problems import ProblemError
 from contracts.problem import FieldError
-
-_MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-
-
-def incoming_message_id(request: Request) -> str:
-    """The caller's X-Message-Id (checked), or a fresh one."""
-    given = request.headers.get(h.MESSAGE_ID)
-    if given is None:
-        return uuid.uuid4().hex
-    if not _MESSAGE_ID.match(given):
-        raise ProblemError(
-            400,
-            "invalid-message-id",
-            "Invalid message id",
-            f"{h.MESSAGE_ID} must be 1-128 characters of letters, digits and . _ : -",
-            errors=[FieldError(field=f"$.headers.{h.MESSAGE_ID}", reason="invalid format")],
-        )
-    return given
 
 
 def _bad_path(reason: str) -> ProblemError:
