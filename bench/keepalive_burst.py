@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from gateway.forwarder import TimedOut, Unreachable, create_forwarder
+from gateway.proxy.forwarder import TimedOut, Unreachable, create_forwarder
 from gateway.settings import GatewaySettings
 from sandbox.topology import load_topology
 from services.common.sampledata import citizens

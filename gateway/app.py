@@ -14,39 +14,39 @@ from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
 from contracts.edxml import DocumentPackage, StatusPacket
 from contracts.platform import TopologyReport
-from gateway.access import AccessRights
-from gateway.admin_store import AdminStore
 from gateway.api import admin, audit, catalog, status, token
 from gateway.api import dashboard as dashboard_api
+from gateway.api import documents as documents_api
 from gateway.api import metrics as metrics_api
 from gateway.api import sandbox as sandbox_api
 from gateway.api.deps import Collaborators
-from gateway.audit import AuditLog
-from gateway.audited import AuditedExchanges
-from gateway.auth import Authenticator, Consumers
-from gateway.breaker import Breakers
-from gateway.client import create_client
-from gateway.documents import api as documents_api
 from gateway.documents.delivery import DeliveryWorker
 from gateway.documents.service import DocumentService
 from gateway.documents.store import DocumentStore
-from gateway.exchange_log import log_exchange
-from gateway.faults import Faults
-from gateway.forwarder import create_forwarder
-from gateway.health import HealthMonitor
-from gateway.journal import Journal
-from gateway.keyring import Keyring
-from gateway.lane import ExchangeLane
-from gateway.limits import BodyLimit, HeaderLimit
-from gateway.metrics import Metrics
-from gateway.ratelimit import RateLimiter
-from gateway.registry import Registry
-from gateway.routed_call import RoutedCall
+from gateway.messagelog.audit import AuditLog
+from gateway.messagelog.audited import AuditedExchanges
+from gateway.monitoring.exchange_log import log_exchange
+from gateway.monitoring.health import HealthMonitor
+from gateway.monitoring.journal import Journal
+from gateway.monitoring.metrics import Metrics
+from gateway.proxy.admin_store import AdminStore
+from gateway.proxy.breaker import Breakers
+from gateway.proxy.client import create_client
+from gateway.proxy.faults import Faults
+from gateway.proxy.forwarder import create_forwarder
+from gateway.proxy.lane import ExchangeLane
+from gateway.proxy.limits import BodyLimit, HeaderLimit
+from gateway.proxy.registry import Registry
+from gateway.proxy.routed_call import RoutedCall
+from gateway.proxy.upstream import UpstreamHop
 from gateway.settings import GatewaySettings
 from gateway.spec import PlatformSpec
-from gateway.tokens import TokenService
-from gateway.upstream import UpstreamHop
-from gateway.upstream_token import UpstreamToken
+from gateway.trust.access import AccessRights
+from gateway.trust.auth import Authenticator, Consumers
+from gateway.trust.keyring import Keyring
+from gateway.trust.ratelimit import RateLimiter
+from gateway.trust.tokens import TokenService
+from gateway.trust.upstream_token import UpstreamToken
 
 # What a tier reports of itself: the only thing in which LGSP and NGSP differ.
 Reporter = Callable[[PlatformSpec, Registry], TopologyReport]

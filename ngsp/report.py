@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contracts.platform import TopologyReport
-from gateway.registry import Registry, counted, platform_group, service_group
+from gateway.proxy.registry import Registry, counted, platform_group, service_group
 from gateway.spec import PlatformSpec
 
 

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from contracts.platform import TopologyReport
 from contracts.topology import Topology
-from gateway.audit_chain import key_path_of, verify_chain
+from gateway.messagelog.audit_chain import key_path_of, verify_chain
 from sandbox.addresses import AddressBook
 from sandbox.consoles import stderr_console, stdout_console
 from sandbox.control import Handler as ControlHandler

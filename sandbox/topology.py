@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from contracts.topology import Topology
-from gateway.upstream_policy import static_refusal
+from gateway.proxy.upstream_policy import static_refusal
 from sandbox.bounded_yaml import YamlRejected, load_bounded, one_line, read_text
 
 SHIPPED_DIR = Path(__file__).parent / "topologies"

@@ -18,7 +18,7 @@ import httpx
 
 from contracts.openapi_store import load_document
 from contracts.problem import PROBLEM_MEDIA_TYPE
-from gateway.validation import ContractValidator, Operation
+from gateway.proxy.validation import ContractValidator, Operation
 
 Kind = Literal["valid", "invalid"]
 _REFUSALS = {400, 422}

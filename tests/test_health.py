@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from contracts.topology import Topology
-from gateway.health import HealthMonitor
-from gateway.registry import Registry, Route
+from gateway.monitoring.health import HealthMonitor
+from gateway.proxy.registry import Registry, Route
 from gateway.settings import GatewaySettings
 from sandbox.harness import RunningTopology, run_topology
 from sandbox.specs import platform_spec

@@ -249,3 +249,31 @@ def test_a_module_that_needs_another_imported_first_fails_alone(tmp_path: Path) 
     assert len(failures) == 1
     assert failures[0].startswith("dep.a:")
     assert "has no attribute 'b'" in failures[0]
+
+
+# The engine's rooms, each allowed to import only those listed (and contracts, apikit).
+_ROOMS = {
+    "trust": {"spec"},
+    "messagelog": set(),
+    "proxy": {"trust", "messagelog", "settings", "spec"},
+    "monitoring": {"proxy", "settings"},
+    "documents": {"proxy", "trust", "messagelog", "settings", "spec"},
+    "api": {"proxy", "trust", "messagelog", "monitoring", "documents", "settings", "spec"},
+}
+
+
+def _room(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and parts[0] == "gateway" else None
+
+
+def test_the_engines_rooms_import_only_the_rooms_beneath_them(edges: list[Import]) -> None:
+    wrong = [
+        str(e)
+        for e in edges
+        if (room := _room(e.source)) in _ROOMS
+        and e.target.startswith("gateway.")
+        and (target := e.target.split(".")[1]) != room
+        and target not in _ROOMS[room]
+    ]
+    assert not wrong, "\n".join(wrong)

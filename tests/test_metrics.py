@@ -17,10 +17,10 @@ from apikit.problems import ProblemError
 from contracts.audit import AuditEntry
 from contracts.platform import PlatformStatus, ServiceGroup, ServiceStatus, TopologyReport
 from contracts.topology import Tier, Topology
-from gateway.audit import AuditLog
-from gateway.audited import AuditedExchanges, Exchange
-from gateway.metrics import LATENCY_BUCKETS, Metrics
-from gateway.prometheus import Gauges, exposition
+from gateway.messagelog.audit import AuditLog
+from gateway.messagelog.audited import AuditedExchanges, Exchange
+from gateway.monitoring.metrics import LATENCY_BUCKETS, Metrics
+from gateway.monitoring.prometheus import Gauges, exposition
 from sandbox.harness import RunningTopology
 from services.common.sampledata import citizens
 from tests.helpers import bearer

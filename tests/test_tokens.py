@@ -9,7 +9,7 @@ import httpx
 import jwt
 import pytest
 
-from gateway.keyring import Keyring
+from gateway.trust.keyring import Keyring
 from tests.echo_topology import PROVINCIAL_ECHO, EchoSandbox, run_echo_sandbox
 from tests.helpers import assert_problem, bearer, credentials, token
 

@@ -15,11 +15,11 @@ import httpx
 import pytest
 import yaml
 
-from gateway.client import create_client
-from gateway.forwarder import Forwarder, ResponseTooLarge, Unreachable
-from gateway.forwarder import create_forwarder as make_forwarder
+from gateway.proxy.client import create_client
+from gateway.proxy.forwarder import Forwarder, ResponseTooLarge, Unreachable
+from gateway.proxy.forwarder import create_forwarder as make_forwarder
+from gateway.proxy.upstream_policy import refusal, static_refusal
 from gateway.settings import GatewaySettings
-from gateway.upstream_policy import refusal, static_refusal
 from sandbox.harness import fast_settings
 from sandbox.topology import SHIPPED_DIR, TopologyError, load_topology
 from tests.conftest import LGSP

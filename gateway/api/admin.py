@@ -10,7 +10,6 @@ from apikit.problems import ProblemError
 from contracts.platform import ConsumerView, KeyRotation, RegisteredService, ServiceRegistration
 from contracts.problem import Problem
 from contracts.topology import RESERVED_CODES, Consumer
-from gateway.access import AccessRights
 from gateway.api.deps import (
     AccessDep,
     AdminCaller,
@@ -21,10 +20,11 @@ from gateway.api.deps import (
     SpecDep,
     TokensDep,
 )
-from gateway.audited import audited_route
-from gateway.auth import Consumers
+from gateway.messagelog.audited import audited_route
+from gateway.proxy.upstream_policy import check_registration
 from gateway.spec import RouteSpec
-from gateway.upstream_policy import check_registration
+from gateway.trust.access import AccessRights
+from gateway.trust.auth import Consumers
 
 CODE = r"^[A-Za-z][A-Za-z0-9_-]{1,63}$"
 VERSION = r"^\d+(\.\d+){0,2}$"

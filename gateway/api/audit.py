@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from contracts.audit import AuditPage
 from contracts.problem import Problem
 from gateway.api.deps import AdminOnly, AuditDep
-from gateway.audited import audited_route
+from gateway.messagelog.audited import audited_route
 
 router = APIRouter(
     tags=["admin"],

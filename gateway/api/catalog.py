@@ -13,10 +13,10 @@ from contracts.platform import Catalog, CatalogEntry, ScenarioInfo
 from contracts.problem import Problem
 from contracts.registry import scenarios_for_contract
 from contracts.topology import Consumer
-from gateway.access import AccessRights
 from gateway.api.deps import AccessDep, Caller, RegistryDep, SpecDep
-from gateway.auth import is_admin
-from gateway.registry import Route
+from gateway.proxy.registry import Route
+from gateway.trust.access import AccessRights
+from gateway.trust.auth import is_admin
 
 router = APIRouter(tags=["platform"])
 

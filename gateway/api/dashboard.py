@@ -23,8 +23,8 @@ from apikit.problems import ProblemError
 from contracts.platform import DashboardState, TopologyReport
 from contracts.problem import Problem
 from gateway.api.deps import MetricsDep, ReportDep, ReportSourceDep, Viewer
-from gateway.dashboard_graph import render_graph
-from gateway.metrics import Metrics
+from gateway.monitoring.dashboard_graph import render_graph
+from gateway.monitoring.metrics import Metrics
 
 router = APIRouter(tags=["dashboard"])
 

@@ -16,22 +16,22 @@ from fastapi import Depends, Header, Request
 
 from contracts.platform import TopologyReport
 from contracts.topology import Consumer
-from gateway.access import AccessRights
-from gateway.admin_store import AdminStore
-from gateway.audit import AuditLog
-from gateway.audited import AuditedExchanges, Exchange, current_exchange
-from gateway.auth import Authenticator, Consumers
-from gateway.breaker import Breakers
 from gateway.documents.service import DocumentService
-from gateway.faults import Faults
-from gateway.journal import Journal
-from gateway.metrics import Metrics
-from gateway.ratelimit import RateLimiter
-from gateway.registry import Registry
-from gateway.routed_call import RoutedCall
+from gateway.messagelog.audit import AuditLog
+from gateway.messagelog.audited import AuditedExchanges, Exchange, current_exchange
+from gateway.monitoring.journal import Journal
+from gateway.monitoring.metrics import Metrics
+from gateway.proxy.admin_store import AdminStore
+from gateway.proxy.breaker import Breakers
+from gateway.proxy.faults import Faults
+from gateway.proxy.registry import Registry
+from gateway.proxy.routed_call import RoutedCall
 from gateway.settings import GatewaySettings
 from gateway.spec import PlatformSpec
-from gateway.tokens import TokenService
+from gateway.trust.access import AccessRights
+from gateway.trust.auth import Authenticator, Consumers
+from gateway.trust.ratelimit import RateLimiter
+from gateway.trust.tokens import TokenService
 
 
 class Collaborators(TypedDict):

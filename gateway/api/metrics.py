@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from contracts.problem import Problem
-from gateway import prometheus
 from gateway.api.deps import (
     AuditDep,
     BreakersDep,
@@ -16,6 +15,7 @@ from gateway.api.deps import (
     ReportDep,
     Viewer,
 )
+from gateway.monitoring import prometheus
 
 router = APIRouter(tags=["dashboard"])
 

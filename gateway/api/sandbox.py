@@ -32,7 +32,7 @@ from gateway.api.deps import (
     ReportDep,
     SpecDep,
 )
-from gateway.audited import audited_route
+from gateway.messagelog.audited import audited_route
 
 # Changes (faults, reset) and refusals are audited exchanges; successful reads are not.
 router = APIRouter(

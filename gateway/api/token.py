@@ -12,8 +12,8 @@ from contracts.platform import TokenResponse
 from contracts.problem import Problem
 from contracts.topology import Consumer
 from gateway.api.deps import ConsumersDep, ExchangeDep, TokensDep
-from gateway.audited import audited_route
-from gateway.auth import Consumers
+from gateway.messagelog.audited import audited_route
+from gateway.trust.auth import Consumers
 
 router = APIRouter(tags=["platform"], route_class=audited_route(None))
 

@@ -22,7 +22,7 @@ from gateway.documents.directory import UPSTREAM
 from gateway.documents.service import DocumentService
 from gateway.documents.store import OutboxItem
 from gateway.settings import GatewaySettings
-from gateway.upstream_token import UpstreamToken
+from gateway.trust.upstream_token import UpstreamToken
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """GET /metrics' body: prometheus-client collectors over the platform's live state.
 
-gateway/metrics.py stays the one place that counts (the dashboard reads its rolling windows,
+`metrics.py` stays the one place that counts (the dashboard reads its rolling windows,
 Prometheus its totals); the collectors here hold no counters of their own and read that state
 each time a registry collects, i.e. when Prometheus scrapes. prometheus-client does the
 writing: names, label escaping, float formatting and the histogram's cumulative layout.
@@ -23,7 +23,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 
 from contracts.platform import TopologyReport
-from gateway.metrics import LATENCY_BUCKETS, ConsumerKey, Metrics
+from gateway.monitoring.metrics import LATENCY_BUCKETS, ConsumerKey, Metrics
 
 # generate_latest writes the classic text format, version 0.0.4. The library's
 # CONTENT_TYPE_LATEST announces version 1.0.0 since 0.23, which would not describe this body.

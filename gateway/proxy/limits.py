@@ -7,7 +7,7 @@ import asyncio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apikit.problems import ProblemError, RaisedThroughFramework, problem_response
-from gateway.inbound import body_too_slow, too_large
+from gateway.proxy.inbound import body_too_slow, too_large
 
 
 class HeaderLimit:

@@ -27,7 +27,7 @@ from apikit import headers as h
 from apikit.problems import ProblemError, as_problem, internal_error, problem_response
 from contracts.audit import AuditEntry
 from contracts.problem import FieldError
-from gateway.audit import AuditLog, AuditNotCommitted
+from gateway.messagelog.audit import AuditLog, AuditNotCommitted
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import jwt
 
 from apikit.problems import ProblemError
 from contracts.platform import TokenResponse
-from gateway.keyring import Keyring
+from gateway.trust.keyring import Keyring
 
 _ALGORITHM = "HS256"
 

@@ -21,7 +21,7 @@ import aiosqlite
 
 from apikit.sqlite import open_sqlite
 from contracts.audit import AuditEntry, AuditRecord, audit_table_sql
-from gateway.audit_chain import (
+from gateway.messagelog.audit_chain import (
     FIELDS,
     GENESIS,
     HEAD_TABLE_SQL,

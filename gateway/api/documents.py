@@ -31,8 +31,8 @@ from contracts.edxml.xml import XmlRefused, package_data, package_to_xml, status
 from contracts.problem import FieldError, Problem
 from contracts.topology import Consumer, Role
 from gateway.api.deps import Caller, DocumentsDep, ExchangeDep, SettingsDep, SpecDep
-from gateway.audited import Exchange, audited_route
-from gateway.inbound import parse_json, read_body
+from gateway.messagelog.audited import Exchange, audited_route
+from gateway.proxy.inbound import parse_json, read_body
 from gateway.settings import GatewaySettings
 from gateway.spec import PlatformSpec
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 import httpcore
 import httpx
 
+from gateway.proxy.upstream_policy import IPNetwork, address_refusal, resolve
 from gateway.settings import GatewaySettings
-from gateway.upstream_policy import IPNetwork, address_refusal, resolve
 
 
 class ResponseTooLarge(httpx.RemoteProtocolError):

@@ -19,13 +19,13 @@ from apikit import headers as h
 from apikit.problems import ProblemError
 from contracts.faults import FaultAction, FaultRule
 from contracts.problem import PROBLEM_MEDIA_TYPE
-from gateway import faults
-from gateway.breaker import Breakers
-from gateway.faults import Faults
-from gateway.forwarder import Forwarder, Reply, TimedOut, Unreachable
-from gateway.registry import Route
+from gateway.proxy import faults
+from gateway.proxy.breaker import Breakers
+from gateway.proxy.faults import Faults
+from gateway.proxy.forwarder import Forwarder, Reply, TimedOut, Unreachable
+from gateway.proxy.registry import Route
 from gateway.settings import GatewaySettings
-from gateway.upstream_token import UpstreamToken
+from gateway.trust.upstream_token import UpstreamToken
 
 # Never passed on: the caller's credentials are for this hop only, and identity headers
 # are set by the platform itself so a consumer cannot impersonate another.

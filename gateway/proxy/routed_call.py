@@ -19,15 +19,15 @@ from apikit import headers as h
 from apikit.problems import ProblemError
 from contracts.problem import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
 from contracts.topology import Consumer, Role
-from gateway.access import AccessRights
-from gateway.audited import AuditedExchanges, Exchange
-from gateway.auth import Authenticator
-from gateway.inbound import check_json, check_path, read_body
-from gateway.ratelimit import RateLimiter, retry_after_header
-from gateway.registry import Registry, Route
+from gateway.messagelog.audited import AuditedExchanges, Exchange
+from gateway.proxy.inbound import check_json, check_path, read_body
+from gateway.proxy.registry import Registry, Route
+from gateway.proxy.upstream import UpstreamHop
+from gateway.proxy.validation import Operation
 from gateway.settings import GatewaySettings
-from gateway.upstream import UpstreamHop
-from gateway.validation import Operation
+from gateway.trust.access import AccessRights
+from gateway.trust.auth import Authenticator
+from gateway.trust.ratelimit import RateLimiter, retry_after_header
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 

@@ -25,9 +25,9 @@ from aiohttp.tracing import Trace
 from yarl import URL
 
 from apikit.problems import ProblemError
-from gateway.client import guarded_transport
+from gateway.proxy.client import guarded_transport
+from gateway.proxy.upstream_policy import IPNetwork, connect_refusal
 from gateway.settings import GatewaySettings
-from gateway.upstream_policy import IPNetwork, connect_refusal
 
 # RFC 9110 9.2.2: these are sent once more when the connection breaks before the whole answer
 # came (a pooled one the back end had just closed, or a reset); POST and PATCH never are,

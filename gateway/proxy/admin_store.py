@@ -12,9 +12,9 @@ from pathlib import Path
 import aiosqlite
 
 from apikit.sqlite import open_sqlite
-from gateway.access import AccessRights
-from gateway.registry import Registry
+from gateway.proxy.registry import Registry
 from gateway.spec import RouteSpec
+from gateway.trust.access import AccessRights
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS changes (

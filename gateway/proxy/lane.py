@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.topology import RESERVED_CODES
-from gateway.routed_call import RoutedCall
+from gateway.proxy.routed_call import RoutedCall
 
 _FRAMEWORK = RESERVED_CODES | {"docs", "redoc", "openapi.json", "favicon.ico"}
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"

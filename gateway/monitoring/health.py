@@ -15,7 +15,7 @@ import logging
 import httpx
 
 from contracts.platform import TopologyReport
-from gateway.registry import Health, Registry
+from gateway.proxy.registry import Health, Registry
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from contracts.openapi_store import load_document
 from contracts.platform import PlatformGroup, PlatformStatus, ServiceGroup, ServiceStatus
 from contracts.topology import Tier
+from gateway.proxy.validation import ContractValidator
 from gateway.spec import PeerSpec, PlatformSpec, RouteSpec
-from gateway.validation import ContractValidator
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 
 from apikit.problems import ProblemError
 from contracts.topology import Consumer, Role
-from gateway.tokens import TokenService
+from gateway.trust.tokens import TokenService
 
 # Compared against when a key is unknown, so timing does not tell which keys exist.
 _NO_SECRET = b"x" * 32
