@@ -23,6 +23,7 @@ from gateway.audit_chain import key_path_of, verify_chain
 from sandbox.addresses import AddressBook
 from sandbox.launcher import Launcher
 from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
+from sandbox.topology_counts import count
 from services.common.seeds import SeedError, load_seeds, seed_paths
 
 _Record = TypeVar("_Record")
@@ -559,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
                 else ""
             )
         )
+    for line in count(topology).lines():
+        console.print(line, highlight=False)
     console.print(f"{topology.name}: valid")
     return 0
 
