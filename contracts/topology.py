@@ -249,12 +249,29 @@ class Topology(_Strict):
                         f"{where}.national_services[{i}]: {code!r} is not a national service"
                     )
 
-        seen: set[tuple[str, str]] = set()
+        # A code is unique per platform, not per file: every province's LGSP publishes its
+        # own apiMotCua, as the real ones do.
+        seen: set[tuple[str, str, str]] = set()
+        national_keys = {s.key for s in self.services if s.tier is Tier.NATIONAL}
         for i, service in enumerate(self.services):
             where = f"services[{i}] ({service.code})"
-            if service.key in seen:
-                problems.append(f"{where}: {service.code}/{service.version} declared twice")
-            seen.add(service.key)
+            if (service.platform, *service.key) in seen:
+                problems.append(
+                    f"{where}: {service.code}/{service.version} declared twice "
+                    f"at {service.platform}"
+                )
+            seen.add((service.platform, *service.key))
+            reached = self.platforms.get(service.platform)
+            if (
+                service.tier is Tier.PROVINCIAL
+                and service.key in national_keys
+                and reached is not None
+                and service.code in reached.national_services
+            ):
+                problems.append(
+                    f"{where}: {service.platform} also reaches the national "
+                    f"{service.code}/{service.version} through its upstream"
+                )
             if service.owner not in agencies:
                 problems.append(f"{where}.owner: {service.owner} is not in agencies")
             host = self.platforms.get(service.platform)

@@ -35,6 +35,7 @@ from sandbox.kubernetes import (
 from sandbox.launcher import Launcher
 from sandbox.supervisor import RestartCondition, RestartPolicy, Supervisor
 from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
+from sandbox.topology_counts import count
 from services.common.seeds import SeedError, load_seeds, seed_paths
 
 _Record = TypeVar("_Record")
@@ -771,6 +772,8 @@ def main(argv: list[str] | None = None) -> int:
                 else ""
             )
         )
+    for line in count(topology).lines():
+        console.print(line, highlight=False)
     console.print(f"{topology.name}: valid")
     return 0
 

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from contracts.topology import Topology
 from gateway.proxy.upstream_policy import static_refusal
 from sandbox.bounded_yaml import YamlRejected, load_bounded, one_line, read_text
+from sandbox.presets import PresetError, expand, is_generated
 
 SHIPPED_DIR = Path(__file__).parent / "topologies"
 DEFAULT_TOPOLOGY = "bac-giang-2022"
@@ -78,6 +79,13 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 def load_topology(ref: str | Path = DEFAULT_TOPOLOGY) -> Topology:
     path = resolve_topology_path(ref)
     raw = _read(path)
+    if is_generated(raw):
+        # A short description (the national preset): expanded here, so every command and
+        # test sees the same full topology.
+        try:
+            raw = expand(raw, lambda preset: _read(resolve_topology_path(preset)))
+        except PresetError as exc:
+            raise TopologyError(f"{path}: {exc}") from None
     try:
         topology = Topology.model_validate(raw)
     except ValidationError as exc:

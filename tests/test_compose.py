@@ -160,8 +160,14 @@ def aliases(service: Mapping[str, Any]) -> list[str]:
     return found
 
 
+# The topologies docker-compose.yml serves: one service per node of the Bắc Giang presets.
+# The other presets (binh-dinh-2023, bac-kan-2022, vietnam) name nodes Compose has no
+# service for; serving them waits for worker groups (issue 16, items 2 and 3).
+COMPOSE_TOPOLOGIES = [name for name in shipped_topologies() if name.startswith("bac-giang-")]
+
+
 def topologies() -> list[Topology]:
-    return [load_topology(name) for name in shipped_topologies()]
+    return [load_topology(name) for name in COMPOSE_TOPOLOGIES]
 
 
 # -- the selection GSP_NODES accepts ------------------------------------------------------
@@ -393,7 +399,7 @@ def _serving(topology: Topology, services: Mapping[str, Any]) -> dict[str, str]:
     return serving
 
 
-@pytest.mark.parametrize("topology_name", shipped_topologies())
+@pytest.mark.parametrize("topology_name", COMPOSE_TOPOLOGIES)
 def test_every_node_is_served_once_and_reachable_by_its_name(topology_name: str) -> None:
     topology = load_topology(topology_name)
     services = compose(topology_env(topology_name))["services"]

@@ -75,3 +75,30 @@ def test_not_yaml_and_missing_file_are_explained(tmp_path: Path) -> None:
         load_topology(bad)
     with pytest.raises(TopologyError, match="no-such-topology: no such topology file"):
         load_topology("no-such-topology")
+
+
+def test_a_code_is_unique_per_platform_not_per_file(tmp_path: Path) -> None:
+    def second_province(t: dict) -> None:  # type: ignore[type-arg]
+        t["platforms"]["lgsp-bac-ninh"] = {
+            "tier": "provincial",
+            "title": "LGSP tỉnh Bắc Ninh",
+            "agency": "000.00.12.H04",
+            "port": 8002,
+        }
+        t["services"].append({**t["services"][10], "platform": "lgsp-bac-ninh"})
+
+    assert len(load_topology(_write(tmp_path, second_province)).services) == 13
+
+    def twice_at_one_platform(t: dict) -> None:  # type: ignore[type-arg]
+        t["services"].append(dict(t["services"][10]))
+
+    with pytest.raises(TopologyError, match=r"apiQLVB/1\.0 declared twice at lgsp-bac-giang"):
+        load_topology(_write(tmp_path, twice_at_one_platform))
+
+    def shadows_a_national_one(t: dict) -> None:  # type: ignore[type-arg]
+        t["services"].append(
+            {**t["services"][0], "tier": "provincial", "platform": "lgsp-bac-giang"}
+        )
+
+    with pytest.raises(TopologyError, match=r"also reaches the national apiCSDLDC/1\.0"):
+        load_topology(_write(tmp_path, shadows_a_national_one))
