@@ -40,6 +40,27 @@ async def open_sqlite(
     return db
 
 
+def open_sqlite_sync(
+    path: Path,
+    *,
+    schema: str,
+    synchronous: Synchronous = "NORMAL",
+    busy_timeout_seconds: float = 5.0,
+) -> sqlite3.Connection:
+    """The same, for a store that keeps its connection on a thread of its own."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=busy_timeout_seconds)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        db.executescript(schema)
+        db.commit()
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 def open_readonly(path: Path) -> sqlite3.Connection:
     """A read-only connection for offline checks: never creates or changes the file."""
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)

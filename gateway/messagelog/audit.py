@@ -13,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
-import aiosqlite
-
-from apikit.sqlite import open_sqlite
+from apikit.sqlite import open_sqlite_sync
 from contracts.audit import AuditEntry, AuditRecord, audit_table_sql
 from gateway.messagelog.audit_chain import (
     FIELDS,
@@ -50,6 +53,7 @@ class AuditNotCommitted(Exception):
 
 
 _Pending = tuple[AuditEntry, asyncio.Future[None]]
+_T = TypeVar("_T")
 
 
 class AuditLog:
@@ -68,30 +72,44 @@ class AuditLog:
         self._commit_timeout = commit_timeout_seconds
         self._max_pending = max_pending
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._db: aiosqlite.Connection | None = None
+        # One thread owns the connection: a group commit is one hop to it, not one per
+        # statement, and a locked database blocks that thread, never the event loop.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit")
+        self._db: sqlite3.Connection | None = None
         self._writer: asyncio.Task[None] | None = None
         self._last_hash = GENESIS
         self._key = b""
         self._write_failing = False
         self.written = 0
 
+    async def _on_thread(self, work: Callable[[], _T]) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError(f"audit log {self.path} is not open")
+        return self._db
+
     async def open(self) -> None:
         self._key = load_or_create_key(key_path_of(self.path))
-        self._db = await open_sqlite(
-            self.path, schema=_SCHEMA, busy_timeout_seconds=self._busy_timeout
+        self._db = await self._on_thread(
+            lambda: open_sqlite_sync(
+                self.path, schema=_SCHEMA, busy_timeout_seconds=self._busy_timeout
+            )
         )
-        async with self._db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1") as cur:
-            row = await cur.fetchone()
-        self._last_hash = row[1] if row else GENESIS
-        if row is not None:
-            # A log from before heads were anchored gets its head now; later ones keep theirs.
-            async with self._db.execute("SELECT 1 FROM audit_head") as cur:
-                if await cur.fetchone() is None:
-                    await self._db.execute(
-                        UPSERT_HEAD, (row[0], row[1], head_mac(self._key, row[0], row[1]))
-                    )
-                    await self._db.commit()
+        self._last_hash = await self._on_thread(self._anchor_existing)
         self._writer = asyncio.create_task(self._write_forever(), name=f"audit:{self.path.name}")
+
+    def _anchor_existing(self) -> str:
+        """The last hash; a log from before heads were anchored gets its head now."""
+        db = self._connection()
+        row = db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return GENESIS
+        if db.execute("SELECT 1 FROM audit_head").fetchone() is None:
+            db.execute(UPSERT_HEAD, (row[0], row[1], head_mac(self._key, row[0], row[1])))
+            db.commit()
+        return str(row[1])
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -101,8 +119,9 @@ class AuditLog:
                 await self._writer
             self._writer = None
         if self._db is not None:
-            await self._db.close()
+            await self._on_thread(self._db.close)
             self._db = None
+        self._thread.shutdown(wait=True)
 
     @property
     def accepting(self) -> bool:
@@ -141,8 +160,7 @@ class AuditLog:
         if self._db is None or not self.accepting:
             return False
         try:
-            async with self._db.execute("SELECT 1") as cur:
-                await cur.fetchone()
+            await self._on_thread(lambda: self._connection().execute("SELECT 1").fetchone())
         except Exception:  # the probe reports any database failure as unhealthy
             log.exception("audit database probe failed")
             return False
@@ -156,7 +174,6 @@ class AuditLog:
         limit: int = 100,
     ) -> list[AuditRecord]:
         await self.flush()
-        assert self._db is not None
         where: list[str] = []
         args: list[str | int] = []
         if message_id is not None:
@@ -170,15 +187,14 @@ class AuditLog:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
-        async with self._db.execute(sql, args) as cur:
-            rows = await cur.fetchall()
+        rows = await self._on_thread(lambda: self._connection().execute(sql, args).fetchall())
         return [_to_record(tuple(row)) for row in rows]
 
     async def count(self) -> int:
         await self.flush()
-        assert self._db is not None
-        async with self._db.execute("SELECT COUNT(*) FROM audit") as cur:
-            row = await cur.fetchone()
+        row = await self._on_thread(
+            lambda: self._connection().execute("SELECT COUNT(*) FROM audit").fetchone()
+        )
         return int(row[0]) if row else 0
 
     async def _write_forever(self) -> None:
@@ -203,26 +219,28 @@ class AuditLog:
             prev = digest
         return rows, prev
 
+    def _commit_rows(self, rows: list[tuple[object, ...]], last_hash: str) -> None:
+        """On the log's thread: the records and the chain's new head, in one transaction."""
+        db = self._connection()
+        try:
+            db.executemany(_INSERT, rows)
+            (last_id,) = db.execute("SELECT last_insert_rowid()").fetchone()
+            db.execute(UPSERT_HEAD, (last_id, last_hash, head_mac(self._key, last_id, last_hash)))
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
     async def _write(self, batch: list[AuditEntry]) -> None:
-        assert self._db is not None
         delay = 0.05
         while True:
             rows, last = self._chained(batch)
             try:
-                await self._db.executemany(_INSERT, rows)
-                async with self._db.execute("SELECT last_insert_rowid()") as cur:
-                    found = await cur.fetchone()
-                last_id = int(found[0]) if found else 0
-                await self._db.execute(
-                    UPSERT_HEAD, (last_id, last, head_mac(self._key, last_id, last))
-                )
-                await self._db.commit()
+                await self._on_thread(partial(self._commit_rows, rows, last))
             except Exception:  # keep the batch; a record once accepted is never dropped
                 if not self._write_failing:
                     log.exception("audit write of %d records failed; retrying", len(batch))
                 self._write_failing = True
-                with contextlib.suppress(Exception):
-                    await self._db.rollback()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
