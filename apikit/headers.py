@@ -1,6 +1,10 @@
 """Header names that travel between hops."""
 
+import re
+
 MESSAGE_ID = "X-Message-Id"
+# What a caller may give as X-Message-Id: short, and safe to echo in headers, bodies and logs.
+MESSAGE_ID_FORMAT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 # The consumer the first platform authenticated; later hops see the platform as the caller.
 ORIGIN_CONSUMER = "X-Origin-Consumer"
 CONSUMER = "X-Consumer-Id"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from apikit.headers import MESSAGE_ID
+from apikit.headers import MESSAGE_ID, MESSAGE_ID_FORMAT
 from contracts.problem import PROBLEM_MEDIA_TYPE, FieldError, Problem, problem_type
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,14 @@ class RaisedThroughFramework(StarletteHTTPException):
         self.problem = problem
 
 
-def message_id_of(request: Request) -> str | None:
-    return getattr(request.state, "message_id", None) or request.headers.get(MESSAGE_ID)
+def message_id_of(request: Request) -> str:
+    """The exchange's message id: the one set for it, the caller's if well-formed, or new.
+
+    Every error carries one, so a refusal can be quoted and found in the logs."""
+    given = getattr(request.state, "message_id", None) or request.headers.get(MESSAGE_ID)
+    if given is not None and MESSAGE_ID_FORMAT.match(given):
+        return str(given)
+    return uuid.uuid4().hex
 
 
 def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:

@@ -458,6 +458,23 @@ async def test_a_huge_body_is_refused_before_it_is_read(
     assert (record.status, record.outcome) == (status, slug)
 
 
+async def test_every_refusal_carries_a_message_id(
+    echo: EchoSandbox, client: httpx.AsyncClient
+) -> None:
+    lgsp = echo.running.url(LGSP)
+    refusals = [
+        await client.get(f"{lgsp}/catalog"),  # not an audited route: an id all the same
+        await client.post(f"{lgsp}/token", data={"grant_type": "client_credentials"}),
+        await client.get(f"{lgsp}/admin/services"),
+        await client.get(f"{lgsp}/_sandbox/journal", headers={"X-Message-Id": "mine-1"}),
+        await client.get(f"{lgsp}/catalog", headers={"X-Big": "x" * (17 * 1024)}),
+    ]
+    for response in refusals:
+        assert response.status_code in (401, 431), response.text
+        assert response.json()["message_id"] == response.headers["X-Message-Id"]
+    assert refusals[3].headers["X-Message-Id"] == "mine-1"
+
+
 async def test_a_chunked_body_over_the_limit_is_cut_off(
     echo: EchoSandbox, client: httpx.AsyncClient
 ) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -32,7 +31,6 @@ from gateway.messagelog.audit import AuditLog, AuditNotCommitted
 log = logging.getLogger(__name__)
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-_MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _READS = frozenset({"GET", "HEAD"})
 
 
@@ -41,7 +39,7 @@ def incoming_message_id(request: Request) -> str:
     given = request.headers.get(h.MESSAGE_ID)
     if given is None:
         return uuid.uuid4().hex
-    if not _MESSAGE_ID.match(given):
+    if not h.MESSAGE_ID_FORMAT.match(given):
         raise ProblemError(
             400,
             "invalid-message-id",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,7 +31,7 @@ class HeaderLimit:
                     "headers-too-large",
                     "Request headers too large",
                     f"Headers add up to {size} bytes; the limit is {self.max_bytes}.",
-                ).to_problem(None, instance=scope.get("path"))
+                ).to_problem(uuid.uuid4().hex, instance=scope.get("path"))
                 await problem_response(problem)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
