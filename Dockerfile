@@ -22,6 +22,8 @@ COPY ngsp ngsp
 COPY services services
 COPY sandbox sandbox
 RUN pip install .
+# The example seed data (GSP_SEED_DIR=/app/seeds/example), as the README shows it.
+COPY seeds seeds
 
 USER gsp
 # Inside compose every node listens on all interfaces and reaches the others by host name:

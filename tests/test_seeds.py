@@ -307,3 +307,11 @@ async def test_validate_checks_the_seeds_a_topology_names(
     assert await asyncio.to_thread(main, ["validate", str(bad)]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "citizens.yaml: citizens[0] (024190012468): ngaySinh:" in err
+
+
+def test_an_empty_seed_dir_setting_means_no_seeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What Compose passes on for an unset GSP_SEED_DIR: not "the working directory".
+    monkeypatch.setenv("GSP_SEED_DIR", "")
+    assert seed_paths(None) == []
+    monkeypatch.setenv("GSP_SEED_DIR", "seeds/example")
+    assert seed_paths(None) == [Path("seeds/example")]

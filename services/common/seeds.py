@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.seeds import (
@@ -39,6 +39,13 @@ class SeedSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GSP_", extra="ignore")
 
     seed_dir: Path | None = None  # GSP_SEED_DIR: a seed folder (or file) for every back end
+
+    @field_validator("seed_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # Compose passes an unset variable on as "" (GSP_SEED_DIR: ${GSP_SEED_DIR:-}): no seeds,
+        # not the working directory.
+        return None if value == "" else value
 
 
 def seed_paths(topology_seeds: Path | None) -> list[Path]:

@@ -1,0 +1,40 @@
+"""The README's promises that can drift: the default topology's credentials."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from contracts.topology import Role
+from sandbox.addresses import AddressBook
+from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _credential_rows() -> dict[str, list[str]]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### Credentials of the default topology", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        found = re.match(r"`([^`]+)`", cells[0]) if line.startswith("| `") else None
+        if found:
+            rows[found.group(1)] = cells
+    return rows
+
+
+def test_the_readme_lists_every_consumer_of_the_default_topology_with_its_credentials() -> None:
+    topology = load_topology(DEFAULT_TOPOLOGY)
+    addresses = AddressBook(topology)
+    rows = _credential_rows()
+    assert set(rows) == {c.id for c in topology.consumers}
+    for consumer in topology.consumers:
+        _, at, key, secret, roles, _ = rows[consumer.id]
+        assert key == f"`{consumer.client_id}`", consumer.id
+        assert secret == f"`{consumer.client_secret}`", consumer.id
+        assert roles == ", ".join(r.value for r in consumer.roles), consumer.id
+        port = addresses.url(consumer.platform).rsplit(":", 1)[1]
+        assert at.endswith(f":{port}"), consumer.id
+        if Role.ADMIN in consumer.roles:
+            assert not consumer.grants
