@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 import uvicorn
 from fastapi import FastAPI
 
+from sandbox.http_protocol import bounded_protocol
+
 log = logging.getLogger(__name__)
 
 
@@ -45,10 +47,12 @@ class NodeHost:
         *,
         host: str = "127.0.0.1",
         log_level: str = "warning",
+        header_timeout_seconds: float = 10.0,
     ) -> None:
         self._build = build
         self._host = host
         self._log_level = log_level
+        self._protocol = bounded_protocol(header_timeout_seconds)
         self._servers: dict[str, tuple[_Server, asyncio.Task[None]]] = {}
 
     def running(self, node: str) -> bool:
@@ -67,6 +71,7 @@ class NodeHost:
             lifespan="on",
             access_log=False,
             timeout_graceful_shutdown=5,
+            http=self._protocol,
         )
         server = _Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name=f"node:{node}")

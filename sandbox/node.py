@@ -41,6 +41,7 @@ async def serve(settings: SandboxSettings, topology: Topology, nodes: list[str])
         build,
         host=settings.bind_host,
         log_level=settings.log_level,
+        header_timeout_seconds=settings.header_timeout_seconds,
     )
     stopped = asyncio.Event()
 

@@ -26,6 +26,9 @@ class SandboxSettings(BaseSettings):
         default="", description="This launch's id, in every node's /healthz (set by `up`)"
     )
     log_level: str = Field(default="info", description="info logs one line per exchange")
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A request's headers must arrive within this (else 408)"
+    )
     log_format: LogFormat = Field(
         default="json", description="json: one object per line; pretty: text for people"
     )

@@ -1,0 +1,78 @@
+"""uvicorn's HTTP protocol with a deadline for request headers (a slowloris defence).
+
+uvicorn times out idle keep-alive connections, but not a connection that never sends a
+request, nor one that sends its headers a byte at a time: either holds a socket (and a file
+descriptor) for ever. Here every request's headers must be complete within
+`header_timeout` seconds of the connection opening, or of the request's first byte on a
+kept-alive connection; otherwise the client gets 408 and the connection is closed. Bodies
+are bounded by the apps themselves (size and time), so the deadline ends with the headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from contracts.problem import PROBLEM_MEDIA_TYPE, Problem, problem_type
+
+
+def _timed_out() -> bytes:
+    problem = Problem(
+        type=problem_type("request-timeout"),
+        title="Request headers too slow",
+        status=408,
+        detail="The request's headers did not arrive in time; the connection is closed.",
+    )
+    body = problem.model_dump_json(exclude_none=True).encode()
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\n"
+        f"content-type: {PROBLEM_MEDIA_TYPE}\r\n"
+        "connection: close\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+_TIMED_OUT = _timed_out()
+
+
+def bounded_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
+    """The protocol class to give uvicorn.Config(http=...)."""
+
+    class HeaderDeadlineProtocol(HttpToolsProtocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._header_timer = self.loop.call_later(header_timeout, self._headers_too_slow)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _headers_too_slow(self) -> None:
+            self._header_timer = None
+            if not self.transport.is_closing():
+                self.transport.write(_TIMED_OUT)
+                self.transport.close()
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+            super().connection_made(transport)  # type: ignore[arg-type]
+            self._arm()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            if self._header_timer is None:  # a further request on a kept-alive connection
+                self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeaderDeadlineProtocol
