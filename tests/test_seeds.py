@@ -113,8 +113,10 @@ async def test_seeded_enterprise_at_business_registration_and_tax(
     )
     assert detail.status_code == 200, detail.text
     data = detail.json()["Data"]
-    assert data["TenDoanhNghiep"] == "CÔNG TY TNHH VẢI THIỀU LỤC NGẠN XANH"
-    assert data["NguoiDaiDienPhapLuat"] == THANG
+    assert data["MainInformation"]["NAME"] == "CÔNG TY TNHH VẢI THIỀU LỤC NGẠN XANH"
+    # the representative's name, from the seeded citizen the enterprise names
+    assert data["Representatives"] == [{"FULL_NAME": "HOÀNG ĐỨC THẮNG"}]
+    assert data["MainInformation"]["FOUNDING_DATE"] == "12/05/2023"
     taxpayer = await client.get(
         f"{lgsp}/apiThue/1.0/trangThaiNNT", params={"mst": ENTERPRISE}, headers=headers
     )
@@ -129,14 +131,21 @@ async def test_seeded_enterprise_at_business_registration_and_tax(
 async def test_seeded_citizen_joins_a_household_at_social_insurance(
     seeded: RunningTopology, client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
-    response = await client.get(
-        f"{seeded.url(LGSP)}/apiBHXH/1.0/thongTinHoGiaDinh",
-        params={"maHo": "HGD024900001"},
+    response = await client.post(
+        f"{seeded.url(LGSP)}/apiBHXH/1.0/getTraCuuThongTinHgd",
+        json={
+            "maTinh": "24",
+            "hoTen": "Hoàng Đức Thắng",
+            "ngaySinh": "20011120",
+            "loaiNgaySinh": "0",
+            "gioiTinh": "1",
+            "isKs": "0",
+        },
         headers=headers,
     )
     assert response.status_code == 200, response.text
-    [member] = response.json()["thanhVien"]
-    assert (member["soCccd"], member["maSoBhxh"]) == (THANG, "2499001234")
+    household = response.json()
+    assert (household["maHo"], household["maSo"]) == ("HGD024900001", "2499001234")
 
 
 async def test_seeded_dossier_is_in_the_one_stop_shop(

@@ -10,11 +10,21 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.fidelity import unverified
 from contracts.scenarios import GENERIC, not_found, record_locked
 from contracts.services.common import CCCD
 
 CONTRACT_ID = "vn.gov.csdldc.population"
 CONTRACT_VERSION = "1.0"
+FIDELITY = {
+    "GET /congDan": unverified(
+        "No published connection guide for the population database found; operation and "
+        "fields are the sandbox's own."
+    ),
+    "POST /xacThucCongDan": unverified(
+        "No published connection guide for the population database found."
+    ),
+}
 SCENARIOS = (
     not_found(
         ("GET /congDan",),
