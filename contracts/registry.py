@@ -27,6 +27,7 @@ from contracts.services import (
     population,
     postal,
     public_service_portal,
+    shared_categories,
     social_insurance,
     tax,
 )
@@ -86,6 +87,7 @@ def contracts() -> dict[str, ContractRef]:
         _ref(public_service_portal, "public-service-portal"),
         _ref(documents, "document-axis"),
         _ref(postal, "postal"),
+        _ref(shared_categories, "shared-categories"),
         _ref(one_stop_shop, "one-stop-shop"),
         _ref(data_warehouse, "data-warehouse"),
         *_dataset_refs(),

@@ -15,6 +15,7 @@ from contracts.services.datasets import dataset_names, dataset_spec
 from services.catalog import BACKEND_APPS, load_factory
 from services.common.config import BackendConfig
 from services.common.sampledata import citizens, enterprises
+from tests.helpers import full_name
 
 SEED = 2022
 
@@ -85,8 +86,10 @@ async def test_population_lookup_verify_and_refusals(tmp_path: Path) -> None:
     async with serve("population", tmp_path) as client:
         found = await client.get("/congDan", params={"soDinhDanh": citizen.so_dinh_danh})
         assert found.status_code == 200
-        assert found.json()["hoTen"] == citizen.ho_ten
-        assert found.json()["ngaySinh"] == citizen.ngay_sinh.isoformat()
+        assert full_name(found.json()) == citizen.ho_ten
+        assert found.json()["SoCongDan"] == citizen.so_dinh_danh
+        born = found.json()["CongDan"]["NgayThangNamSinh"]
+        assert born == citizen.ngay_sinh.strftime("%d/%m/%Y")
 
         for bad in ("02409001234", "02409001234a"):
             refused = await client.get("/congDan", params={"soDinhDanh": bad})
@@ -358,3 +361,35 @@ async def test_public_service_portal_sync_as_opencps_sends_it(tmp_path: Path) ->
             "/dongBoHoSo", json={"service": "DongBoHoSoMC", "data": [bad_time]}
         )
         assert refused.json()["error_code"] != "00" and "NgayTiepNhan" in refused.json()["message"]
+
+
+async def test_shared_categories_describe_list_and_add_rows(tmp_path: Path) -> None:
+    async with serve("shared-categories", tmp_path) as client:
+        columns = (await client.get("/Metadata/qlvanbandieuhanhcap1")).json()
+        assert columns[0] == {
+            "PropertyCode": "MaDinhDanhCap1",
+            "PropertyName": "Mã định danh cấp 1",
+            "PropertyType": "String",
+        }
+        assert {
+            "PropertyCode": "NgayBanHanhQd",
+            "PropertyName": "Ngày ban hành QĐ",
+            "PropertyType": "DateTime",
+        } in columns
+        before = (await client.get("/Category/qlvanbandieuhanhcap1")).json()
+        assert {r["MaDinhDanhCap1"] for r in before} >= {"000.00.00.H04"}
+        row = {
+            "MaDinhDanhCap1": "000.00.00.H98",
+            "TenDonVi": "UBND tỉnh Thử",
+            "NgayBanHanhQd": "01/02/2020",
+        }
+        added = (await client.post("/Category/qlvanbandieuhanhcap1", json=[row])).json()
+        assert added == {"MSG": "Done", "Count": 1}
+        again = (await client.post("/Category/qlvanbandieuhanhcap1", json=[row])).json()
+        assert again["Count"] == 0 and again["MSG"].startswith("Data not insert: Record 1:")
+        assert "is duplicate" in again["MSG"]
+        after = (await client.get("/Category/qlvanbandieuhanhcap1")).json()
+        assert len(after) == len(before) + 1 and after[-1]["TenDonVi"] == "UBND tỉnh Thử"
+        assert (await client.get("/Category/khongco")).status_code == 404
+        districts = (await client.get("/Category/donvihanhchinhcap2")).json()
+        assert {"MaHuyen": "219", "TenHuyen": "Huyện Lục Ngạn", "MaTinh": "24"} in districts
