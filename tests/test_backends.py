@@ -393,3 +393,34 @@ async def test_shared_categories_describe_list_and_add_rows(tmp_path: Path) -> N
         assert (await client.get("/Category/khongco")).status_code == 404
         districts = (await client.get("/Category/donvihanhchinhcap2")).json()
         assert {"MaHuyen": "219", "TenHuyen": "Huyện Lục Ngạn", "MaTinh": "24"} in districts
+
+
+async def test_judicial_records_take_a_request_and_report_its_status(tmp_path: Path) -> None:
+    from contracts.services.judicial_records import NhanHoSo
+
+    example = NhanHoSo.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+    async with serve("judicial-records", tmp_path) as client:
+        taken = (await client.post("/nhanHoSoDangKy", json=example)).json()
+        assert taken["STATUS"] == "1" and taken["ID"]
+        again = (await client.post("/nhanHoSoDangKy", json=example)).json()
+        assert again["ID"] == taken["ID"]  # the same receipt number: the same request
+        which = {"idReceivedDec": example["idReceivedDec"], "infoType": "2"}
+        for _ in range(2):  # reading the status changes nothing
+            status = (await client.post("/LLTP-API-traTrangThaiHs", json=which)).json()
+            assert (status["STATUS"], status["DEC_STATUS_ID"]) == ("1", 3)
+        changed = (await client.post("/LLTP-API-traDsTrangThaiHs", json={"infoType": "2"})).json()
+        assert [r["RECEIVE_NO"] for r in changed["LISTCONTENT"]] == [example["idReceivedDec"]]
+        marked = await client.post(
+            "/LLTP-API-danhDauHsThanhCong", json={"declarationId": taken["ID"], "infoType": "2"}
+        )
+        assert marked.json()["STATUS"] == "1"
+        after = (await client.post("/LLTP-API-traDsTrangThaiHs", json={"infoType": "2"})).json()
+        assert after["LISTCONTENT"] == []
+        unknown = (
+            await client.post("/LLTP-API-traTrangThaiHs", json={**which, "idReceivedDec": "X"})
+        ).json()
+        assert unknown["STATUS"] == "0"
+        iso = {**example, "dateReceivedDec": "2024-11-22"}
+        assert (await client.post("/nhanHoSoDangKy", json=iso)).status_code == 422
+        nations = (await client.post("/LLTP-API-traDanhMuc", json={"infoType": "2"})).json()
+        assert {"ID": "1", "NAME": "Việt Nam"} in nations["LISTCONTENT"]

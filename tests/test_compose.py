@@ -172,7 +172,7 @@ def test_names_are_kept_in_order_once_and_selectors_expand_per_topology() -> Non
     assert select_nodes(t2022, ["tax", NGSP, "tax"]) == ["tax", NGSP]
     assert select_nodes(t2022, ["@app:generic"]) == []
     generic = [n for n, b in t2023.backends.items() if b.app == "generic"]
-    assert len(generic) == 26
+    assert len(generic) == 25
     assert select_nodes(t2023, ["@app:generic"]) == generic
     assert select_nodes(t2023, ["population", "@app:population"]) == ["population"]
 

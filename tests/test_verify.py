@@ -125,7 +125,7 @@ async def test_the_generic_datasets_keep_their_contracts(generic_2023: RunningTo
         and s.backend in generic_2023.addresses.ports
         and generic_2023.topology.backends[s.backend].app == "generic"
     ]
-    assert len(services) == 26
+    assert len(services) == 25
     for service in services:
         assert service.backend and service.contract
         report = await verify(generic_2023.url(service.backend), service.contract)
