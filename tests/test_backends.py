@@ -285,6 +285,11 @@ async def test_civil_status_codes_and_postal_tracking(tmp_path: Path) -> None:
             await client.get("/trangThaiVanDon", params={"maVanDon": created["maVanDon"]})
         ).json()
         assert tracked["hanhTrinh"][:2] == ["Đã nhận thông tin", "Đã nhận hàng tại bưu cục"]
+        # tracking reads the parcel's progress; it does not move it
+        again = (
+            await client.get("/trangThaiVanDon", params={"maVanDon": created["maVanDon"]})
+        ).json()
+        assert again == tracked
 
 
 async def test_social_insurance_speaks_the_guide(tmp_path: Path) -> None:
