@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from contracts.services.civil_status import KhaiSinh
+from contracts.services.civil_status import DangKyHoTich
 from contracts.services.documents import VanBan
 from contracts.services.one_stop_shop import NopHoSo
 from contracts.services.postal import TaoVanDon
-from contracts.services.public_service_portal import DongBoHoSo
+from contracts.services.public_service_portal import YeuCau
 from contracts.topology import Topology
 from sandbox.platform_client import address_book, default_caller, provincial_platform
 from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
@@ -33,30 +33,59 @@ from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
 
 @dataclass(frozen=True)
 class CreateCall:
-    """One creating operation: where it is posted, its model, which field is the client key,
-    and which field of the answer holds the number the back end gave."""
+    """One creating operation: where it is posted, the body for a client key, the number the
+    back end gave in its answer (or, where the answer carries none, the key it acknowledged),
+    and whether a new record is answered 201 (a repeat 200)."""
 
     path: str
-    model: type[BaseModel]
-    key_field: str
-    id_field: Callable[[dict[str, Any]], str]
-    # 201 for a new record, 200 for a repeat; a sync answers 200 either way.
+    body: Callable[[str], dict[str, Any]]
+    record_of: Callable[[dict[str, Any], str], str | None]
     answers_201: bool = True
 
-    def body(self, key: str) -> dict[str, Any]:
-        example: dict[str, Any] = dict(self.model.model_json_schema()["examples"][0])
-        example[self.key_field] = key
-        return example
+
+def _example(model: type[BaseModel], **changes: Any) -> dict[str, Any]:
+    example: dict[str, Any] = dict(model.model_json_schema()["examples"][0])
+    return example | changes
+
+
+def _sync(key: str) -> dict[str, Any]:
+    body = _example(YeuCau)
+    return body | {"data": [body["data"][0] | {"MaHoSo": key}]}
 
 
 CREATE_CALLS = [
-    CreateCall("/apiMotCua/1.0/hoSo", NopHoSo, "maThamChieu", lambda r: r["maHoSo"]),
-    CreateCall("/apiQLVB/1.0/guiVanBan", VanBan, "maThamChieu", lambda r: r["id"]),
-    CreateCall("/apiTrucVBQG/1.0/guiVanBan", VanBan, "maThamChieu", lambda r: r["id"]),
-    CreateCall("/apiHoTichTuPhap/1.0/dangKyKhaiSinh", KhaiSinh, "maHoSo", lambda r: r["maHoSo"]),
-    CreateCall("/apiBuuChinhCongIch/1.0/taoVanDon", TaoVanDon, "maHoSo", lambda r: r["maVanDon"]),
     CreateCall(
-        "/apiDVCQG/1.0/dongBoHoSo", DongBoHoSo, "maHoSo", lambda r: r["maHoSo"], answers_201=False
+        "/apiMotCua/1.0/hoSo",
+        lambda key: _example(NopHoSo, maThamChieu=key),
+        lambda answer, _: answer["maHoSo"],
+    ),
+    CreateCall(
+        "/apiQLVB/1.0/guiVanBan",
+        lambda key: _example(VanBan, maThamChieu=key),
+        lambda answer, _: answer["id"],
+    ),
+    CreateCall(
+        "/apiTrucVBQG/1.0/guiVanBan",
+        lambda key: _example(VanBan, maThamChieu=key),
+        lambda answer, _: answer["id"],
+    ),
+    # The registry acknowledges (status 1) without a number of its own: the key it took.
+    CreateCall(
+        "/apiHoTichTuPhap/1.0/dangKyHoTich",
+        lambda key: _example(DangKyHoTich, maHoSo=key),
+        lambda answer, key: key if answer.get("status") == 1 else None,
+        answers_201=False,
+    ),
+    CreateCall(
+        "/apiBuuChinhCongIch/1.0/taoVanDon",
+        lambda key: _example(TaoVanDon, maHoSo=key),
+        lambda answer, _: answer["maVanDon"],
+    ),
+    CreateCall(
+        "/apiDVCQG/1.0/dongBoHoSo",
+        _sync,
+        lambda answer, key: key if answer.get("error_code") == "00" else None,
+        answers_201=False,
     ),
 ]
 
@@ -80,7 +109,7 @@ async def _post(
 ) -> tuple[int, str | None]:
     response = await client.post(url, json=call.body(key), headers=headers)
     if response.status_code in (200, 201):
-        return response.status_code, call.id_field(response.json())
+        return response.status_code, call.record_of(response.json(), key)
     return response.status_code, None
 
 

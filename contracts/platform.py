@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
+from contracts.fidelity import FidelityStatus
+from contracts.openapi_store import load_document
 from contracts.topology import AgencyCode, RateLimit, Tier
 
 
@@ -94,6 +97,32 @@ class ServiceScenarios(BaseModel):
     scenarios: list[ScenarioInfo]
 
 
+class OperationFidelity(BaseModel):
+    """Where an operation's shape comes from (contracts/fidelity.py)."""
+
+    operation: str = Field(examples=["GET /chiTietDoanhNghiep"])
+    status: FidelityStatus
+    sources: list[str] = Field(default_factory=list)
+    note: str = ""
+
+
+def ledger_of(contract: str, version: str) -> list[OperationFidelity]:
+    """The fidelity of each operation, as the contract's committed document states it."""
+    return [e.model_copy() for e in _ledger(contract, version)]
+
+
+@cache
+def _ledger(contract: str, version: str) -> tuple[OperationFidelity, ...]:
+    document = load_document(contract, version) or {}
+    found = []
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            entry = operation.get("x-sandbox-fidelity") if isinstance(operation, dict) else None
+            if entry:
+                found.append(OperationFidelity(operation=f"{method.upper()} {path}", **entry))
+    return tuple(found)
+
+
 class CatalogEntry(BaseModel):
     code: str
     version: str
@@ -110,6 +139,18 @@ class CatalogEntry(BaseModel):
         default_factory=list,
         description="Test scenarios of its contract, chosen per call with X-Sandbox-Scenario",
     )
+    fidelity: list[OperationFidelity] = Field(
+        default_factory=list,
+        description="Per operation: verified, partial or unverified against public sources, "
+        "and which (the contract's x-sandbox-fidelity)",
+    )
+
+    @model_validator(mode="after")
+    def _ledger(self) -> CatalogEntry:
+        # Filled from the contract's document, so every platform shows the same ledger.
+        if not self.fidelity and self.contract and self.contract_version:
+            self.fidelity = ledger_of(self.contract, self.contract_version)
+        return self
 
 
 class Catalog(BaseModel):

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+from contracts.fidelity import Fidelity
 from contracts.openapi_store import document_path
 from contracts.scenarios import GENERIC, Scenario
 from contracts.services import (
@@ -21,11 +22,13 @@ from contracts.services import (
     data_warehouse,
     documents,
     generic,
+    judicial_records,
     land,
     one_stop_shop,
     population,
     postal,
     public_service_portal,
+    shared_categories,
     social_insurance,
     tax,
 )
@@ -39,6 +42,13 @@ class ContractRef:
     app: str  # the reference back end (services.catalog key)
     params: dict[str, str] = field(default_factory=dict)
     scenarios: tuple[Scenario, ...] = ()  # the module's SCENARIOS (contracts/scenarios.py)
+    # The module's FIDELITY: per operation ("GET /congDan"), where its shape comes from.
+    fidelity: Mapping[str, Fidelity] = field(default_factory=dict)
+    # For every operation not in `fidelity` (a dataset's operations are named by its data).
+    default_fidelity: Fidelity | None = None
+
+    def fidelity_of(self, operation: str) -> Fidelity | None:
+        return self.fidelity.get(operation, self.default_fidelity)
 
     @property
     def document_path(self) -> Path:
@@ -47,7 +57,10 @@ class ContractRef:
 
 def _ref(module: ModuleType, app: str) -> ContractRef:
     scenarios: tuple[Scenario, ...] = module.SCENARIOS
-    return ContractRef(module.CONTRACT_ID, module.CONTRACT_VERSION, app, scenarios=scenarios)
+    fidelity: dict[str, Fidelity] = module.FIDELITY
+    return ContractRef(
+        module.CONTRACT_ID, module.CONTRACT_VERSION, app, scenarios=scenarios, fidelity=fidelity
+    )
 
 
 def _dataset_refs() -> list[ContractRef]:
@@ -58,6 +71,7 @@ def _dataset_refs() -> list[ContractRef]:
             "generic",
             {"dataset": name},
             generic.SCENARIOS,
+            default_fidelity=generic.FIDELITY,
         )
         for name in dataset_names()
     ]
@@ -74,6 +88,8 @@ def contracts() -> dict[str, ContractRef]:
         _ref(public_service_portal, "public-service-portal"),
         _ref(documents, "document-axis"),
         _ref(postal, "postal"),
+        _ref(shared_categories, "shared-categories"),
+        _ref(judicial_records, "judicial-records"),
         _ref(one_stop_shop, "one-stop-shop"),
         _ref(data_warehouse, "data-warehouse"),
         *_dataset_refs(),
@@ -85,14 +101,19 @@ def contracts() -> dict[str, ContractRef]:
 
 
 @cache
-def _tables() -> tuple[dict[str, tuple[Scenario, ...]], list[tuple[str, dict[str, str], str]]]:
+def _tables() -> tuple[dict[str, ContractRef], list[tuple[str, dict[str, str], str]]]:
     refs = contracts().values()
-    return {r.id: r.scenarios for r in refs}, [(r.app, r.params, r.id) for r in refs]
+    return {r.id: r for r in refs}, [(r.app, r.params, r.id) for r in refs]
+
+
+def contract_ref(contract_id: str) -> ContractRef | None:
+    return _tables()[0].get(contract_id)
 
 
 def scenarios_for_contract(contract_id: str) -> tuple[Scenario, ...]:
     """A contract's scenarios; none for a contract the registry does not know."""
-    return _tables()[0].get(contract_id, ())
+    ref = contract_ref(contract_id)
+    return ref.scenarios if ref is not None else ()
 
 
 def contract_of_app(app: str, params: Mapping[str, object]) -> str | None:
@@ -109,3 +130,9 @@ def scenarios_for_app(app: str, params: Mapping[str, object]) -> tuple[Scenario,
     shared ones."""
     contract_id = contract_of_app(app, params)
     return scenarios_for_contract(contract_id) if contract_id else GENERIC
+
+
+def ref_of_app(app: str, params: Mapping[str, object]) -> ContractRef | None:
+    """The contract this app (with these params) is the reference back end of."""
+    contract_id = contract_of_app(app, params)
+    return contract_ref(contract_id) if contract_id else None

@@ -2,10 +2,11 @@
 
 A seed folder holds `citizens.yaml`, `enterprises.yaml` and `dossiers.yaml` (or `.yml`,
 `.json`), each a list of records; a single seed file holds the same lists under the keys
-`citizens`, `enterprises` and `dossiers`. Each record has the shape the serving back end
-answers with (the population database's CongDan, business registration's DoanhNghiep, the
-one-stop shop's HoSo), with the identifier rules of contracts/services/common.py and a few
-stricter checks, so a seeded record is one the services can really serve.
+`citizens`, `enterprises` and `dossiers`. Each record is in the seed form the serving back
+end answers from (a citizen with one name and a flat address, an enterprise as business
+registration's DoanhNghiep, the one-stop shop's HoSo), with the identifier rules of
+contracts/services/common.py and a few stricter checks, so a seeded record is one the
+services can really serve; the services answer in their own shapes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from contracts.services.business_registration import DoanhNghiep, TinhTrangDoanhNghiep
 from contracts.services.common import CCCD, AgencyCode, ProcedureCode
 from contracts.services.one_stop_shop import HoSo
-from contracts.services.population import CongDan
+from contracts.services.population import DiaChi
 
 
 def _digits_as_text(value: Any) -> Any:
@@ -54,17 +55,21 @@ def cccd_mismatch(number: str, male: bool, born: date) -> str | None:
     return None
 
 
-class SeedCitizen(CongDan):
-    """A citizen of the population database; other services derive what they hold."""
+class SeedCitizen(BaseModel):
+    """A citizen of the population database; other services derive what they hold. The
+    seed file's own form (flat, one name), from which every service answers in its shape."""
 
     model_config = ConfigDict(extra="forbid")
 
     soDinhDanh: Annotated[CCCD, Digits]
     hoTen: str = Field(min_length=1, max_length=100)
     gioiTinh: Literal[1, 2] = Field(description="1 nam, 2 nữ")
-    # Optional here though CongDan requires it: a seed may leave it out and `household`
-    # derives it, so what the population database answers always has one.
-    maHoGiaDinh: str | None = Field(  # type: ignore[assignment]
+    ngaySinh: date
+    danToc: str
+    queQuan: str
+    noiThuongTru: DiaChi
+    # A seed may leave it out: `household` derives it, so every citizen has one.
+    maHoGiaDinh: str | None = Field(
         default=None,
         pattern=r"^HGD\d{9}$",
         description="Household code; none: a household of their own (HGD9 + the ID's last 8)",

@@ -321,7 +321,15 @@ def _verify(args: argparse.Namespace) -> int:
             return 2
         headers[name.strip()] = value.strip()
     try:
-        report = asyncio.run(verify(args.base_url, args.contract, args.version, headers=headers))
+        report = asyncio.run(
+            verify(
+                args.base_url,
+                args.contract,
+                args.version,
+                headers=headers,
+                keep_records=args.keep_records,
+            )
+        )
     except LookupError as exc:
         close = difflib.get_close_matches(args.contract, list(contracts()), n=5, cutoff=0.3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
@@ -342,7 +350,7 @@ def _verify(args: argparse.Namespace) -> int:
         write_junit(report, args.junit)
     failed = len(report.failures)
     console.print(
-        f"{len(report.results) - failed} passed, {failed} failed"
+        f"{len(report.results) - failed} passed, {failed} failed · {report.cleanup}"
         + (f" · JUnit report {args.junit}" if args.junit else "")
     )
     return 0 if report.passed else 1
@@ -521,16 +529,24 @@ def _samples(args: argparse.Namespace) -> int:
     topology = load_topology(args.topology)
     data = SampleData(topology.seed, load_seeds(seed_paths(topology.seeds)))
     people = Table(title=f"citizens (population, civil status, insurance) · {topology.name}")
-    for column in ("soDinhDanh", "hoTen", "ngaySinh"):
+    for column in ("soDinhDanh", "hoTen", "ngaySinh", "gioiTinh", "maSoBhxh"):
         people.add_column(column)
     for c in _own_first(data.citizens, len(data.seeded.citizens))[: args.count]:
-        people.add_row(c.so_dinh_danh, c.ho_ten, c.ngay_sinh.isoformat())
-    firms = Table(title="enterprises (business registration, tax)")
-    for column in ("maSoDoanhNghiep", "ten"):
+        born = c.ngay_sinh
+        people.add_row(
+            c.so_dinh_danh, c.ho_ten, born.strftime("%d/%m/%Y"), str(c.gioi_tinh), c.so_bhxh
+        )
+    firms = Table(title="enterprises (business registration: msdn; tax: mst)")
+    for column in ("msdn", "NAME", "ENTERPRISE_STATUS_NAME"):
         firms.add_column(column)
     for e in _own_first(data.enterprises, len(data.seeded.enterprises))[: args.count]:
-        firms.add_row(e.msdn, e.ten)
+        firms.add_row(e.msdn, e.ten, e.tinh_trang)
     console.print(people, firms)
+    console.print(
+        "business registration dossiers: in_journal_no 240000001 … 240000240 "
+        "(tinhTrangHoSo); dates dd/MM/yyyy (danhSachHoSo, at most 5 days)",
+        highlight=False,
+    )
     if data.dossiers:
         dossiers = Table(title="seeded dossiers (one-stop shop)")
         for column in ("maHoSo", "maThuTuc"):
@@ -639,6 +655,11 @@ def main(argv: list[str] | None = None) -> int:
     provider.add_argument(
         "--header", action="append", default=[], help="'Name: value' sent with every call"
     )
+    provider.add_argument(
+        "--keep-records",
+        action="store_true",
+        help="keep what the valid write cases created (default: POST /_sandbox/reset after)",
+    )
 
     chaos = sub.add_parser("faults", help="a running platform's fault rules (admin)")
     chaos.add_argument("action", choices=["list", "add", "set", "clear"])
@@ -659,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
         "call", help="a routed call with a token fetched for you; prints status and message id"
     )
     call.add_argument("method", type=str.upper, help="GET, POST, …")
-    call.add_argument("path", help="e.g. /csdldc/1.0/congDan/001090000001")
+    call.add_argument("path", help="e.g. /apiCSDLDKDN/1.0/chiTietDoanhNghiep?msdn=2400011234")
     call.add_argument("--data", help="request body, or @file")
     call.add_argument("--consumer", help="call as this consumer (default: the one-stop shop)")
     call.add_argument(
@@ -687,7 +708,12 @@ def main(argv: list[str] | None = None) -> int:
     samples.add_argument("-n", "--count", type=int, default=5)
 
     exported = sub.add_parser("contracts", help="contract documents")
-    exported.add_argument("action", choices=["export"], help="rewrite contracts/openapi, schemas")
+    exported.add_argument(
+        "action",
+        choices=["export", "fidelity"],
+        help="export: rewrite contracts/openapi, schemas and docs/fidelity.md; "
+        "fidelity: rewrite docs/fidelity.md (the fidelity ledger) only",
+    )
 
     exporter = sub.add_parser("export", help="the topology for another runtime")
     targets = exporter.add_subparsers(dest="target", required=True)
@@ -707,9 +733,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         return _export_kubernetes(args)
     if args.command == "contracts":
-        from sandbox.contract_export import export
+        from sandbox.contract_export import export, write_fidelity_table
 
-        for path in export():
+        for path in export() if args.action == "export" else [write_fidelity_table()]:
             console.print(str(path), highlight=False)
         return 0
     if args.command == "verify":

@@ -27,7 +27,7 @@ from contracts.topology import Consumer, Tier, Topology
 from sandbox.harness import RunningTopology, run_topology
 from sandbox.platform_client import default_caller, provincial_platform
 from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
-from services.common.sampledata import citizens
+from services.common.sampledata import citizens, enterprises
 
 T = TypeVar("T")
 
@@ -76,6 +76,16 @@ class SandboxHandle:
     def sample_citizen_id(self) -> str:
         """A 12-digit ID that the sample population database knows."""
         return citizens(self.topology.seed, 1)[0].so_dinh_danh
+
+    @property
+    def sample_enterprise_code(self) -> str:
+        """A 10-digit enterprise code (`msdn`) that business registration and tax know."""
+        return enterprises(self.topology.seed, 1)[0].msdn
+
+    @property
+    def sample_social_insurance_number(self) -> str:
+        """The sample citizen's social-insurance number (`maSoBhxh`)."""
+        return citizens(self.topology.seed, 1)[0].so_bhxh
 
     def url(self, node: str) -> str:
         return self.running.url(node)

@@ -1,17 +1,24 @@
 """Provider verification: does a running back end keep a shared contract?
 
 The cases come from the contract document itself. Valid ones use the examples the contract
-carries (parameter and body examples); invalid ones break the contract's own constraints
-(a required field missing, a value against its pattern, a wrong type). Each operation must
-answer valid cases with a documented status and a body of the documented shape, and refuse
-invalid ones with a 4xx problem, never accept them and never fail with a 5xx.
+carries (parameter and body examples), and the examples name records every sample data set
+has (services/common/sampledata.py): so a valid case must succeed — a 2xx of the documented
+shape, and where the reply has the guides' envelope, no failure in it (Status "0",
+error_code other than "00"). A 404 is not a pass: a back end that knows none of the
+examples, or is the wrong back end altogether, fails. Invalid cases break the contract's
+own constraints (a required field missing, a value against its pattern, a wrong type) and
+must be refused with a 4xx problem, never accepted, never a 5xx.
+
+The valid cases of operations that write (POST, PUT, PATCH, DELETE) leave records behind;
+when done, verify asks the back end to forget them (`POST /_sandbox/reset`, which the
+sandbox's back ends serve) unless told to keep them.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import httpx
@@ -22,6 +29,8 @@ from gateway.proxy.validation import ContractValidator, Operation
 
 Kind = Literal["valid", "invalid"]
 _REFUSALS = {400, 422}
+_WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+RESET_PATH = "/_sandbox/reset"
 
 
 class MissingExample(Exception):
@@ -38,6 +47,18 @@ class Case:
     query: dict[str, str] = field(default_factory=dict)
     body: Any = None
     has_body: bool = False
+    template: str = ""  # "/hoSo/{maHoSo}"
+    path_values: dict[str, str] = field(default_factory=dict)
+
+    def with_learned(self, learned: dict[str, str]) -> Case:
+        """A valid case with the identifiers earlier calls of this run were given (the
+        dossier number a POST answered with, for the GET of that dossier): what a record
+        made now has, the contract's example cannot know."""
+        if self.kind != "valid" or not learned:
+            return self
+        values = {k: learned.get(k, v) for k, v in self.path_values.items()}
+        query = {k: learned.get(k, v) for k, v in self.query.items()}
+        return replace(self, path=_fill(self.template, values), query=query, path_values=values)
 
 
 @dataclass
@@ -54,6 +75,7 @@ class Report:
     version: str
     base_url: str
     results: list[Result]
+    cleanup: str = "nothing written"
 
     @property
     def failures(self) -> list[Result]:
@@ -148,6 +170,8 @@ def _operation_cases(
 
     def case(kind: Kind, label: str, **change: Any) -> Case:
         base = {
+            "template": template,
+            "path_values": dict(path_values),
             "path": _fill(template, path_values),
             "query": dict(query),
             "body": copy.deepcopy(body),
@@ -182,6 +206,23 @@ def _operation_cases(
     return cases
 
 
+def envelope_failure(body: Any) -> str | None:
+    """The failure a 2xx body reports in the guides' envelopes, or None: business
+    registration's Status "0", civil status's status 0, the portal's error_code other than
+    "00", social insurance's errorCode other than "0"."""
+    if not isinstance(body, dict):
+        return None
+    for key in ("Status", "status"):
+        if key in body and body[key] in ("0", 0):
+            message = body.get("Message") or body.get("errorMessage") or ""
+            return f"{key} {body[key]!r} (a failure in the envelope): {message}"[:160]
+    if "error_code" in body and body["error_code"] != "00":
+        return f"error_code {body['error_code']!r}: {body.get('message', '')}"[:160]
+    if body.get("errorCode") not in (None, "0", 0):
+        return f"errorCode {body['errorCode']!r}: {body.get('errorMessage', '')}"[:160]
+    return None
+
+
 def _check(
     case: Case, operation: Operation, validator: ContractValidator, reply: httpx.Response
 ) -> str | None:
@@ -204,8 +245,13 @@ def _check(
     errors = validator.check_response(operation, status, content_type, reply.content)
     if errors:
         return "; ".join(f"{e.field}: {e.reason}" for e in errors[:5])
-    if status >= 400 and not content_type.startswith(PROBLEM_MEDIA_TYPE):
-        return f"error answer is {content_type or 'untyped'}, not {PROBLEM_MEDIA_TYPE}"
+    if not 200 <= status < 300:
+        # The examples name records the sample data has: a valid call succeeds.
+        return f"answered {status} to the contract's example: {reply.text[:120]}"
+    if content_type.startswith("application/json"):
+        failed = envelope_failure(reply.json())
+        if failed:
+            return f"answered the contract's example with a failure: {failed}"
     return None
 
 
@@ -216,7 +262,9 @@ async def verify(
     *,
     headers: dict[str, str] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    keep_records: bool = False,
 ) -> Report:
+    """`keep_records`: leave what the valid write cases created (else: POST /_sandbox/reset)."""
     document = load_document(contract, version)
     if document is None:
         raise LookupError(f"no contract {contract} version {version} in contracts/openapi")
@@ -231,14 +279,50 @@ async def verify(
         trust_env=False,
         follow_redirects=False,
     ) as client:
-        for case in cases_for(document):
-            results.append(await _run(client, case, operations[case.operation], validator))
-    return Report(contract, version, base_url, results)
+        learned: dict[str, str] = {}
+        for planned in cases_for(document):
+            case = planned.with_learned(learned)
+            result, reply = await _run(client, case, operations[case.operation], validator)
+            results.append(result)
+            if result.passed and case.kind == "valid" and reply is not None:
+                learned.update(_identifiers(reply))
+        wrote = any(
+            r.case.method in _WRITES and r.status is not None and 200 <= r.status < 300
+            for r in results
+        )
+        cleanup = "nothing written"
+        if wrote:
+            cleanup = "records kept (--keep-records)" if keep_records else await _reset(client)
+    return Report(contract, version, base_url, results, cleanup)
+
+
+async def _reset(client: httpx.AsyncClient) -> str:
+    try:
+        reply = await client.post(RESET_PATH)
+    except httpx.HTTPError as exc:
+        return f"records left behind: {RESET_PATH} failed ({type(exc).__name__})"
+    if reply.status_code == 200:
+        return f"back end reset ({RESET_PATH}): no record of this run is left"
+    return f"records left behind: {RESET_PATH} answered {reply.status_code}"
+
+
+def _identifiers(reply: httpx.Response) -> dict[str, str]:
+    """The top-level text and number fields of a JSON object answer."""
+    if not reply.headers.get("content-type", "").startswith("application/json"):
+        return {}
+    body = reply.json()
+    if not isinstance(body, dict):
+        return {}
+    return {
+        k: str(v)
+        for k, v in body.items()
+        if isinstance(v, str | int) and not isinstance(v, bool) and str(v)
+    }
 
 
 async def _run(
     client: httpx.AsyncClient, case: Case, operation: Operation, validator: ContractValidator
-) -> Result:
+) -> tuple[Result, httpx.Response | None]:
     try:
         reply = await client.request(
             case.method,
@@ -247,9 +331,9 @@ async def _run(
             json=case.body if case.has_body else None,
         )
     except httpx.HTTPError as exc:
-        return Result(case, False, None, f"no answer: {type(exc).__name__}: {exc}")
+        return Result(case, False, None, f"no answer: {type(exc).__name__}: {exc}"), None
     reason = _check(case, operation, validator, reply)
-    return Result(case, reason is None, reply.status_code, reason or "ok")
+    return Result(case, reason is None, reply.status_code, reason or "ok"), reply
 
 
 def missing_examples(documents: Iterable[dict[str, Any]]) -> list[str]:

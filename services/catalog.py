@@ -22,6 +22,8 @@ BACKEND_APPS: dict[str, str] = {
     "public-service-portal": "services.national.public_service_portal:create_app",
     "document-axis": "services.national.document_axis:create_app",
     "postal": "services.national.postal:create_app",
+    "shared-categories": "services.national.shared_categories:create_app",
+    "judicial-records": "services.national.judicial_records:create_app",
     # provincial systems, behind an LGSP
     "one-stop-shop": "services.provincial.one_stop_shop:create_app",
     "e-office": "services.provincial.e_office:create_app",

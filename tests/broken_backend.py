@@ -5,22 +5,27 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+PLACE = {"ChiTiet": "1, x, h, t", "MaTinh": "24", "MaHuyen": "213", "MaXa": "21301"}
+
 
 def create_broken_population() -> FastAPI:
     app = FastAPI()
 
     @app.get("/congDan")
     async def lookup(soDinhDanh: str = "") -> dict[str, object]:
-        # Accepts any ID at all, and says the sex as a word where the contract wants 1 or 2.
+        # Accepts any ID at all, and says the sex as a number where the contract has a string.
         return {
-            "soDinhDanh": soDinhDanh,
-            "hoTen": "Nguyễn Văn An",
-            "gioiTinh": "nam",
-            "ngaySinh": "1990-01-15",
-            "danToc": "Kinh",
-            "queQuan": "Bắc Giang",
-            "noiThuongTru": {"chiTiet": "1", "xaPhuong": "x", "quanHuyen": "h", "tinhThanh": "t"},
-            "maHoGiaDinh": "HGD024000000",
+            "SoCongDan": soDinhDanh,
+            "CongDan": {
+                "HoVaTen": {"Ho": "Nguyễn", "ChuDem": "Văn", "Ten": "An"},
+                "NgayThangNamSinh": "15/01/1990",
+                "GioiTinh": 1,
+                "DanToc": "Kinh",
+                "QueQuan": "Bắc Giang",
+                "NoiThuongTru": PLACE,
+                "NoiOHienTai": PLACE,
+                "SoHoKhau": "HGD024000000",
+            },
         }
 
     @app.post("/xacThucCongDan")

@@ -66,3 +66,9 @@ def free_ports(names: list[str]) -> dict[str, int]:
     for s in sockets:
         s.close()
     return ports
+
+
+def full_name(record: dict[str, Any]) -> str:
+    """The name of a population record (GET /congDan): Ho, ChuDem and Ten joined."""
+    parts = record["CongDan"]["HoVaTen"]
+    return " ".join(p for p in (parts["Ho"], parts["ChuDem"], parts["Ten"]) if p)

@@ -13,7 +13,7 @@ from contracts.topology import Topology
 from sandbox.harness import RunningTopology, run_topology
 from sandbox.topology import load_topology
 from services.common.sampledata import citizens
-from tests.helpers import assert_problem, audit_records, bearer
+from tests.helpers import assert_problem, audit_records, bearer, full_name
 
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
@@ -56,7 +56,7 @@ async def test_citizen_lookup_goes_lgsp_ngsp_population_with_one_message_id(
         headers=headers,
     )
     assert response.status_code == 200, response.text
-    assert citizen.ho_ten in response.text
+    assert full_name(response.json()) == citizen.ho_ten
     message_id = response.headers["X-Message-Id"]
     for platform in (LGSP, NGSP):
         records = await audit_records(

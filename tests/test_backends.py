@@ -15,6 +15,7 @@ from contracts.services.datasets import dataset_names, dataset_spec
 from services.catalog import BACKEND_APPS, load_factory
 from services.common.config import BackendConfig
 from services.common.sampledata import citizens, enterprises
+from tests.helpers import full_name
 
 SEED = 2022
 
@@ -85,8 +86,10 @@ async def test_population_lookup_verify_and_refusals(tmp_path: Path) -> None:
     async with serve("population", tmp_path) as client:
         found = await client.get("/congDan", params={"soDinhDanh": citizen.so_dinh_danh})
         assert found.status_code == 200
-        assert found.json()["hoTen"] == citizen.ho_ten
-        assert found.json()["ngaySinh"] == citizen.ngay_sinh.isoformat()
+        assert full_name(found.json()) == citizen.ho_ten
+        assert found.json()["SoCongDan"] == citizen.so_dinh_danh
+        born = found.json()["CongDan"]["NgayThangNamSinh"]
+        assert born == citizen.ngay_sinh.strftime("%d/%m/%Y")
 
         for bad in ("02409001234", "02409001234a"):
             refused = await client.get("/congDan", params={"soDinhDanh": bad})
@@ -112,28 +115,60 @@ async def test_population_lookup_verify_and_refusals(tmp_path: Path) -> None:
         assert mismatch["khop"] is False and mismatch["truongKhongKhop"] == ["ngaySinh"]
 
 
-async def test_business_registration_envelope_and_five_day_range(tmp_path: Path) -> None:
-    company = enterprises(SEED)[0]
+async def test_business_registration_speaks_the_guide(tmp_path: Path) -> None:
+    company = enterprises(SEED)[3]
+    dmy = "%d/%m/%Y"
     async with serve("business-registration", tmp_path) as client:
         detail = (await client.get("/chiTietDoanhNghiep", params={"msdn": company.msdn})).json()
-        assert detail["Status"] == 1 and detail["Data"]["TenDoanhNghiep"] == company.ten
+        assert (detail["Status"], detail["Message"], detail["DataCount"]) == ("1", "success", 1)
+        # the fields OpenCPS reads
+        main = detail["Data"]["MainInformation"]
+        assert main["NAME"] == company.ten and main["ENTERPRISE_GDT_CODE"] == company.msdn
+        assert main["ENTERPRISE_TYPE_NAME"] == company.loai_hinh
+        assert main["ENTERPRISE_STATUS_NAME"] == company.tinh_trang
+        assert main["FOUNDING_DATE"] == company.ngay_thanh_lap.strftime(dmy)
+        assert detail["Data"]["HOAdress"]["AddressFullText"] == str(company.dia_chi)
+        assert detail["Data"]["Representatives"][0]["FULL_NAME"]
+        missing = (await client.get("/chiTietDoanhNghiep", params={"msdn": "2499999999"})).json()
+        assert missing["Status"] == "0" and missing["Data"] is None and missing["Message"]
+        canned = await client.get(
+            "/chiTietDoanhNghiep",
+            params={"msdn": company.msdn},
+            headers={"X-Sandbox-Scenario": "enterprise-not-found"},
+        )
+        assert canned.status_code == 200 and canned.json()["Status"] == "0"
         today = date.today()
-        ok = await client.get(
-            "/dsHoSoTheoKhoangThoiGian",
-            params={
-                "tuNgay": (today - timedelta(days=5)).isoformat(),
-                "denNgay": today.isoformat(),
-            },
+        window = {
+            "from_date": (today - timedelta(days=5)).strftime(dmy),
+            "to_date": today.strftime(dmy),
+        }
+        ok = (await client.get("/danhSachHoSo", params=window)).json()
+        assert ok["Status"] == "1" and ok["DataCount"] == len(ok["Data"]) > 0
+        first = ok["Data"][0]["MainInformation"]
+        status = (
+            await client.get("/tinhTrangHoSo", params={"in_journal_no": first["IN_JOURNAL_NO"]})
+        ).json()
+        assert (
+            status["Data"]["MainInformation"]["ENTERPRISE_GDT_CODE"]
+            == (first["ENTERPRISE_GDT_CODE"])
         )
-        assert ok.status_code == 200 and len(ok.json()["Data"]) > 0
+        paged = await client.get("/danhSachHoSo", params={**window, "offset": 1, "limit": 2})
+        assert paged.json()["Data"] == ok["Data"][1:3]
         too_long = await client.get(
-            "/dsHoSoTheoKhoangThoiGian",
-            params={
-                "tuNgay": (today - timedelta(days=6)).isoformat(),
-                "denNgay": today.isoformat(),
-            },
+            "/danhSachHoSo",
+            params={**window, "from_date": (today - timedelta(days=6)).strftime(dmy)},
         )
-        assert too_long.status_code == 422 and too_long.json()["Status"] == 0
+        assert too_long.status_code == 200 and too_long.json()["Status"] == "0"
+        iso = await client.get("/danhSachHoSo", params={**window, "from_date": "2026-11-18"})
+        assert iso.status_code == 422  # dd/MM/yyyy only, as the guide says
+        day = (
+            await client.get(
+                "/danhSachHoSoTrongNgay", params={"from_ts": "00:00", "to_ts": "23:59"}
+            )
+        ).json()
+        assert day["Status"] == "1" and all(
+            d["MainInformation"]["PROCESSED_DATE"] == today.strftime(dmy) for d in day["Data"]
+        )
 
 
 async def test_dossier_submitted_is_idempotent_and_survives_a_restart(tmp_path: Path) -> None:
@@ -188,27 +223,54 @@ async def test_documents_are_received_by_each_addressee(tmp_path: Path) -> None:
         assert done.json()["trangThai"] == "03"
 
 
+def _birth_xml(mother_id: str, mother_name: str) -> str:
+    return (
+        "<hoSo><hoTenTre>Nguyễn Minh Khôi</hoTenTre><gioiTinh>1</gioiTinh>"
+        "<ngaySinh>02/11/2024</ngaySinh><noiSinh>Bệnh viện Đa khoa tỉnh Bắc Giang</noiSinh>"
+        f"<cccdMe>{mother_id}</cccdMe><hoTenMe>{mother_name}</hoTenMe></hoSo>"
+    )
+
+
 async def test_civil_status_codes_and_postal_tracking(tmp_path: Path) -> None:
     mother = citizens(SEED)[2]
-    birth = {
+    record = {
+        "maDonVi": 7204,
+        "module": "KS",
         "maHoSo": "KS-0001",
-        "maDonVi": "000.00.01.H04",
-        "maTinh": "24",
-        "hoTenTre": "Nguyễn Minh Khôi",
-        "gioiTinh": 1,
-        "ngaySinh": "2024-11-02",
-        "noiSinh": "Bệnh viện Đa khoa tỉnh Bắc Giang",
-        "cccdMe": mother.so_dinh_danh,
-        "hoTenMe": mother.ho_ten,
+        "ngayTiepNhan": "22/11/2024",
+        "data": _birth_xml(mother.so_dinh_danh, mother.ho_ten),
     }
+    which = {"maDonVi": 7204, "maHoSo": "KS-0001"}
     async with serve("civil-status", tmp_path / "hotich") as client:
-        received = (await client.post("/dangKyKhaiSinh", json=birth)).json()
+        received = (await client.post("/dangKyHoTich", json=record)).json()
         assert received["status"] == 1
-        registered = (await client.get("/trangThaiHoSo", params={"maHoSo": "KS-0001"})).json()
-        assert registered["status"] == 4
-        assert registered["soDinhDanhTre"].startswith("024224")
-        unknown_mother = {**birth, "maHoSo": "KS-0002", "cccdMe": "099999999999"}
-        assert (await client.post("/dangKyKhaiSinh", json=unknown_mother)).json()["status"] == 2
+        for _ in range(2):  # reading the status changes nothing: the same answer twice
+            registered = (await client.post("/traTrangThaiHoSo", json=which)).json()
+            assert registered["status"] == 4
+        result = (await client.post("/ketQuaDangKyHS", json=which)).json()
+        assert result["value"]["soDinhDanh"].startswith("024224")
+        unknown_mother = {
+            **record,
+            "maHoSo": "KS-0002",
+            "data": _birth_xml("099999999999", "Không Rõ"),
+        }
+        assert (await client.post("/dangKyHoTich", json=unknown_mother)).json()["status"] == 1
+        pending = {"maDonVi": 7204, "maHoSo": "KS-0002"}
+        assert (await client.post("/traTrangThaiHoSo", json=pending)).json()["status"] == 2
+        incomplete = (await client.post("/ketQuaDangKyHS", json=pending)).json()
+        assert (incomplete["status"], incomplete["errorCode"]) == (0, 200)
+        nowhere = (await client.post("/traTrangThaiHoSo", json={**which, "maHoSo": "KS-9"})).json()
+        assert (nowhere["status"], nowhere["errorCode"]) == (0, 201)
+        other_unit = await client.post("/traTrangThaiHoSo", json={**which, "maDonVi": 7205})
+        assert other_unit.json()["errorCode"] == 106
+        wrong_unit = await client.post("/dangKyHoTich", json={**record, "maDonVi": 1})
+        assert wrong_unit.status_code == 200 and wrong_unit.json()["errorCode"] == 106
+        bad_xml = await client.post("/dangKyHoTich", json={**record, "data": "<hoSo>"})
+        assert bad_xml.json()["errorCode"] == 500
+        bad_type = (await client.post("/danhMuc", json={"loaiDanhMuc": "9"})).json()
+        assert (bad_type["status"], bad_type["errorCode"]) == (0, 302)
+        ethnic = (await client.post("/danhMuc", json={"loaiDanhMuc": "3"})).json()
+        assert {"ma": "01", "ten": "Kinh"} in ethnic["value"]
     shipment = {
         "maHoSo": "KS-0001",
         "maDonViGui": "000.00.01.H04",
@@ -223,3 +285,147 @@ async def test_civil_status_codes_and_postal_tracking(tmp_path: Path) -> None:
             await client.get("/trangThaiVanDon", params={"maVanDon": created["maVanDon"]})
         ).json()
         assert tracked["hanhTrinh"][:2] == ["Đã nhận thông tin", "Đã nhận hàng tại bưu cục"]
+        # tracking reads the parcel's progress; it does not move it
+        again = (
+            await client.get("/trangThaiVanDon", params={"maVanDon": created["maVanDon"]})
+        ).json()
+        assert again == tracked
+
+
+async def test_social_insurance_speaks_the_guide(tmp_path: Path) -> None:
+    person = citizens(SEED)[5]
+    criteria = {
+        "hoTen": person.ho_ten,
+        "ngaySinh": person.ngay_sinh.strftime("%Y%m%d"),
+        "loaiNgaySinh": "0",
+        "gioiTinh": str(person.gioi_tinh),
+        "maTinhKs": "24",
+        "isKs": "0",
+    }
+    async with serve("social-insurance", tmp_path) as client:
+        found = (await client.post("/getMaSoBhxhTheoTieuChi", json=criteria)).json()
+        assert (found["maSoBhxh"], found["errorCode"]) == (person.so_bhxh, "0")
+        by_year = {**criteria, "loaiNgaySinh": "1", "ngaySinh": criteria["ngaySinh"][:4]}
+        assert (await client.post("/getMaSoBhxhTheoTieuChi", json=by_year)).json()["maSoBhxh"]
+        elsewhere = {**criteria, "maTinhKs": "01"}
+        none = (await client.post("/getMaSoBhxhTheoTieuChi", json=elsewhere)).json()
+        assert (none["maSoBhxh"], none["errorCode"]) == ("", "1")
+        who = await client.post("/getTraCuuTtHgdByMaSoBhxh", json={"maSoBhxh": person.so_bhxh})
+        assert (
+            who.json()["hoTen"] == person.ho_ten and who.json()["ngaySinh"] == criteria["ngaySinh"]
+        )
+        household = {**criteria, "maTinh": "24"}
+        del household["maTinhKs"]
+        home = (await client.post("/getTraCuuThongTinHgd", json=household)).json()
+        assert home["maHo"] == person.ma_ho and home["maSo"] == person.so_bhxh
+        wrong_date = await client.post(
+            "/getMaSoBhxhTheoTieuChi", json={**criteria, "ngaySinh": "1990-01-15"}
+        )
+        assert wrong_date.status_code == 422
+
+
+async def test_public_service_portal_sync_as_opencps_sends_it(tmp_path: Path) -> None:
+    dossier = {
+        "MaHoSo": "000.00.01.H04-241122-0009",
+        "MaTTHC": "1.011442.000.00.00.H04",
+        "NgayTiepNhan": "20241122083000",
+        "TrangThaiHoSo": "2",
+        "ChuHoSo": "Nguyễn Văn An",
+        "Email": "",
+        "TaiLieuNop": [],
+    }
+    async with serve("public-service-portal", tmp_path) as client:
+        synced = await client.post(
+            "/dongBoHoSo",
+            json={"service": "DongBoHoSoMC", "isUpdating": "False", "data": [dossier]},
+        )
+        assert synced.json()["error_code"] == "00"
+        progress = {
+            "MaHoSo": dossier["MaHoSo"],
+            "NguoiXuLy": "Lê Văn Bình",
+            "ThoiDiemXuLy": "20241123090000",
+            "NoiDungXuLy": "Chuyển phòng chuyên môn",
+            "TrangThai": "3",
+        }
+        updated = await client.post(
+            "/dongBoHoSo", json={"service": "CapNhatTienDoHoSoMC", "data": [progress]}
+        )
+        assert updated.json()["error_code"] == "00"
+        looked_up = await client.post(
+            "/dongBoHoSo", json={"service": "TraCuuHoSo", "mahoso": dossier["MaHoSo"]}
+        )
+        [found] = looked_up.json()["result"]
+        assert found["TrangThaiHoSo"] == "3" and found["TienDo"][-1]["NguoiXuLy"] == "Lê Văn Bình"
+        unknown = await client.post(
+            "/dongBoHoSo",
+            json={"service": "CapNhatTienDoHoSoMC", "data": [{**progress, "MaHoSo": "X"}]},
+        )
+        assert unknown.status_code == 200 and unknown.json()["error_code"] != "00"
+        bad_time = {**dossier, "NgayTiepNhan": "2024-11-22"}
+        refused = await client.post(
+            "/dongBoHoSo", json={"service": "DongBoHoSoMC", "data": [bad_time]}
+        )
+        assert refused.json()["error_code"] != "00" and "NgayTiepNhan" in refused.json()["message"]
+
+
+async def test_shared_categories_describe_list_and_add_rows(tmp_path: Path) -> None:
+    async with serve("shared-categories", tmp_path) as client:
+        columns = (await client.get("/Metadata/qlvanbandieuhanhcap1")).json()
+        assert columns[0] == {
+            "PropertyCode": "MaDinhDanhCap1",
+            "PropertyName": "Mã định danh cấp 1",
+            "PropertyType": "String",
+        }
+        assert {
+            "PropertyCode": "NgayBanHanhQd",
+            "PropertyName": "Ngày ban hành QĐ",
+            "PropertyType": "DateTime",
+        } in columns
+        before = (await client.get("/Category/qlvanbandieuhanhcap1")).json()
+        assert {r["MaDinhDanhCap1"] for r in before} >= {"000.00.00.H04"}
+        row = {
+            "MaDinhDanhCap1": "000.00.00.H98",
+            "TenDonVi": "UBND tỉnh Thử",
+            "NgayBanHanhQd": "01/02/2020",
+        }
+        added = (await client.post("/Category/qlvanbandieuhanhcap1", json=[row])).json()
+        assert added == {"MSG": "Done", "Count": 1}
+        again = (await client.post("/Category/qlvanbandieuhanhcap1", json=[row])).json()
+        assert again["Count"] == 0 and again["MSG"].startswith("Data not insert: Record 1:")
+        assert "is duplicate" in again["MSG"]
+        after = (await client.get("/Category/qlvanbandieuhanhcap1")).json()
+        assert len(after) == len(before) + 1 and after[-1]["TenDonVi"] == "UBND tỉnh Thử"
+        assert (await client.get("/Category/khongco")).status_code == 404
+        districts = (await client.get("/Category/donvihanhchinhcap2")).json()
+        assert {"MaHuyen": "219", "TenHuyen": "Huyện Lục Ngạn", "MaTinh": "24"} in districts
+
+
+async def test_judicial_records_take_a_request_and_report_its_status(tmp_path: Path) -> None:
+    from contracts.services.judicial_records import NhanHoSo
+
+    example = NhanHoSo.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+    async with serve("judicial-records", tmp_path) as client:
+        taken = (await client.post("/nhanHoSoDangKy", json=example)).json()
+        assert taken["STATUS"] == "1" and taken["ID"]
+        again = (await client.post("/nhanHoSoDangKy", json=example)).json()
+        assert again["ID"] == taken["ID"]  # the same receipt number: the same request
+        which = {"idReceivedDec": example["idReceivedDec"], "infoType": "2"}
+        for _ in range(2):  # reading the status changes nothing
+            status = (await client.post("/LLTP-API-traTrangThaiHs", json=which)).json()
+            assert (status["STATUS"], status["DEC_STATUS_ID"]) == ("1", 3)
+        changed = (await client.post("/LLTP-API-traDsTrangThaiHs", json={"infoType": "2"})).json()
+        assert [r["RECEIVE_NO"] for r in changed["LISTCONTENT"]] == [example["idReceivedDec"]]
+        marked = await client.post(
+            "/LLTP-API-danhDauHsThanhCong", json={"declarationId": taken["ID"], "infoType": "2"}
+        )
+        assert marked.json()["STATUS"] == "1"
+        after = (await client.post("/LLTP-API-traDsTrangThaiHs", json={"infoType": "2"})).json()
+        assert after["LISTCONTENT"] == []
+        unknown = (
+            await client.post("/LLTP-API-traTrangThaiHs", json={**which, "idReceivedDec": "X"})
+        ).json()
+        assert unknown["STATUS"] == "0"
+        iso = {**example, "dateReceivedDec": "2024-11-22"}
+        assert (await client.post("/nhanHoSoDangKy", json=iso)).status_code == 422
+        nations = (await client.post("/LLTP-API-traDanhMuc", json={"infoType": "2"})).json()
+        assert {"ID": "1", "NAME": "Việt Nam"} in nations["LISTCONTENT"]

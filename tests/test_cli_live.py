@@ -126,7 +126,7 @@ def test_call_fetches_a_token_prints_the_body_alone_on_stdout_and_the_message_id
 ) -> None:
     done = up.live("call", "GET", f"/apiCSDLDC/1.0/congDan?soDinhDanh={up.citizen}")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["soDinhDanh"] == up.citizen  # pipeable into jq
+    assert json.loads(done.stdout)["SoCongDan"] == up.citizen  # pipeable into jq
     assert re.search(r"HTTP 200 · message id [0-9a-f]{32} · [\d.]+ ms", done.stderr)
 
 

@@ -16,8 +16,7 @@ import httpx
 import pytest
 
 from bench.concurrent_creates import CREATE_CALLS, CreateCall, bearer_for, create_at_once
-from contracts.services.postal import TaoVanDon
-from contracts.services.public_service_portal import DongBoHoSo
+from contracts.services.public_service_portal import YeuCau
 from contracts.topology import Topology
 from sandbox.harness import RunningTopology, fast_settings, run_topology
 from services.provincial.one_stop_shop import PREFIX
@@ -88,49 +87,25 @@ async def test_dossier_numbers_stay_dense_and_distinct_across_a_restart(
     assert set(second.ids) == {f"{PREFIX}-{n:07d}" for n in range(AT_ONCE + 1, 2 * AT_ONCE + 1)}
 
 
-async def test_concurrent_status_changes_are_neither_lost_nor_repeated(
+async def test_a_status_sync_repeated_at_once_is_recorded_once(
     running: RunningTopology, topology_2022: Topology, http: httpx.AsyncClient
 ) -> None:
     lgsp = running.url(LGSP)
     headers = await bearer_for(http, lgsp, topology_2022)
+    url = f"{lgsp}/apiDVCQG/1.0/dongBoHoSo"
+    example = YeuCau.model_json_schema()["examples"][0]
+    dossier = example["data"][0] | {"MaHoSo": "sync-at-once"}
+    first = await http.post(url, json=example | {"data": [dossier]}, headers=headers)
+    assert first.status_code == 200 and first.json()["error_code"] == "00", first.text
 
-    # Tracking a shipment advances it one step per read: 40 reads at once of a fresh
-    # shipment must leave each step once in its journey, in order.
-    shipment = TaoVanDon.model_json_schema()["examples"][0] | {"maHoSo": "track-at-once"}
-    created = await http.post(
-        f"{lgsp}/apiBuuChinhCongIch/1.0/taoVanDon", json=shipment, headers=headers
-    )
-    assert created.status_code == 201, created.text
-    number = created.json()["maVanDon"]
-    reads = await asyncio.gather(
-        *(
-            http.get(
-                f"{lgsp}/apiBuuChinhCongIch/1.0/trangThaiVanDon",
-                params={"maVanDon": number},
-                headers=headers,
-            )
-            for _ in range(AT_ONCE)
-        )
-    )
-    assert [r.status_code for r in reads] == [200] * AT_ONCE
-    journey = reads[0].json()["hanhTrinh"]
-    for read in reads:
-        journey = max(journey, read.json()["hanhTrinh"], key=len)
-    assert len(journey) == len(set(journey)) > 1, journey
-
-    # A progress sync repeated 40 times at once appends that progress once.
-    sync = DongBoHoSo.model_json_schema()["examples"][0] | {"maHoSo": "sync-at-once"}
-    first = await http.post(f"{lgsp}/apiDVCQG/1.0/dongBoHoSo", json=sync, headers=headers)
-    assert first.status_code == 200, first.text
-    progressed = sync | {"trangThai": "DANG_XU_LY"}
+    # The portal's sync of a new state, retried 40 times at once: that state once.
+    progressed = example | {"isUpdating": "True", "data": [dossier | {"TrangThaiHoSo": "3"}]}
     syncs = await asyncio.gather(
-        *(
-            http.post(f"{lgsp}/apiDVCQG/1.0/dongBoHoSo", json=progressed, headers=headers)
-            for _ in range(AT_ONCE)
-        )
+        *(http.post(url, json=progressed, headers=headers) for _ in range(AT_ONCE))
     )
     assert [r.status_code for r in syncs] == [200] * AT_ONCE
-    final = await http.get(
-        f"{lgsp}/apiDVCQG/1.0/trangThaiHoSo", params={"maHoSo": "sync-at-once"}, headers=headers
+    found = await http.post(
+        url, json={"service": "TraCuuHoSo", "mahoso": "sync-at-once"}, headers=headers
     )
-    assert [step["trangThai"] for step in final.json()["tienDo"]] == ["TIEP_NHAN", "DANG_XU_LY"]
+    [view] = found.json()["result"]
+    assert [step["TrangThai"] for step in view["TienDo"]] == [dossier["TrangThaiHoSo"], "3"]

@@ -158,14 +158,18 @@ def _broken_population() -> FastAPI:
 
     @app.get("/congDan")
     async def lookup(soDinhDanh: str) -> dict[str, Any]:
+        # the sex as a number where the contract has a string; no permanent address
         return {
-            "soDinhDanh": soDinhDanh,
-            "hoTen": "Nguyễn Văn An",
-            "gioiTinh": "nam",
-            "ngaySinh": "1990-01-15",
-            "danToc": "Kinh",
-            "queQuan": "Bắc Giang",
-            "maHoGiaDinh": "HGD024000001",
+            "SoCongDan": soDinhDanh,
+            "CongDan": {
+                "HoVaTen": {"Ho": "Nguyễn", "ChuDem": "Văn", "Ten": "An"},
+                "NgayThangNamSinh": "15/01/1990",
+                "GioiTinh": 1,
+                "DanToc": "Kinh",
+                "QueQuan": "Bắc Giang",
+                "NoiOHienTai": {"ChiTiet": "1", "MaTinh": "24", "MaHuyen": "213", "MaXa": "1"},
+                "SoHoKhau": "HGD024000001",
+            },
         }
 
     return app
@@ -214,7 +218,7 @@ async def test_a_back_end_breaking_its_contract_is_a_502_naming_service_and_fiel
     assert problem["type"] == problem_type("contract-violation")
     assert problem["service"] == "apiCSDLDC"
     fields = {e["field"] for e in problem["errors"]}
-    assert fields == {"$.body.gioiTinh", "$.body.noiThuongTru"}
+    assert fields == {"$.body.CongDan.GioiTinh", "$.body.CongDan.NoiThuongTru"}
     records = await audit_records(
         client, running.url(NGSP), topology, NGSP, message_id=response.headers["X-Message-Id"]
     )
@@ -234,4 +238,4 @@ async def test_response_checking_can_be_switched_off(
             headers=headers,
         )
     assert response.status_code == 200
-    assert response.json()["gioiTinh"] == "nam"
+    assert response.json()["CongDan"]["GioiTinh"] == 1

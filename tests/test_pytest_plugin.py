@@ -91,7 +91,7 @@ def test_the_chosen_topology_with_its_seed_data_runs(gsp_sandbox):
         headers={{"Authorization": f"Bearer {{token}}"}},
     )
     assert response.status_code == 200, response.text
-    assert response.json()["hoTen"] == "Nguyễn Thị Thu Hường"
+    assert response.json()["CongDan"]["HoVaTen"]["Ten"] == "Hường"
 
 
 def test_national_service_down_gives_a_problem(gsp_sandbox):

@@ -15,7 +15,7 @@ from contracts.services.one_stop_shop import NEEDS_MORE_INFO
 from contracts.topology import Topology
 from sandbox.harness import RunningTopology
 from services.common.sampledata import citizens
-from tests.helpers import assert_problem, audit_records, bearer
+from tests.helpers import assert_problem, audit_records, bearer, full_name
 
 LGSP, NGSP, MOTCUA = "lgsp-bac-giang", "ngsp", "motcua-bac-giang"
 POPULATION = "/apiCSDLDC/1.0"
@@ -66,7 +66,7 @@ async def test_no_header_gets_the_usual_answer(
     citizen = citizens(topology_2022.seed, 1)[0]
     response = await _lookup(sandbox, client, headers, citizen.so_dinh_danh, None)
     assert response.status_code == 200, response.text
-    assert response.json()["hoTen"] == citizen.ho_ten
+    assert full_name(response.json()) == citizen.ho_ten
     assert SANDBOX_SCENARIO not in response.headers
 
 
@@ -149,7 +149,7 @@ async def test_slow_answer_answers_correctly_after_the_delay_asked_for(
     )
     waited = time.monotonic() - started
     assert response.status_code == 200, response.text
-    assert response.json()["soDinhDanh"] == citizen.so_dinh_danh
+    assert response.json()["SoCongDan"] == citizen.so_dinh_danh
     assert response.headers[SANDBOX_SCENARIO] == "slow-answer"
     assert waited >= 0.2  # a lower bound only: a busy machine makes it longer, never shorter
 

@@ -91,3 +91,15 @@ def test_every_openapi_document_holds_under_generated_requests(
         total += _run(url, headers, STATEFUL if kind == "platform" else ())
     # every node's document was exercised: 12 back ends, 2 platforms, several operations each
     assert total >= (20 if kind == "backend" else 2 * 8), total
+
+
+def test_the_back_ends_2023_adds_hold_too(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Shared categories and judicial records run only in bac-giang-2023."""
+    from sandbox.pytest_plugin import start_sandbox
+
+    with start_sandbox("bac-giang-2023", tmp_path_factory.mktemp("t2023")) as handle:
+        apps = {"shared-categories", "judicial-records"}
+        nodes = [n for n, b in handle.topology.backends.items() if b.app in apps]
+        assert len(nodes) == 2
+        total = sum(_run(handle.url(node), {}) for node in nodes)
+    assert total == 3 + 5, total  # dmdc's three operations, judicial records' five

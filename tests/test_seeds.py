@@ -16,7 +16,7 @@ from sandbox.cli import main
 from sandbox.harness import RunningTopology, run_topology
 from sandbox.topology import load_topology
 from services.common.seeds import SeedError, load_seeds, seed_paths
-from tests.helpers import bearer
+from tests.helpers import bearer, full_name
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "seeds" / "example"
 LGSP, MOTCUA = "lgsp-bac-giang", "motcua-bac-giang"
@@ -65,9 +65,9 @@ async def test_a_seeded_citizen_is_found_through_lgsp_and_verifies(
     found = await client.get(f"{base}/congDan", params={"soDinhDanh": HUONG}, headers=headers)
     assert found.status_code == 200, found.text
     citizen = found.json()
-    assert citizen["hoTen"] == "Nguyễn Thị Thu Hường"
-    assert citizen["noiThuongTru"]["xaPhuong"] == "Phường Ngô Quyền"
-    assert citizen["maHoGiaDinh"] == "HGD9" + HUONG[-8:]  # derived: her own household
+    assert citizen["CongDan"]["HoVaTen"] == {"Ho": "Nguyễn", "ChuDem": "Thị Thu", "Ten": "Hường"}
+    assert "Phường Ngô Quyền" in citizen["CongDan"]["NoiOHienTai"]["ChiTiet"]
+    assert citizen["CongDan"]["SoHoKhau"] == "HGD9" + HUONG[-8:]  # derived: her own household
     verified = await client.post(
         f"{base}/xacThucCongDan",
         # typed in decomposed Unicode, as some agency systems send names
@@ -99,7 +99,7 @@ async def test_generated_citizens_are_still_there(
         headers=headers,
     )
     assert response.status_code == 200
-    assert response.json()["hoTen"] == generated.ho_ten
+    assert full_name(response.json()) == generated.ho_ten
 
 
 async def test_seeded_enterprise_at_business_registration_and_tax(
@@ -113,8 +113,10 @@ async def test_seeded_enterprise_at_business_registration_and_tax(
     )
     assert detail.status_code == 200, detail.text
     data = detail.json()["Data"]
-    assert data["TenDoanhNghiep"] == "CÔNG TY TNHH VẢI THIỀU LỤC NGẠN XANH"
-    assert data["NguoiDaiDienPhapLuat"] == THANG
+    assert data["MainInformation"]["NAME"] == "CÔNG TY TNHH VẢI THIỀU LỤC NGẠN XANH"
+    # the representative's name, from the seeded citizen the enterprise names
+    assert data["Representatives"] == [{"FULL_NAME": "HOÀNG ĐỨC THẮNG"}]
+    assert data["MainInformation"]["FOUNDING_DATE"] == "12/05/2023"
     taxpayer = await client.get(
         f"{lgsp}/apiThue/1.0/trangThaiNNT", params={"mst": ENTERPRISE}, headers=headers
     )
@@ -129,14 +131,21 @@ async def test_seeded_enterprise_at_business_registration_and_tax(
 async def test_seeded_citizen_joins_a_household_at_social_insurance(
     seeded: RunningTopology, client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
-    response = await client.get(
-        f"{seeded.url(LGSP)}/apiBHXH/1.0/thongTinHoGiaDinh",
-        params={"maHo": "HGD024900001"},
+    response = await client.post(
+        f"{seeded.url(LGSP)}/apiBHXH/1.0/getTraCuuThongTinHgd",
+        json={
+            "maTinh": "24",
+            "hoTen": "Hoàng Đức Thắng",
+            "ngaySinh": "20011120",
+            "loaiNgaySinh": "0",
+            "gioiTinh": "1",
+            "isKs": "0",
+        },
         headers=headers,
     )
     assert response.status_code == 200, response.text
-    [member] = response.json()["thanhVien"]
-    assert (member["soCccd"], member["maSoBhxh"]) == (THANG, "2499001234")
+    household = response.json()
+    assert (household["maHo"], household["maSo"]) == ("HGD024900001", "2499001234")
 
 
 async def test_seeded_dossier_is_in_the_one_stop_shop(
@@ -164,7 +173,7 @@ async def test_gsp_seed_dir_adds_seeds_to_a_back_end(
             f"{running.url('population')}/congDan", params={"soDinhDanh": THANG}
         )
     assert response.status_code == 200, response.text
-    assert response.json()["hoTen"] == "Hoàng Đức Thắng"
+    assert full_name(response.json()) == "Hoàng Đức Thắng"
 
 
 # -- bad seeds --------------------------------------------------------------------------

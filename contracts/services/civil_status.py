@@ -1,76 +1,174 @@
-"""Civil status registration, Ministry of Justice (apiHoTichTuPhap): birth registrations.
+"""Civil status registration, Ministry of Justice (apiHoTichTuPhap), after the NGSP guide.
 
-Status codes from the connection guide: 1 received, 2 needs more information, 3 eligible,
-4 registered, 0 error. Error codes: 100 authentication, 101 IP not allowed, 106 wrong agency
-id, 108 wrong province id, 200 incomplete record, 201 not found, 302 invalid data type,
-500 incorrect data. Field names of the dossier are an unverified shape.
+Every operation is a POST with a JSON body (guide, 'Dịch vụ hộ tịch'): `dangKyHoTich`
+{maDonVi, module, maHoSo, ngayTiepNhan, data: an XML string}, `danhMuc` {loaiDanhMuc},
+`traTrangThaiHoSo` {maDonVi, maHoSo} (1 received, 2 needs more information, 3 eligible,
+4 registered, 0 error) and `ketQuaDangKyHS` {maDonVi, maHoSo}. A failure is status 0 with an
+error code: 100 authentication, 101 IP not allowed, 106 wrong agency id, 108 wrong province
+id, 200 record not complete, 201 record not found, 302 invalid category type, 500 incorrect
+data. The guide names the reply's columns (status, value, error code and description) but
+not its member names, nor the XML inside `data` (its section 3.2.1 is not in the public
+copy): those are the sandbox's own, and so is answering a failure with HTTP 200.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.fidelity import guide, partial
 from contracts.scenarios import GENERIC
-from contracts.services.common import CCCD, AgencyCode
 
 CONTRACT_ID = "vn.gov.hotich.civil-status"
 CONTRACT_VERSION = "1.0"
 SCENARIOS = GENERIC  # X-Sandbox-Scenario outcomes (contracts/scenarios.py)
-
-STATUS_NAMES = {
-    0: "Lỗi",
-    1: "Đã tiếp nhận",
-    2: "Cần bổ sung thông tin",
-    3: "Đủ điều kiện",
-    4: "Đã đăng ký",
+_SECTION = "Dịch vụ hộ tịch"
+_REPLY = (
+    "Reply member names (status, value, errorCode, errorMessage) are the sandbox's: the "
+    "guide gives the columns, not the names. A failure is HTTP 200 with status 0."
+)
+FIDELITY = {
+    "POST /dangKyHoTich": partial(
+        guide(_SECTION + " / dangKyHoTich"),
+        note="Request fields and error codes 100/101/106/500 from the guide. The XML in "
+        "`data` (guide section 3.2.1, not in the public copy) is the sandbox's own "
+        "(<hoSo> with the child's and mother's fields); ngayTiepNhan as dd/MM/yyyy. " + _REPLY,
+    ),
+    "POST /danhMuc": partial(
+        guide(_SECTION + " / danhMuc"),
+        note="loaiDanhMuc 1-5 and error 302 from the guide; the rows' shape ({ma, ten}) is "
+        "the sandbox's (the guide: 'depends on the category'). " + _REPLY,
+    ),
+    "POST /traTrangThaiHoSo": partial(
+        guide(_SECTION + " / traTrangThaiHoSo"),
+        note="Statuses 1-4/0 and errors 106/201 from the guide. " + _REPLY,
+    ),
+    "POST /ketQuaDangKyHS": partial(
+        guide(_SECTION + " / ketQuaDangKyHS"),
+        note="Errors 200/201 from the guide; the result's fields (soDinhDanh issued, …) "
+        "are the sandbox's own. " + _REPLY,
+    ),
 }
 
+STATUS_NAMES = {
+    0: "Đã có lỗi xảy ra trong quá trình gửi thông tin",
+    1: "Đã tiếp nhận hồ sơ, chờ xử lý",
+    2: "Hồ sơ cần bổ sung thông tin",
+    3: "Hồ sơ đủ điều kiện giải quyết",
+    4: "Đã hoàn thành đăng ký",
+}
+ERRORS = {
+    100: "AUTHEN_ERROR - Mã xác thực không chính xác",
+    101: "IP_DISALLOWED - Địa chỉ IP không được phép truy cập",
+    106: "AGENCY_ID_INCORRECT - Mã đơn vị không chính xác",
+    108: "PROVINCE_ID_INCORRECT - Mã tỉnh không chính xác",
+    200: "RECORD_UNCOMPLETE - Hồ sơ chưa hoàn thành đăng ký",
+    201: "RECORD_NOT_FOUND - Hồ sơ không tồn tại, đề nghị xem lại số phiếu tiếp nhận",
+    302: "DATA_TYPE_INVALID - Loại dữ liệu danh mục không hợp lệ",
+    500: "DATA_INCORRECT",
+}
+CATEGORY_NAMES = {
+    "1": "Danh mục quốc tịch",
+    "2": "Danh mục quốc gia",
+    "3": "Danh mục dân tộc",
+    "4": "Danh mục địa danh hành chính (cấp tỉnh)",
+    "5": "Danh mục giấy tờ tùy thân",
+}
+EXAMPLE_XML = (
+    "<hoSo><hoTenTre>Nguyễn Minh Khôi</hoTenTre><gioiTinh>1</gioiTinh>"
+    "<ngaySinh>02/11/2024</ngaySinh><noiSinh>Bệnh viện Đa khoa tỉnh Bắc Giang</noiSinh>"
+    "<cccdMe>024190012345</cccdMe><hoTenMe>Trần Thị Lan</hoTenMe>"
+    "<cccdCha>024090012345</cccdCha><hoTenCha>Nguyễn Văn An</hoTenCha></hoSo>"
+)
+DATE_TEXT = r"^(0[1-9]|[12]\d|3[01])/(0[1-9]|1[0-2])/\d{4}$"
 
-class KhaiSinh(BaseModel):
+
+class DangKyHoTich(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [
                 {
+                    "maDonVi": 7204,
+                    "module": "KS",
                     "maHoSo": "000.00.01.H04-241122-0001",
-                    "maDonVi": "000.00.01.H04",
-                    "maTinh": "24",
-                    "hoTenTre": "Nguyễn Minh Khôi",
-                    "gioiTinh": 1,
-                    "ngaySinh": "2024-11-02",
-                    "noiSinh": "Bệnh viện Đa khoa tỉnh Bắc Giang",
-                    "cccdMe": "024190012345",
-                    "hoTenMe": "Trần Thị Lan",
-                    "cccdCha": "024088012346",
-                    "hoTenCha": "Nguyễn Văn Hùng",
+                    "ngayTiepNhan": "22/11/2024",
+                    "data": EXAMPLE_XML,
                 }
             ]
         },
     )
 
-    maHoSo: str = Field(min_length=1, max_length=40, description="Dossier code, agency-chosen")
-    maDonVi: AgencyCode
-    maTinh: str = Field(pattern=r"^\d{2}$", description="Province code, e.g. 24 Bắc Giang")
-    hoTenTre: str = Field(min_length=1, max_length=100)
-    gioiTinh: Literal[1, 2]
-    ngaySinh: date
-    noiSinh: str = Field(min_length=1, max_length=200)
-    cccdMe: CCCD
-    hoTenMe: str = Field(min_length=1, max_length=100)
-    cccdCha: CCCD | None = None
-    hoTenCha: str | None = None
+    maDonVi: int = Field(
+        ge=1,
+        le=9_999_999_999,
+        description="Receiving unit: the administrative unit's code from the Ministry's "
+        "category (a number, Long in the guide)",
+    )
+    module: str = Field(min_length=1, max_length=20, description="Mã nghiệp vụ, e.g. KS")
+    maHoSo: str = Field(
+        min_length=1, max_length=60, description="The one-stop shop's receipt number"
+    )
+    ngayTiepNhan: str = Field(pattern=DATE_TEXT, description="Date received, dd/MM/yyyy")
+    data: str = Field(min_length=1, max_length=200_000, description="The record as XML")
 
 
-class KetQuaTiepNhan(BaseModel):
-    status: int = Field(description="1 received, 2 needs info, 3 eligible, 4 registered, 0 error")
-    maHoSo: str
-    soDinhDanhTre: str | None = Field(description="Issued once registered (status 4)")
-    moTa: str
+class HoSoCuaDonVi(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"maDonVi": 7204, "maHoSo": "000.00.01.H04-241122-0001"}]},
+    )
+
+    maDonVi: int = Field(ge=1, le=9_999_999_999)
+    maHoSo: str = Field(min_length=1, max_length=60)
+
+
+class LoaiDanhMuc(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"loaiDanhMuc": "3"}]}
+    )
+
+    loaiDanhMuc: str = Field(
+        max_length=10,
+        description="1 nationalities, 2 countries, 3 ethnic groups, 4 provinces, "
+        "5 identity documents; anything else: status 0, error 302",
+    )
+
+
+class KetQua(BaseModel):
+    """A reply: status (see each operation), the value, and on status 0 the error."""
+
+    status: int = Field(description="1 ok (traTrangThaiHoSo: 1-4); 0 error")
+    moTa: str = Field(description="What the status means")
+    value: Any = Field(default=None, description="The operation's result, when it has one")
+    errorCode: int | None = Field(default=None, description="On status 0: the guide's code")
+    errorMessage: str | None = None
 
 
 class DanhMuc(BaseModel):
     ma: str
     ten: str
+
+
+class KetQuaDangKy(BaseModel):
+    maHoSo: str
+    module: str
+    soDinhDanh: str = Field(description="The 12-digit ID issued to the registered child")
+    hoTen: str
+    ngayDangKy: str = Field(pattern=DATE_TEXT)
+
+
+def ok(status: int = 1, value: Any = None, moTa: str | None = None) -> dict[str, Any]:
+    return {"status": status, "moTa": moTa or STATUS_NAMES[status], "value": value}
+
+
+def error(code: int, detail: str = "") -> dict[str, Any]:
+    message = ERRORS[code] + (f": {detail}" if detail else "")
+    return {
+        "status": 0,
+        "moTa": STATUS_NAMES[0],
+        "value": None,
+        "errorCode": code,
+        "errorMessage": message,
+    }

@@ -1,10 +1,10 @@
-"""Shapes shared by the services' payloads: identifiers and the guides' reply envelope."""
+"""Shapes shared by the services' payloads: identifiers, and the datasets' reply."""
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 CCCD = Annotated[
     str,
@@ -35,16 +35,10 @@ CompactDate = Annotated[
     Field(description="Date as yyyyMMdd", examples=["19900115"]),
 ]
 
-T = TypeVar("T")
 
-
-class Envelope(BaseModel, Generic[T]):
-    """The reply envelope of the connection guides: Status 1 ok / 0 error, and a Message."""
-
-    Status: int = Field(description="1 success, 0 error", examples=[1])
-    Message: str = Field(examples=["Thành công"])
-    Data: T
-
-
-def ok(data: T, message: str = "Thành công") -> dict[str, object]:
+def ok(data: object, message: str = "Thành công") -> dict[str, object]:
+    """The reply of the sandbox's own datasets (generic back end, data warehouse): modelled
+    on the guides' {Status, Message, Data} but with a numeric Status 1 — unverified, like
+    the datasets. The business registration guide's envelope (Status "1"/"0" as text, with
+    DataCount) is in contracts/services/business_registration.py."""
     return {"Status": 1, "Message": message, "Data": data}

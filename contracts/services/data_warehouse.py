@@ -6,10 +6,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from contracts.fidelity import unverified
 from contracts.scenarios import GENERIC
 
 CONTRACT_ID = "vn.bacgiang.khodulieu.open-data"
 CONTRACT_VERSION = "1.0"
+FIDELITY = {
+    "GET /danhMucDuLieu": unverified("A provincial system; no public shape found."),
+    "GET /duLieu/{maBoDuLieu}": unverified("A provincial system; no public shape found."),
+}
 SCENARIOS = GENERIC  # X-Sandbox-Scenario outcomes (contracts/scenarios.py)
 
 

@@ -12,11 +12,24 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.fidelity import QCVN_102, partial
 from contracts.scenarios import GENERIC
 from contracts.services.common import AgencyCode
 
 CONTRACT_ID = "vn.gov.edxml.document"
 CONTRACT_VERSION = "1.0"
+_JSON_FORM = (
+    "The package fields are QCVN 102's (the platform's /documents speaks edXML itself); "
+    "these JSON operations of the sample e-office and axis back ends are the sandbox's own."
+)
+FIDELITY = {
+    "POST /guiVanBan": partial(QCVN_102, note=_JSON_FORM),
+    "GET /vanBan/{id}": partial(QCVN_102, note=_JSON_FORM),
+    "POST /vanBan/{id}/trangThai": partial(
+        QCVN_102, note="Status codes 01-16 from QCVN 102; the operation is the sandbox's own."
+    ),
+    "GET /vanBanDen": partial(QCVN_102, note=_JSON_FORM),
+}
 SCENARIOS = GENERIC  # X-Sandbox-Scenario outcomes (contracts/scenarios.py)
 StatusCode = Literal["01", "02", "03", "04", "05", "06", "13", "15", "16"]
 

@@ -6,10 +6,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from contracts.fidelity import unverified
 from contracts.scenarios import GENERIC
 
 CONTRACT_ID = "vn.gsp-sandbox.generic-dataset"
 CONTRACT_VERSION = "1.0"
+# Every operation of every dataset: the datasets are the sandbox's own (datasets.yaml).
+FIDELITY = unverified(
+    "A dataset of the sandbox's own (contracts/services/datasets.yaml), served by the "
+    "generic back end; not a published shape."
+)
 SCENARIOS = GENERIC  # X-Sandbox-Scenario outcomes (contracts/scenarios.py)
 
 

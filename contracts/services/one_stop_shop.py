@@ -9,11 +9,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.fidelity import unverified
 from contracts.scenarios import GENERIC, Scenario, record_locked
 from contracts.services.common import CCCD, AgencyCode, ProcedureCode
 
 CONTRACT_ID = "vn.bacgiang.motcua.dossier"
 CONTRACT_VERSION = "1.0"
+_PROVINCIAL = (
+    "The province's own one-stop-shop system; no public API of it found. Field names follow "
+    "the sandbox's Vietnamese camelCase."
+)
+FIDELITY = {
+    "POST /hoSo": unverified(_PROVINCIAL),
+    "GET /hoSo/{maHoSo}": unverified(_PROVINCIAL),
+    "GET /hoSo": unverified(_PROVINCIAL),
+}
 NEEDS_MORE_INFO = "Yêu cầu bổ sung hồ sơ"
 
 

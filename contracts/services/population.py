@@ -1,7 +1,10 @@
 """National population database (CSDLQG về dân cư), as a one-stop-shop system calls it.
 
-The official field list is not public (unverified shape): names follow the Vietnamese
-camelCase of the published connection guides.
+No connection guide for it is public. What a public one-stop-shop client reads from a
+citizen's record is: `SoCongDan`, `CongDan.HoVaTen{Ho, ChuDem, Ten}` and
+`CongDan.NoiOHienTai.ChiTiet` — so the lookup answers in that shape (PascalCase, the name in
+its three parts). The operations (`congDan`, `xacThucCongDan`), their parameters and the
+record's other fields are the sandbox's own.
 """
 
 from __future__ import annotations
@@ -10,11 +13,23 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.fidelity import CITIZEN_CLIENT, partial, unverified
 from contracts.scenarios import GENERIC, not_found, record_locked
 from contracts.services.common import CCCD
 
 CONTRACT_ID = "vn.gov.csdldc.population"
 CONTRACT_VERSION = "1.0"
+FIDELITY = {
+    "GET /congDan": partial(
+        CITIZEN_CLIENT,
+        note="SoCongDan, CongDan.HoVaTen{Ho, ChuDem, Ten} and CongDan.NoiOHienTai.ChiTiet as "
+        "a client reads them; the operation, its parameter and the other fields are the "
+        "sandbox's own (no published guide).",
+    ),
+    "POST /xacThucCongDan": unverified(
+        "No published connection guide for the population database found."
+    ),
+}
 SCENARIOS = (
     not_found(
         ("GET /congDan",),
@@ -32,21 +47,43 @@ SCENARIOS = (
 
 
 class DiaChi(BaseModel):
+    """An address as seed files give it (contracts/seeds.py)."""
+
     chiTiet: str
     xaPhuong: str
     quanHuyen: str
     tinhThanh: str
 
 
+class HoVaTen(BaseModel):
+    Ho: str = Field(description="Family name")
+    ChuDem: str = Field(description="Middle name(s); may be empty")
+    Ten: str = Field(description="Given name")
+
+
+class NoiO(BaseModel):
+    ChiTiet: str = Field(description="The full address as one line")
+    MaTinh: str = Field(description="Province (GSO code)")
+    MaHuyen: str = Field(description="District (GSO code)")
+    MaXa: str = Field(description="Commune (5 digits; synthetic)")
+
+
+class ThongTinCongDan(BaseModel):
+    HoVaTen: HoVaTen
+    NgayThangNamSinh: str = Field(description="dd/MM/yyyy", examples=["15/01/1990"])
+    GioiTinh: str = Field(description="1 nam, 2 nữ")
+    DanToc: str
+    QueQuan: str
+    NoiThuongTru: NoiO
+    NoiOHienTai: NoiO
+    SoHoKhau: str = Field(description="Household code")
+
+
 class CongDan(BaseModel):
-    soDinhDanh: CCCD
-    hoTen: str
-    gioiTinh: int = Field(description="1 nam, 2 nữ")
-    ngaySinh: date
-    danToc: str
-    queQuan: str
-    noiThuongTru: DiaChi
-    maHoGiaDinh: str
+    """A citizen's record, as GET /congDan answers it."""
+
+    SoCongDan: str = Field(description="12-digit citizen ID", examples=["024090012345"])
+    CongDan: ThongTinCongDan
 
 
 class XacThucYeuCau(BaseModel):

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.fidelity import unverified
 from contracts.scenarios import GENERIC
 from contracts.services.common import CCCD, AgencyCode
 
 CONTRACT_ID = "vn.gov.bcci.result-shipping"
 CONTRACT_VERSION = "1.0"
+FIDELITY = {
+    "POST /taoVanDon": unverified("Public postal service APIs exist; no public shape found."),
+    "GET /trangThaiVanDon": unverified("Public postal service APIs exist; no public shape found."),
+}
 SCENARIOS = GENERIC  # X-Sandbox-Scenario outcomes (contracts/scenarios.py)
 
 

@@ -1,6 +1,11 @@
-"""Social insurance (apiBHXH): look up a social-insurance number by criteria, household info.
+"""Social insurance (apiBHXH), as the NGSP connection guide shows it ('Dịch vụ bảo hiểm xã hội').
 
-Dates as yyyyMMdd, sex 1 male / 2 female / 3 other, as in the connection guide.
+Three POST operations with flat JSON bodies and flat replies, every value a string:
+`getMaSoBhxhTheoTieuChi` (a person's number by name, birth date and place),
+`getTraCuuTtHgdByMaSoBhxh` (the person behind a number) and `getTraCuuThongTinHgd` (a
+household's information). Dates are yyyyMMdd (`loaiNgaySinh` 0 full date, 1 year only,
+2 year and month), sex 1 male / 2 female / 3 other, places as GSO codes (`isKs` 1: the
+birth registration's, 0: the household registration's).
 """
 
 from __future__ import annotations
@@ -9,15 +14,39 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.fidelity import guide, partial, verified
 from contracts.scenarios import GENERIC
-from contracts.services.common import CCCD, CompactDate
 
 CONTRACT_ID = "vn.gov.bhxh.social-insurance"
 CONTRACT_VERSION = "1.0"
 SCENARIOS = GENERIC  # X-Sandbox-Scenario outcomes (contracts/scenarios.py)
+_SECTION = "Dịch vụ bảo hiểm xã hội"
+_NOT_FOUND = (
+    "The guide shows no not-found answer: the sandbox answers 404 problem+json "
+    "(errorCode '1' with an empty maSoBhxh for getMaSoBhxhTheoTieuChi); trangThai values "
+    "are the sandbox's."
+)
+FIDELITY = {
+    "POST /getMaSoBhxhTheoTieuChi": partial(
+        guide(_SECTION + " / getMaSoBhxhTheoTieuChi"),
+        note="Request and reply fields from the guide; errorCode values ('0' found, '1' none) "
+        "and trangThai values are the sandbox's own. A miss is HTTP 200.",
+    ),
+    "POST /getTraCuuTtHgdByMaSoBhxh": verified(
+        guide(_SECTION + " / getTraCuuTtHgdByMaSoBhxh"), note=_NOT_FOUND
+    ),
+    "POST /getTraCuuThongTinHgd": verified(
+        guide(_SECTION + " / getTraCuuThongTinHgd"), note=_NOT_FOUND
+    ),
+}
+
+BirthKind = Literal["0", "1", "2"]
+Sex = Literal["1", "2", "3"]
+YesNo = Literal["0", "1"]
+BIRTH = r"^\d{4}(\d{2}(\d{2})?)?$"
 
 
-class TraCuuMaSo(BaseModel):
+class TieuChi(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -25,33 +54,88 @@ class TraCuuMaSo(BaseModel):
                 {
                     "hoTen": "Nguyễn Văn An",
                     "ngaySinh": "19900115",
-                    "gioiTinh": 1,
-                    "soCccd": "024090012345",
+                    "loaiNgaySinh": "0",
+                    "gioiTinh": "1",
+                    "maTinhKs": "24",
+                    "maHuyenKs": "",
+                    "maXaKs": "",
+                    "isKs": "0",
                 }
             ]
         },
     )
 
     hoTen: str = Field(min_length=1, max_length=100)
-    ngaySinh: CompactDate
-    gioiTinh: Literal[1, 2, 3]
-    soCccd: CCCD | None = None
+    ngaySinh: str = Field(pattern=BIRTH, description="yyyyMMdd, yyyyMM or yyyy (loaiNgaySinh)")
+    loaiNgaySinh: BirthKind = Field(description="0 full date, 1 year only, 2 year and month")
+    gioiTinh: Sex = Field(description="1 male, 2 female, 3 other")
+    maTinhKs: str = Field(pattern=r"^\d{2}$", description="Province (GSO code)")
+    maHuyenKs: str = Field(default="", pattern=r"^(\d{3})?$", description="District; '' any")
+    maXaKs: str = Field(default="", pattern=r"^(\d{5})?$", description="Commune; '' any")
+    isKs: YesNo = Field(description="1 birth registration's place, 0 household's")
 
 
-class NguoiThamGia(BaseModel):
-    maSoBhxh: str
+class MaSoBhxh(BaseModel):
+    maSoBhxh: str = Field(description="10-digit social-insurance number; '' when none")
+    trangThai: str
+    errorCode: str = Field(description="'0' found, '1' no match (sandbox values)")
+
+
+class TheoMaSo(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"maSoBhxh": "2490012345"}]}
+    )
+
+    maSoBhxh: str = Field(pattern=r"^\d{10}$")
+
+
+class ThongTinTheoMaSo(BaseModel):
     hoTen: str
-    ngaySinh: CompactDate
-    gioiTinh: int
-    soCccd: str
+    soSoCu: str = Field(description="Old social-insurance book number")
+    ngaySinh: str
+    loaiNgaySinh: BirthKind
+    gioiTinh: Sex
+    maTinhKs: str
+    maHuyenKs: str
+    maXaKs: str
+    trangThai: str
 
 
-class KetQuaTraCuu(BaseModel):
-    soKetQua: int
-    danhSach: list[NguoiThamGia]
+class TraCuuHoGiaDinh(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "maTinh": "24",
+                    "hoTen": "Nguyễn Văn An",
+                    "ngaySinh": "19900115",
+                    "loaiNgaySinh": "0",
+                    "gioiTinh": "1",
+                    "soSo": "",
+                    "maThe": "",
+                    "isKs": "0",
+                }
+            ]
+        },
+    )
+
+    maTinh: str = Field(pattern=r"^\d{2}$")
+    hoTen: str = Field(min_length=1, max_length=100)
+    ngaySinh: str = Field(pattern=BIRTH)
+    loaiNgaySinh: BirthKind
+    gioiTinh: Sex
+    soSo: str = Field(default="", max_length=20, description="Social-insurance book number")
+    maThe: str = Field(default="", max_length=20, description="Insurance card number")
+    isKs: YesNo
 
 
-class HoGiaDinh(BaseModel):
-    maHo: str
+class ThongTinHoGiaDinh(BaseModel):
+    maSo: str
+    hoTen: str
+    ngaySinh: str
+    loaiNgaySinh: BirthKind
+    gioiTinh: Sex
+    maHo: str = Field(description="Household code")
     diaChi: str
-    thanhVien: list[NguoiThamGia]
+    trangThai: str

@@ -10,10 +10,17 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from contracts.fidelity import unverified
 from contracts.scenarios import GENERIC, not_found
 
 CONTRACT_ID = "vn.gov.thue.taxpayer-status"
 CONTRACT_VERSION = "1.0"
+FIDELITY = {
+    "GET /trangThaiNNT": unverified(
+        "Tax services exist behind NGSP; no public shape found. Operation, parameter and "
+        "reply are the sandbox's own."
+    ),
+}
 SCENARIOS = (
     not_found(
         ("GET /trangThaiNNT",),

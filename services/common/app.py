@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse
 
 from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
-from contracts.registry import scenarios_for_app
+from contracts.registry import ref_of_app, scenarios_for_app
 from services.common.backend_data import SampleData
 from services.common.config import BackendConfig
 from services.common.database import Database
+from services.common.fidelity import document_fidelity
 from services.common.request_log import RequestLogMiddleware
 from services.common.scenario_middleware import ScenarioMiddleware
 from services.common.scenarios import ScenarioBook, document_scenarios
@@ -83,6 +84,9 @@ def create_backend_app(
     # X-Sandbox-Scenario: the canned outcomes the back end's contract declares.
     scenarios = scenarios_for_app(config.app, config.params)
     document_scenarios(app, scenarios)
+    ref = ref_of_app(config.app, config.params)
+    if ref is not None:  # the e-office speaks the axis's contract: the axis documents it
+        document_fidelity(app, ref)
     app.add_middleware(ScenarioMiddleware, book=ScenarioBook(config.name, scenarios), backend=app)
     app.add_middleware(RequestLogMiddleware)  # outermost: it sees what the caller got
     return app

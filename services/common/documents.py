@@ -66,19 +66,21 @@ def document_router(prefix: str) -> APIRouter:
             )
         return record
 
-    @router.get(
-        "/vanBan/{doc_id}", response_model=VanBanDaNhan, responses={404: {"model": Problem}}
-    )
-    async def get(request: Request, doc_id: Annotated[str, Path(max_length=40)]) -> VanBanDaNhan:
+    @router.get("/vanBan/{id}", response_model=VanBanDaNhan, responses={404: {"model": Problem}})
+    async def get(
+        request: Request, doc_id: Annotated[str, Path(alias="id", max_length=40)]
+    ) -> VanBanDaNhan:
         return view(await one(request, doc_id))
 
     @router.post(
-        "/vanBan/{doc_id}/trangThai",
+        "/vanBan/{id}/trangThai",
         response_model=VanBanDaNhan,
         responses={404: {"model": Problem}},
     )
     async def update_status(
-        request: Request, doc_id: Annotated[str, Path(max_length=40)], body: CapNhatTrangThai
+        request: Request,
+        doc_id: Annotated[str, Path(alias="id", max_length=40)],
+        body: CapNhatTrangThai,
     ) -> VanBanDaNhan:
         record = await one(request, doc_id)
         record = await Records(db_of(request), prefix).set_status(

@@ -101,6 +101,32 @@ DISTRICTS: dict[str, list[str]] = {
     "Huyện Việt Yên": ["Thị trấn Bích Động", "Xã Quang Châu", "Xã Vân Trung"],
     "Huyện Yên Dũng": ["Thị trấn Nham Biền", "Xã Tiến Dũng", "Xã Đồng Phúc"],
 }
+# GSO codes of Bắc Giang's districts (real); communes get the district's code and their
+# place in DISTRICTS (synthetic), five digits as GSO commune codes are.
+DISTRICT_CODES = {
+    "Thành phố Bắc Giang": "213",
+    "Huyện Yên Thế": "215",
+    "Huyện Tân Yên": "216",
+    "Huyện Lạng Giang": "217",
+    "Huyện Lục Nam": "218",
+    "Huyện Lục Ngạn": "219",
+    "Huyện Sơn Động": "220",
+    "Huyện Yên Dũng": "221",
+    "Huyện Việt Yên": "222",
+    "Huyện Hiệp Hòa": "223",
+}
+PROVINCE_CODE = "24"  # Bắc Giang's GSO code
+
+
+def district_code(huyen: str) -> str:
+    return DISTRICT_CODES.get(huyen, "000")
+
+
+def commune_code(huyen: str, xa: str) -> str:
+    communes = DISTRICTS.get(huyen, [])
+    return f"{district_code(huyen)}{communes.index(xa) + 1 if xa in communes else 0:02d}"
+
+
 STREETS = [
     "Nguyễn Văn Cừ",
     "Hoàng Hoa Thám",
@@ -187,11 +213,60 @@ def _address(rng: random.Random) -> Address:
     )
 
 
+# The identities the contracts' examples name (contracts/services/*.py): in every seed's data,
+# so a call made from a contract's example (`gsp-sandbox verify`, generated clients) finds
+# its record and gets the success shape, not a not-found.
+EXAMPLE_CITIZENS = (
+    Citizen(
+        so_dinh_danh="024090012345",
+        ho_ten="Nguyễn Văn An",
+        gioi_tinh=1,
+        ngay_sinh=date(1990, 1, 15),
+        dan_toc="Kinh",
+        que_quan="Bắc Giang",
+        thuong_tru=Address("Số 12 đường Lê Lợi", "Phường Hoàng Văn Thụ", "Thành phố Bắc Giang"),
+        ma_ho="HGD024999001",
+        so_bhxh="2490012345",
+        ma_so_thue="024090012345",
+    ),
+    Citizen(
+        so_dinh_danh="024190012345",
+        ho_ten="Trần Thị Lan",
+        gioi_tinh=2,
+        ngay_sinh=date(1990, 6, 2),
+        dan_toc="Kinh",
+        que_quan="Bắc Giang",
+        thuong_tru=Address("Số 12 đường Lê Lợi", "Phường Hoàng Văn Thụ", "Thành phố Bắc Giang"),
+        ma_ho="HGD024999001",
+        so_bhxh="2490012346",
+        ma_so_thue="024190012345",
+    ),
+)
+EXAMPLE_ENTERPRISES = (
+    Enterprise(
+        msdn="2400011234",
+        ten="CÔNG TY TNHH NÔNG SẢN LỤC NGẠN BẮC GIANG",
+        loai_hinh="Công ty TNHH",
+        dia_chi=Address("Thôn Trung", "Thị trấn Chũ", "Huyện Lục Ngạn"),
+        nguoi_dai_dien="024090012345",
+        ngay_thanh_lap=date(2015, 3, 20),
+        von_dieu_le=5_000_000_000,
+        nganh_nghe="Bán buôn nông, lâm sản",
+        tinh_trang="Đang hoạt động",
+    ),
+)
+
+
 @lru_cache(maxsize=16)
 def citizens(seed: int, count: int = 500) -> tuple[Citizen, ...]:
+    """The example citizens, then generated ones: `count` in all."""
+    return (*EXAMPLE_CITIZENS, *_generated_citizens(seed, count))[:count]
+
+
+def _generated_citizens(seed: int, count: int) -> list[Citizen]:
     rng = random.Random(f"citizens:{seed}")
     people: list[Citizen] = []
-    used: set[str] = set()
+    used: set[str] = {c.so_dinh_danh for c in EXAMPLE_CITIZENS}
     for i in range(count):
         male = rng.random() < 0.5
         born = date(1940, 1, 1) + timedelta(days=rng.randint(0, 365 * 82))
@@ -223,11 +298,18 @@ def citizens(seed: int, count: int = 500) -> tuple[Citizen, ...]:
                 ma_so_thue=number,
             )
         )
-    return tuple(people)
+    return people
 
 
 @lru_cache(maxsize=16)
 def enterprises(seed: int, count: int = 200) -> tuple[Enterprise, ...]:
+    """The example enterprises, then generated ones: `count` in all."""
+    examples = {e.msdn for e in EXAMPLE_ENTERPRISES}
+    generated = [e for e in _generated_enterprises(seed, count) if e.msdn not in examples]
+    return (*EXAMPLE_ENTERPRISES, *generated)[:count]
+
+
+def _generated_enterprises(seed: int, count: int) -> list[Enterprise]:
     rng = random.Random(f"enterprises:{seed}")
     people = citizens(seed)
     kinds = ["Công ty TNHH", "Công ty cổ phần", "Hợp tác xã", "Doanh nghiệp tư nhân"]
@@ -264,7 +346,7 @@ def enterprises(seed: int, count: int = 200) -> tuple[Enterprise, ...]:
                 ),
             )
         )
-    return tuple(out)
+    return out
 
 
 def citizen_index(seed: int) -> dict[str, Citizen]:

@@ -61,7 +61,10 @@ def create_app(config: BackendConfig) -> FastAPI:
         response_model=BanGhi,
         responses={404: {"model": Problem}},
     )
-    async def one(record_id: Annotated[str, Path(max_length=80)]) -> dict[str, object]:
+    async def one(
+        # a default, not an annotation: the example (the first row's id) is this app's own
+        record_id: str = Path(max_length=80, examples=[str(data[0][key])] if data else None),
+    ) -> dict[str, object]:
         for r in data:
             if str(r[key]) == record_id:
                 return ok(r)

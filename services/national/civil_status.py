@@ -1,102 +1,165 @@
-"""Civil status registration: receive a birth-registration dossier, report its status."""
+"""Civil status registration: receive a civil-status record (XML in JSON), report its status
+and result, list categories — the operations and codes of the NGSP connection guide."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Request
+from lxml import etree
 
-from apikit.problems import ProblemError
+from contracts.edxml.xml import XmlRefused, parse
 from contracts.problem import Problem
-from contracts.services.civil_status import STATUS_NAMES, DanhMuc, KetQuaTiepNhan, KhaiSinh
+from contracts.services.civil_status import (
+    CATEGORY_NAMES,
+    DangKyHoTich,
+    DanhMuc,
+    HoSoCuaDonVi,
+    KetQua,
+    KetQuaDangKy,
+    LoaiDanhMuc,
+    error,
+    ok,
+)
 from services.common.app import create_backend_app, data_of, db_of
 from services.common.config import BackendConfig
-from services.common.records import SCHEMA, Records
+from services.common.records import SCHEMA, Record, Records
 
 router = APIRouter()
-CATEGORIES = {
-    "gioiTinh": [("1", "Nam"), ("2", "Nữ")],
-    "loaiHoSo": [("KS", "Khai sinh"), ("KT", "Khai tử"), ("KH", "Kết hôn")],
-    "trangThai": [(str(k), v) for k, v in STATUS_NAMES.items()],
+PREFIX = "HT"
+# The sample's administrative units: Bắc Giang's communes get codes 7000-7999 (synthetic).
+UNITS = range(7000, 8000)
+CATEGORIES: dict[str, list[tuple[str, str]]] = {
+    "1": [("VN", "Việt Nam"), ("LA", "Lào"), ("KH", "Campuchia"), ("CN", "Trung Quốc")],
+    "2": [("VN", "Việt Nam"), ("LA", "Lào"), ("KH", "Campuchia"), ("CN", "Trung Quốc")],
+    "3": [("01", "Kinh"), ("02", "Tày"), ("06", "Nùng"), ("17", "Sán Chay"), ("19", "Sán Dìu")],
+    "4": [("01", "Thành phố Hà Nội"), ("24", "Tỉnh Bắc Giang"), ("27", "Tỉnh Bắc Ninh")],
+    "5": [("1", "Chứng minh nhân dân"), ("2", "Hộ chiếu"), ("3", "Căn cước công dân")],
 }
+REQUIRED = ("hoTenTre", "gioiTinh", "ngaySinh", "noiSinh", "cccdMe", "hoTenMe")
+RESPONSES: dict[int | str, dict[str, Any]] = {422: {"model": Problem}}
 
 
-def _reply(record_status: int, dossier: str, issued: str | None) -> KetQuaTiepNhan:
-    return KetQuaTiepNhan(
-        status=record_status, maHoSo=dossier, soDinhDanhTre=issued, moTa=STATUS_NAMES[record_status]
-    )
+def _birth(xml: str) -> tuple[dict[str, str] | None, str]:
+    """The record's fields from its XML, or None and what is wrong."""
+    try:
+        # The same hardened, bounded parser as edXML: no entities, no DTD, no network.
+        root = parse(xml.encode("utf-8"))
+    except XmlRefused as exc:
+        return None, f"data is not acceptable XML ({exc})"
+    fields = {etree.QName(child).localname: (child.text or "").strip() for child in root}
+    missing = [f for f in REQUIRED if not fields.get(f)]
+    if missing:
+        return None, f"data lacks {', '.join(missing)}"
+    if fields["gioiTinh"] not in ("1", "2"):
+        return None, "gioiTinh is 1 (nam) or 2 (nữ)"
+    try:
+        datetime.strptime(fields["ngaySinh"], "%d/%m/%Y")
+    except ValueError:
+        return None, "ngaySinh is dd/MM/yyyy"
+    return fields, ""
 
 
 @router.post(
-    "/dangKyKhaiSinh",
-    response_model=KetQuaTiepNhan,
-    status_code=201,
-    responses={200: {"model": KetQuaTiepNhan}, 422: {"model": Problem}},
+    "/dangKyHoTich",
+    response_model=KetQua,
+    summary="Đăng ký hộ tịch: hồ sơ từ hệ thống một cửa (dữ liệu XML)",
+    responses=RESPONSES,
 )
-async def register_birth(request: Request, body: KhaiSinh, response: Response) -> KetQuaTiepNhan:
-    if body.maTinh != body.maDonVi[-2:] and body.maTinh != "24":
-        raise ProblemError(
-            422,
-            "wrong-province",
-            "Sai mã tỉnh",
-            f"maTinh {body.maTinh} does not match the agency {body.maDonVi}.",
-            code=108,
-        )
-    citizens = data_of(request).citizen_index
+async def register(request: Request, body: DangKyHoTich) -> dict[str, Any]:
+    if body.maDonVi not in UNITS:
+        return error(106, f"maDonVi {body.maDonVi} is no unit of the category")
+    fields, wrong = _birth(body.data)
+    if fields is None:
+        return error(500, wrong)
     # A mother unknown to the population database means the record must be completed.
-    status = 1 if body.cccdMe in citizens else 2
-    record, created = await Records(db_of(request), "KS").create(
-        body.model_dump(mode="json"),
+    status = 1 if fields["cccdMe"] in data_of(request).citizen_index else 2
+    await Records(db_of(request), PREFIX).create(
+        {**body.model_dump(mode="json"), "fields": fields},
         status=str(status),
-        owner=body.maDonVi,
+        owner=str(body.maDonVi),
         client_key=body.maHoSo,
     )
-    if not created:
-        response.status_code = 200
-    return _reply(int(record.status), body.maHoSo, None)
+    return ok(1, moTa="Gửi thông tin thành công")
 
 
-@router.get("/trangThaiHoSo", response_model=KetQuaTiepNhan, responses={404: {"model": Problem}})
-async def dossier_status(
-    request: Request, maHoSo: Annotated[str, Query(max_length=40, examples=["HT-0000001"])]
-) -> KetQuaTiepNhan:
-    records = Records(db_of(request), "KS")
-    row = await db_of(request).one("SELECT id FROM records WHERE client_key = ?", (maHoSo,))
-    record = await records.get(row["id"]) if row else None
+async def _find(request: Request, body: HoSoCuaDonVi) -> tuple[Record | None, dict[str, Any]]:
+    row = await db_of(request).one("SELECT id FROM records WHERE client_key = ?", (body.maHoSo,))
+    record = await Records(db_of(request), PREFIX).get(row["id"]) if row else None
     if record is None:
-        raise ProblemError(
-            404,
-            "dossier-not-found",
-            "Không tìm thấy hồ sơ",
-            f"No civil-status dossier {maHoSo}.",
-            code=201,
-        )
-    status = int(record.status)
-    issued = None
-    if status == 1:
-        # The registrar decides within the sandbox's day: received -> eligible -> registered.
-        record = await records.set_status(record, "4", "registered", expected="1")
-        status = int(record.status)
-    if status == 4:
-        born = record.body["ngaySinh"]
-        male = record.body["gioiTinh"] == 1
-        century_sex = (0 if int(born[:4]) < 2000 else 2) + (0 if male else 1)
-        issued = f"024{century_sex}{born[2:4]}{int(record.id.split('-')[1]) % 1_000_000:06d}"
-    return _reply(status, maHoSo, issued)
+        return None, error(201, body.maHoSo)
+    if record.owner != str(body.maDonVi):
+        return None, error(106, f"{body.maHoSo} was received by another unit")
+    return record, {}
 
 
-@router.get("/danhMuc", response_model=list[DanhMuc])
-async def categories(
-    loai: Annotated[Literal["gioiTinh", "loaiHoSo", "trangThai"], Query()],
-) -> list[DanhMuc]:
-    return [DanhMuc(ma=m, ten=t) for m, t in CATEGORIES[loai]]
+def _shown_status(record: Record) -> int:
+    """What the registry answers now. The sample registrar decides at once: a complete
+    record (1) is registered (4); one lacking information stays 2. Computed, never written:
+    reading a status changes nothing."""
+    return 4 if record.status == "1" else int(record.status)
+
+
+@router.post(
+    "/traTrangThaiHoSo",
+    response_model=KetQua,
+    summary="Tra trạng thái xử lý hồ sơ",
+    responses=RESPONSES,
+)
+async def status(request: Request, body: HoSoCuaDonVi) -> dict[str, Any]:
+    record, failed = await _find(request, body)
+    if record is None:
+        return failed
+    return ok(_shown_status(record))
+
+
+def _issued_id(record: Record) -> str:
+    fields = record.body["fields"]
+    born = datetime.strptime(fields["ngaySinh"], "%d/%m/%Y").date()
+    male = fields["gioiTinh"] == "1"
+    century_sex = (0 if born.year < 2000 else 2) + (0 if male else 1)
+    return f"024{century_sex}{born.year % 100:02d}{int(record.id.split('-')[1]) % 1_000_000:06d}"
+
+
+@router.post(
+    "/ketQuaDangKyHS",
+    response_model=KetQua,
+    summary="Kết quả đăng ký hồ sơ",
+    responses=RESPONSES,
+)
+async def result(request: Request, body: HoSoCuaDonVi) -> dict[str, Any]:
+    record, failed = await _find(request, body)
+    if record is None:
+        return failed
+    if _shown_status(record) != 4:
+        return error(200, body.maHoSo)
+    registered = date.fromtimestamp(record.created)
+    value = KetQuaDangKy(
+        maHoSo=body.maHoSo,
+        module=record.body["module"],
+        soDinhDanh=_issued_id(record),
+        hoTen=record.body["fields"]["hoTenTre"],
+        ngayDangKy=registered.strftime("%d/%m/%Y"),
+    )
+    return ok(1, value.model_dump(), moTa="Giao dịch thành công")
+
+
+@router.post("/danhMuc", response_model=KetQua, summary="Danh mục", responses=RESPONSES)
+async def categories(body: LoaiDanhMuc) -> dict[str, Any]:
+    rows = CATEGORIES.get(body.loaiDanhMuc.strip())
+    if rows is None:
+        return error(302, f"loaiDanhMuc is one of {', '.join(CATEGORY_NAMES)}")
+    value = [DanhMuc(ma=m, ten=t).model_dump() for m, t in rows]
+    return ok(1, value, moTa="Giao dịch thành công")
 
 
 def create_app(config: BackendConfig) -> FastAPI:
     return create_backend_app(
         config,
         title="Hệ thống đăng ký và quản lý hộ tịch (sample)",
-        description="Birth-registration dossiers with the guide's status codes. Synthetic.",
+        description="Civil-status records with the NGSP guide's operations, statuses and "
+        "error codes. Synthetic.",
         routers=[router],
         schema=SCHEMA,
     )

@@ -10,29 +10,58 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from apikit.problems import ProblemError
 from contracts.problem import Problem
 from contracts.services.common import CCCD
-from contracts.services.population import CongDan, DiaChi, XacThucKetQua, XacThucYeuCau
+from contracts.services.population import (
+    CongDan,
+    HoVaTen,
+    NoiO,
+    ThongTinCongDan,
+    XacThucKetQua,
+    XacThucYeuCau,
+)
 from services.common.app import create_backend_app, data_of
 from services.common.config import BackendConfig
-from services.common.sampledata import Citizen
+from services.common.sampledata import (
+    PROVINCE_CODE,
+    Address,
+    Citizen,
+    commune_code,
+    district_code,
+)
 
 router = APIRouter()
 
 
+def split_name(full: str) -> HoVaTen:
+    """Family name first, given name last, the rest the middle name (ChuDem)."""
+    parts = full.split()
+    if len(parts) == 1:
+        return HoVaTen(Ho="", ChuDem="", Ten=parts[0])
+    return HoVaTen(Ho=parts[0], ChuDem=" ".join(parts[1:-1]), Ten=parts[-1])
+
+
+def _place(a: Address) -> NoiO:
+    return NoiO(
+        ChiTiet=str(a),
+        MaTinh=PROVINCE_CODE,
+        MaHuyen=district_code(a.huyen),
+        MaXa=commune_code(a.huyen, a.xa),
+    )
+
+
 def _record(c: Citizen) -> CongDan:
+    home = _place(c.thuong_tru)
     return CongDan(
-        soDinhDanh=c.so_dinh_danh,
-        hoTen=c.ho_ten,
-        gioiTinh=c.gioi_tinh,
-        ngaySinh=c.ngay_sinh,
-        danToc=c.dan_toc,
-        queQuan=c.que_quan,
-        noiThuongTru=DiaChi(
-            chiTiet=c.thuong_tru.so_nha,
-            xaPhuong=c.thuong_tru.xa,
-            quanHuyen=c.thuong_tru.huyen,
-            tinhThanh=c.thuong_tru.tinh,
+        SoCongDan=c.so_dinh_danh,
+        CongDan=ThongTinCongDan(
+            HoVaTen=split_name(c.ho_ten),
+            NgayThangNamSinh=c.ngay_sinh.strftime("%d/%m/%Y"),
+            GioiTinh=str(c.gioi_tinh),
+            DanToc=c.dan_toc,
+            QueQuan=c.que_quan,
+            NoiThuongTru=home,
+            NoiOHienTai=home,  # the sample's citizens live where they are registered
+            SoHoKhau=c.ma_ho,
         ),
-        maHoGiaDinh=c.ma_ho,
     )
 
 

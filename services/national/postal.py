@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -14,7 +15,9 @@ from services.common.config import BackendConfig
 from services.common.records import SCHEMA, Record, Records
 
 router = APIRouter()
-# Each tracking read moves a parcel one step, so a demo sees it travel.
+# A parcel is picked up at once, then moves one step a minute, so a demo sees it travel.
+# Computed from its age when read: tracking never changes the stored shipment.
+STEP_SECONDS = 60.0
 STEPS = [
     "Đã nhận thông tin",
     "Đã nhận hàng tại bưu cục",
@@ -24,12 +27,18 @@ STEPS = [
 ]
 
 
-def _view(record: Record) -> VanDon:
+def _progressed(record: Record) -> int:
+    """The step the parcel has reached now (STEPS' index)."""
+    elapsed = max(0.0, time.time() - record.created)
+    return min(len(STEPS) - 1, 1 + int(elapsed // STEP_SECONDS))
+
+
+def _view(record: Record, step: int = 0) -> VanDon:
     return VanDon(
         maVanDon=record.id,
         maHoSo=record.body["maHoSo"],
-        trangThai=record.status,
-        hanhTrinh=[h["status"] for h in record.history],
+        trangThai=STEPS[step],
+        hanhTrinh=STEPS[: step + 1],
     )
 
 
@@ -50,7 +59,7 @@ async def create_shipment(request: Request, body: TaoVanDon, response: Response)
 
 @router.get("/trangThaiVanDon", response_model=VanDon, responses={404: {"model": Problem}})
 async def track(
-    request: Request, maVanDon: Annotated[str, Query(max_length=40, examples=["VD-0000001"])]
+    request: Request, maVanDon: Annotated[str, Query(max_length=40, examples=["EB024-0000001"])]
 ) -> VanDon:
     records = Records(db_of(request), "EB024")
     record = await records.get(maVanDon)
@@ -58,10 +67,7 @@ async def track(
         raise ProblemError(
             404, "shipment-not-found", "Không tìm thấy vận đơn", f"No shipment {maVanDon}."
         )
-    step = STEPS.index(record.status)
-    if step + 1 < len(STEPS):
-        record = await records.set_status(record, STEPS[step + 1], expected=record.status)
-    return _view(record)
+    return _view(record, _progressed(record))
 
 
 def create_app(config: BackendConfig) -> FastAPI:

@@ -29,7 +29,7 @@ STATES = {
 @router.get("/trangThaiNNT", response_model=NguoiNopThue, responses={404: {"model": Problem}})
 async def taxpayer_status(
     request: Request,
-    mst: Annotated[str, Query(pattern=r"^(\d{10}(-\d{3})?|\d{12})$", examples=["2400004844"])],
+    mst: Annotated[str, Query(pattern=r"^(\d{10}(-\d{3})?|\d{12})$", examples=["2400011234"])],
 ) -> NguoiNopThue:
     seed = config_of(request).seed
     rng = random.Random(f"tax:{seed}:{mst}")

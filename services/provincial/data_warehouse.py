@@ -47,7 +47,7 @@ async def catalog(request: Request) -> dict[str, object]:
 @router.get("/duLieu/{maBoDuLieu}", response_model=DuLieu, responses={404: {"model": Problem}})
 async def dataset(
     request: Request,
-    maBoDuLieu: Annotated[str, Path(max_length=60)],
+    maBoDuLieu: Annotated[str, Path(max_length=60, examples=["agriculture"])],
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, object]:

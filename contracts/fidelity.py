@@ -1,0 +1,77 @@
+"""The fidelity ledger: for each operation of a contract, where its shape comes from.
+
+An agency that codes against the sandbox must know which answers are the real platform's
+and which are the sandbox's own guess. Every contract module declares `FIDELITY`, one entry
+per operation ("GET /chiTietDoanhNghiep"):
+
+- `verified`: name, method, parameters and reply fields as a public source shows them;
+- `partial`: some of it from a source (named), the rest the sandbox's own (the note says what);
+- `unverified`: no public source found; the shape is the sandbox's.
+
+The contract's OpenAPI document carries each entry as `x-sandbox-fidelity`, the platforms'
+catalog lists them per service, and docs/fidelity.md tabulates them all
+(`gsp-sandbox contracts fidelity`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FidelityStatus = Literal["verified", "partial", "unverified"]
+
+# -- the public sources found so far (facts in ../shared/DOMAIN.md) -------------------------
+
+NGSP_GUIDE = (
+    "NGSP connection guide 'TÀI LIỆU HƯỚNG DẪN KẾT NỐI API THÔNG QUA NGSP' (Quảng Bình), "
+    "markdown copy in the public code index"
+)
+OPENCPS_REGISTER = (
+    "VietOpenCPS/frontend-opencps-v2.1 register/src/components/screens/Landing.vue "
+    "(getApplicantInfos: the enterprise fields a one-stop shop reads)"
+)
+OPENCPS_DVCQG = (
+    "VietOpenCPS/opencps-v2 modules/backend-dossiermgt/backend-dossiermgt-service/src/main/"
+    "java/org/opencps/dossiermgt/action/impl/DVCQGIntegrationActionImpl.java"
+)
+CITIZEN_CLIENT = (
+    "a public one-stop-shop form client (ModalGetInfoViewer: SoCongDan, "
+    "CongDan.HoVaTen{Ho, ChuDem, Ten}, CongDan.NoiOHienTai.ChiTiet); repository not "
+    "identified in the index"
+)
+QCVN_102 = "QCVN 102:2016/BTTTT (edXML), as real packages and the vendor SDKs write it"
+
+
+def guide(section: str) -> str:
+    """A section of the NGSP connection guide."""
+    return f"{NGSP_GUIDE}, section '{section}'"
+
+
+class Fidelity(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: FidelityStatus
+    sources: tuple[str, ...] = Field(default=(), description="Where the shape comes from")
+    note: str = Field(default="", description="What is the sandbox's own, or why")
+
+
+def verified(*sources: str, note: str = "") -> Fidelity:
+    if not sources:
+        raise ValueError("a verified shape names its source")
+    return Fidelity(status="verified", sources=sources, note=note)
+
+
+def partial(*sources: str, note: str) -> Fidelity:
+    if not sources:
+        raise ValueError("a partial shape names its source")
+    return Fidelity(status="partial", sources=sources, note=note)
+
+
+def unverified(note: str = "No public source found; the shape is the sandbox's own.") -> Fidelity:
+    return Fidelity(status="unverified", note=note)
+
+
+def document_entry(fidelity: Fidelity) -> dict[str, object]:
+    """`x-sandbox-fidelity` of an OpenAPI operation."""
+    return {"status": fidelity.status, "sources": list(fidelity.sources), "note": fidelity.note}
