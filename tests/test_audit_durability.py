@@ -20,10 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox.addresses import AddressBook
 from sandbox.launcher import Launcher
-from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
-from tests.helpers import credentials, free_ports
+from tests.helpers import credentials
+from tests.node_processes import node_processes, wait_healthy
 
 LGSP = "lgsp-bac-giang"
 BACKEND = "data-warehouse"
@@ -33,22 +32,8 @@ KILL_AFTER = 300  # answered calls before the SIGKILL
 
 @pytest.fixture
 async def launcher(tmp_path: Path) -> AsyncIterator[Launcher]:
-    topology = load_topology(DEFAULT_TOPOLOGY)
-    addresses = AddressBook(topology, ports=free_ports(AddressBook(topology).nodes()))
-    launcher = Launcher(DEFAULT_TOPOLOGY, topology, tmp_path, addresses)
-    try:
+    async with node_processes(tmp_path) as launcher:
         yield launcher
-    finally:
-        await launcher.stop()
-
-
-async def _healthy(client: httpx.AsyncClient, url: str, within: float = 30.0) -> None:
-    async with asyncio.timeout(within):
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(f"{url}/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.05)
 
 
 def _verify(database: Path) -> subprocess.CompletedProcess[str]:
@@ -70,8 +55,8 @@ async def test_every_answered_call_is_in_the_audit_after_a_sigkill(
 ) -> None:
     lgsp = launcher.addresses.url(LGSP)
     await launcher.start([LGSP, BACKEND])
-    await _healthy(client, lgsp)
-    await _healthy(client, launcher.addresses.url(BACKEND))
+    await wait_healthy(client, lgsp)
+    await wait_healthy(client, launcher.addresses.url(BACKEND))
     issued = await client.post(
         f"{lgsp}/token",
         data={"grant_type": "client_credentials"},
@@ -111,7 +96,7 @@ async def test_every_answered_call_is_in_the_audit_after_a_sigkill(
 
     # The platform comes back on the same log and carries the chain on.
     await launcher.start([LGSP])
-    await _healthy(client, lgsp)
+    await wait_healthy(client, lgsp)
     after = await client.get(f"{lgsp}/apiKhoDuLieu/1.0/danhMucDuLieu", headers=headers)
     assert after.status_code == 200
     assert after.headers["X-Message-Id"] in _logged(database)
@@ -126,7 +111,7 @@ async def test_removing_the_newest_records_is_detected(
 ) -> None:
     lgsp = launcher.addresses.url(LGSP)
     await launcher.start([LGSP])
-    await _healthy(client, lgsp)
+    await wait_healthy(client, lgsp)
     for _ in range(5):  # refused token requests: exchanges all the same
         await client.post(f"{lgsp}/token", data={"grant_type": "client_credentials"})
     await launcher.stop()

@@ -8,7 +8,6 @@ document must be final for its sender: nothing lost, nothing duplicated.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,11 +16,10 @@ import httpx
 import pytest
 
 from contracts.edxml import DocumentView
-from sandbox.addresses import AddressBook
 from sandbox.launcher import Launcher
-from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
 from tests.document_topology import BG_STTTT
-from tests.helpers import credentials, free_ports
+from tests.helpers import credentials
+from tests.node_processes import node_processes, wait_healthy
 from tests.test_documents import package
 
 DOCUMENTS = 500
@@ -36,22 +34,8 @@ async def launcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
     monkeypatch.setenv("GSP_DELIVERY_BASE_DELAY_SECONDS", "0.05")
     monkeypatch.setenv("GSP_DELIVERY_MAX_DELAY_SECONDS", "1.0")
     monkeypatch.setenv("GSP_DELIVERY_MAX_ATTEMPTS", "100000")
-    topology = load_topology(DEFAULT_TOPOLOGY)
-    addresses = AddressBook(topology, ports=free_ports(AddressBook(topology).nodes()))
-    launcher = Launcher(DEFAULT_TOPOLOGY, topology, tmp_path, addresses)
-    try:
+    async with node_processes(tmp_path) as launcher:
         yield launcher
-    finally:
-        await launcher.stop()
-
-
-async def _healthy(client: httpx.AsyncClient, url: str, within: float = 30.0) -> None:
-    async with asyncio.timeout(within):
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(f"{url}/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.05)
 
 
 async def test_500_documents_survive_receiver_down_and_lgsp_sigkill(
@@ -60,7 +44,7 @@ async def test_500_documents_survive_receiver_down_and_lgsp_sigkill(
     lgsp = launcher.addresses.url(LGSP)
     receiver = launcher.addresses.url(RECEIVER)
     await launcher.start([LGSP])  # the receiver stays down while documents are sent
-    await _healthy(client, lgsp)
+    await wait_healthy(client, lgsp)
 
     accepted: dict[str, str] = {}  # idempotency key -> document id
     half_sent = asyncio.Event()
@@ -115,7 +99,7 @@ async def test_500_documents_survive_receiver_down_and_lgsp_sigkill(
         launcher.processes[LGSP].process.send_signal(signal.SIGKILL)
         await launcher.processes[LGSP].process.wait()
         await launcher.start_node(LGSP)
-        await _healthy(client, lgsp)
+        await wait_healthy(client, lgsp)
         restarted.set()
 
     await asyncio.gather(killer(), *(sender() for _ in range(SENDERS)))
@@ -126,7 +110,7 @@ async def test_500_documents_survive_receiver_down_and_lgsp_sigkill(
     assert len(set(accepted.values())) == DOCUMENTS
 
     await launcher.start_node(RECEIVER)
-    await _healthy(client, receiver)
+    await wait_healthy(client, receiver)
     async with asyncio.timeout(120):
         while True:
             held = (await client.get(f"{receiver}/nhanVanBan")).json()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from weakref import WeakKeyDictionary
@@ -82,6 +82,21 @@ class Forwarder(Protocol):
     ) -> Reply: ...
 
     async def aclose(self) -> None: ...
+
+
+async def _once_more_if_idempotent(
+    method: str,
+    attempt: Callable[[], Awaitable[Reply]],
+    broken: tuple[type[BaseException], ...],
+) -> Reply:
+    """One attempt; if the pooled connection turned out closed or reset, one more, but only
+    for a method that may be repeated (never a POST or PATCH: it may have been acted on)."""
+    try:
+        return await attempt()
+    except broken:
+        if method.upper() not in IDEMPOTENT:
+            raise
+    return await attempt()
 
 
 def announced_idle(value: str | None) -> float | None:
@@ -172,12 +187,11 @@ class AiohttpForwarder:
         limit_seconds: float | None = None,
     ) -> Reply:
         try:
-            try:
-                return await self._send_once(method, url, headers, body, limit_seconds)
-            except _BROKEN_AIOHTTP:
-                if method.upper() not in IDEMPOTENT:
-                    raise
-            return await self._send_once(method, url, headers, body, limit_seconds)
+            return await _once_more_if_idempotent(
+                method,
+                lambda: self._send_once(method, url, headers, body, limit_seconds),
+                _BROKEN_AIOHTTP,
+            )
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise TimedOut(type(exc).__name__) from exc
         except aiohttp.ClientError as exc:
@@ -272,12 +286,11 @@ class HttpxForwarder:
         limit_seconds: float | None = None,
     ) -> Reply:
         try:
-            try:
-                return await self._send_once(method, url, headers, body, limit_seconds)
-            except _BROKEN_HTTPX:
-                if method.upper() not in IDEMPOTENT:
-                    raise
-            return await self._send_once(method, url, headers, body, limit_seconds)
+            return await _once_more_if_idempotent(
+                method,
+                lambda: self._send_once(method, url, headers, body, limit_seconds),
+                _BROKEN_HTTPX,
+            )
         except httpx.ConnectError as exc:
             policy = "upstream policy" in str(exc)
             raise Unreachable(str(exc) if policy else type(exc).__name__) from exc
