@@ -35,7 +35,7 @@ from sandbox.selection import select_nodes
 from sandbox.topology import load_topology
 from services.common.sampledata import citizens
 from services.common.seeds import load_seeds
-from tests.helpers import bearer, free_ports
+from tests.helpers import bearer, free_ports, full_name
 from tests.test_compose import (
     LGSP,
     MOTCUA,
@@ -424,7 +424,7 @@ async def test_every_deployment_as_a_process_brings_the_topology_up(
             headers=await bearer(client, lgsp, topology, MOTCUA),
         )
         assert response.status_code == 200, response.text
-        assert citizen.ho_ten in response.text
+        assert full_name(response.json()) == citizen.ho_ten
     # each platform's audit log on its own volume, and on no other
     volumes = tmp_path / "volumes"
     for platform in topology.platforms:
