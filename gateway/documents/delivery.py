@@ -126,17 +126,18 @@ class DeliveryWorker:
                 await self.service.retrying(item.document_id, item.receivers, reason)
             await self.store.retry_later(item, delay, reason)
             return
+        # The outbox row and what the delivery means for its receivers: one transaction.
         async with self.store.transaction() as db:
             await self.store.finish(db, item, "done")
-        if item.kind == "deliver":
-            await self.service.delivered(item.document_id, item.hop, item.receivers)
+            if item.kind == "deliver":
+                await self.service.delivered(db, item.document_id, item.hop, item.receivers)
 
     async def _give_up(self, item: OutboxItem, reason: str) -> None:
         log.warning("outbox item %d (%s %s) failed: %s", item.id, item.kind, item.hop, reason)
         async with self.store.transaction() as db:
             await self.store.finish(db, item, "failed")
-        if item.kind == "deliver":
-            await self.service.failed(item.document_id, item.receivers, reason)
+            if item.kind == "deliver":
+                await self.service.failed(db, item.document_id, item.receivers, reason)
 
     async def _deliver(self, item: OutboxItem) -> None:
         doc = await self.store.get(item.document_id)

@@ -315,34 +315,38 @@ class DocumentService:
 
     # -- outcomes of delivery attempts (called by the worker) ---------------------------
 
-    async def delivered(self, document_id: str, hop: str, receivers: list[str]) -> None:
+    async def delivered(
+        self, db: aiosqlite.Connection, document_id: str, hop: str, receivers: list[str]
+    ) -> None:
+        """Record a delivery, in the caller's transaction: the one that marks the outbox row
+        done, so a crash leaves both or neither (never a receipt pending for a document the
+        receiver already holds)."""
         doc = await self.store.get(document_id)
         assert doc is not None
-        async with self.store.transaction() as db:
-            if hop.startswith("push:"):
-                for agency in receivers:
-                    await self.store.set_receipt(db, doc.id, agency, status_code=StatusCode.ARRIVED)
-                    await self._event(
-                        db,
-                        doc,
-                        NewEvent(agency, "delivered", StatusCode.ARRIVED, "pushed to receiver"),
-                        ReceiverState.DELIVERED,
-                    )
-            else:
-                for agency in receivers:
-                    await self._event(
-                        db, doc, NewEvent(agency, "forwarded", detail=f"handed to {hop}")
-                    )
-
-    async def failed(self, document_id: str, receivers: list[str], reason: str) -> None:
-        doc = await self.store.get(document_id)
-        assert doc is not None
-        async with self.store.transaction() as db:
+        if hop.startswith("push:"):
             for agency in receivers:
-                await self.store.set_receipt(db, doc.id, agency, state=ReceiverState.FAILED)
+                await self.store.set_receipt(db, doc.id, agency, status_code=StatusCode.ARRIVED)
                 await self._event(
-                    db, doc, NewEvent(agency, "failed", detail=reason), ReceiverState.FAILED
+                    db,
+                    doc,
+                    NewEvent(agency, "delivered", StatusCode.ARRIVED, "pushed to receiver"),
+                    ReceiverState.DELIVERED,
                 )
+        else:
+            for agency in receivers:
+                await self._event(db, doc, NewEvent(agency, "forwarded", detail=f"handed to {hop}"))
+
+    async def failed(
+        self, db: aiosqlite.Connection, document_id: str, receivers: list[str], reason: str
+    ) -> None:
+        """Record that delivery was given up, in the caller's transaction (as `delivered`)."""
+        doc = await self.store.get(document_id)
+        assert doc is not None
+        for agency in receivers:
+            await self.store.set_receipt(db, doc.id, agency, state=ReceiverState.FAILED)
+            await self._event(
+                db, doc, NewEvent(agency, "failed", detail=reason), ReceiverState.FAILED
+            )
 
     async def retrying(self, document_id: str, receivers: list[str], detail: str) -> None:
         doc = await self.store.get(document_id)
