@@ -41,6 +41,8 @@ class GatewaySettings(BaseSettings):
     breaker_reset_seconds: float = 5.0
     # Official documents: a send may carry attachments, so it gets its own size bound.
     document_max_bytes: int = 8 * 1024 * 1024
+    # An inbox page holds no more packages than this (and at least one), whatever `limit` says.
+    inbox_page_max_bytes: int = 16 * 1024 * 1024
     delivery_concurrency: int = 16
     delivery_max_attempts: int = 12
     delivery_base_delay_seconds: float = 0.5

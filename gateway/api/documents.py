@@ -161,19 +161,22 @@ async def send(
 async def inbox(
     consumer: Caller,
     documents: DocumentsDep,
+    settings: SettingsDep,
     cursor: Annotated[
         # le: SQLite's largest rowid; a bigger number is a wrong cursor, not a crash.
         int, Query(ge=0, le=2**63 - 1, description="From next_cursor of the last page")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> InboxPage:
-    docs = await documents.store.inbox(consumer.agency, cursor, limit)
+    docs, more = await documents.store.inbox(
+        consumer.agency, cursor, limit, settings.inbox_page_max_bytes
+    )
     return InboxPage(
         documents=[
             DocumentWithPackage(id=d.id, kind=d.kind, relatedDocument=d.related, package=d.package)
             for d in docs
         ],
-        next_cursor=str(docs[-1].rowid) if len(docs) == limit else None,
+        next_cursor=str(docs[-1].rowid) if more else None,
     )
 
 

@@ -330,14 +330,36 @@ class DocumentStore:
         )
         return ReceiverState(rows[0]["state"]) if rows else None
 
-    async def inbox(self, receiver: str, after_rowid: int, limit: int) -> list[StoredDocument]:
-        rows = await self._rows(
-            "SELECT d.rowid, d.* FROM documents d JOIN receipts r ON r.document_id = d.id "
+    async def inbox(
+        self, receiver: str, after_rowid: int, limit: int, max_bytes: int
+    ) -> tuple[list[StoredDocument], bool]:
+        """The next documents waiting for `receiver`: at most `limit`, and no more packages
+        than fit in `max_bytes` (at least one, which a send's own bound keeps in reach).
+        Sizes are read first, so a page never loads more than it returns. True if more wait."""
+        waiting = (
+            "FROM documents d JOIN receipts r ON r.document_id = d.id "
             "WHERE r.receiver = ? AND r.local = 1 AND r.state = 'awaiting-pickup' "
-            "AND d.rowid > ? ORDER BY d.rowid LIMIT ?",
-            (receiver, after_rowid, limit),
+            "AND d.rowid > ? ORDER BY d.rowid LIMIT ?"
         )
-        return [_document(r) for r in rows]
+        sizes = await self._rows(
+            f"SELECT d.rowid, length(d.package) AS size {waiting}",
+            (receiver, after_rowid, limit + 1),
+        )
+        taken: list[int] = []
+        total = 0
+        for row in sizes[:limit]:
+            if taken and total + row["size"] > max_bytes:
+                break
+            taken.append(row["rowid"])
+            total += row["size"]
+        if not taken:
+            return [], False
+        marks = ", ".join("?" * len(taken))
+        rows = await self._rows(
+            f"SELECT d.rowid, d.* FROM documents d WHERE d.rowid IN ({marks}) ORDER BY d.rowid",
+            taken,
+        )
+        return [_document(r) for r in rows], len(taken) < len(sizes)
 
     # -- trail -----------------------------------------------------------------------
 
