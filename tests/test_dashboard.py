@@ -7,6 +7,7 @@ browser is downloaded. Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -96,6 +97,19 @@ async def test_lgsp_dashboard_shows_counts_traffic_and_a_service_going_down(
             )
         await expect(page.locator("#live")).to_have_class("live ok")
         await screenshot(page, "lgsp-healthy")
+
+        # The filter (for NGSP's ~90 platforms): other rows hidden, other nodes dimmed.
+        await page.locator("#filter").fill("csdldc")
+        await expect(population).to_be_visible()
+        await expect(page.locator('#services tr[data-code="apiMotCua"]')).to_be_hidden()
+        kept = page.locator('#graph g[data-code="apiCSDLDC"]')
+        await expect(kept).not_to_have_class(re.compile(r"\bdimmed\b"))
+        await expect(page.locator('#graph g[data-code="apiMotCua"]')).to_have_class(
+            "node service healthy dimmed", timeout=WAIT_MS
+        )
+        await expect(page.locator("#filter-count")).to_contain_text("1 of ")
+        await page.locator("#filter").fill("")
+        await expect(page.locator('#services tr[data-code="apiMotCua"]')).to_be_visible()
 
         await running.stop(stopped)
         await expect(headline).to_have_text(

@@ -9,6 +9,7 @@ const RECENT = 20;
 const token = new URLSearchParams(location.hash.slice(1)).get("token");
 const headers = token ? { Authorization: `Bearer ${token}` } : {};
 let graphFingerprint = null;
+const filterInput = document.getElementById("filter");
 
 const HEALTH_TEXT = { healthy: "healthy", down: "down", unknown: "not checked yet" };
 
@@ -138,6 +139,29 @@ async function refreshGraph(report) {
   graphFingerprint = print;
 }
 
+// The filter: with about 90 platforms on NGSP's page, find one by code, title or name. Rows
+// that do not match are hidden; graph nodes that do not match are dimmed, so the tiers keep
+// their places. Applied after every redraw, so the live updates keep it.
+function applyFilter() {
+  const query = filterInput.value.trim().toLowerCase();
+  let shown = 0;
+  let total = 0;
+  for (const row of document.querySelectorAll("#provinces tbody tr, #services tbody tr")) {
+    const match = !query || row.textContent.toLowerCase().includes(query);
+    row.hidden = !match;
+    total += 1;
+    if (match) shown += 1;
+  }
+  for (const node of document.querySelectorAll("#graph g.node")) {
+    const text = [node.dataset.code, node.dataset.platform, node.textContent]
+      .filter(Boolean).join(" ").toLowerCase();
+    node.classList.toggle("dimmed", Boolean(query) && !text.includes(query));
+  }
+  document.getElementById("filter-count").textContent = query ? `${shown} of ${total} rows` : "";
+}
+
+filterInput.addEventListener("input", applyFilter);
+
 function setLive(className, text) {
   const live = document.getElementById("live");
   live.className = `live ${className}`;
@@ -169,6 +193,7 @@ async function tick() {
     renderProvinces(report);
     renderRecent(state.recent);
     await refreshGraph(report);
+    applyFilter();
     setLive("ok", `live · ${new Date(state.generated_at).toLocaleTimeString()}`);
   } catch (error) {
     setLive("failing", `not updating: ${error.message}`);
