@@ -378,7 +378,9 @@ async def test_an_outbox_item_that_always_fails_stops_after_the_last_attempt(
             "VALUES ('deliver', 'doc-missing-000001', 'push:000.00.12.H04', '[\"x\"]', 0, "
             "'pending')"
         ).lastrowid
-    deadline = time.monotonic() + 30
+    # A bound for waiting, not a timing under test: each failed attempt waits its backoff and
+    # the worker's next look, which a loaded machine stretches.
+    deadline = time.monotonic() + 120
     while True:
         with sqlite3.connect(path) as db:
             state, attempts = db.execute(
