@@ -125,7 +125,9 @@ async def _build(
     exchanges = AuditedExchanges(spec.name, audit_log)
     # One stream of finished exchanges feeds the live metrics, the journal and the log lines.
     exchanges.observers.append(lambda entry, _: metrics.observe(entry))
-    exchanges.observers.append(lambda entry, exchange: journal.add(entry, exchange.closest))
+    exchanges.observers.append(
+        lambda entry, exchange: journal.add(entry, exchange.closest, exchange.detail)
+    )
     exchanges.observers.append(lambda entry, _: log_exchange(entry))
 
     registry = Registry(spec)
@@ -163,6 +165,7 @@ async def _build(
             upstream_token=upstream_token,
         ),
         exchanges=exchanges,
+        validate_requests=spec.validate_requests,
     )
 
     document_store = DocumentStore(data_dir / f"{spec.name}.documents.sqlite3", spec.name)

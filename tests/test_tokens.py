@@ -11,7 +11,7 @@ import pytest
 
 from gateway.trust.keyring import Keyring
 from tests.echo_topology import PROVINCIAL_ECHO, EchoSandbox, run_echo_sandbox
-from tests.helpers import assert_problem, bearer, credentials, token
+from tests.helpers import assert_fault, assert_problem, bearer, credentials, token
 
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
@@ -98,25 +98,28 @@ async def test_token_request_must_be_form_encoded(
 
 
 async def _refused(
-    echo: EchoSandbox, client: httpx.AsyncClient, authorization: str | None, slug: str
+    echo: EchoSandbox, client: httpx.AsyncClient, authorization: str | None, slug: str, code: int
 ) -> dict:  # type: ignore[type-arg]
-    """A routed call with this Authorization: 401 `slug`, and the back end never saw it."""
+    """A routed call with this Authorization: WSO2's 401 fault `code` (the sandbox's problem
+    `slug` asked for with Accept), and the back end never saw it; the problem's body."""
     headers = {"Authorization": authorization} if authorization else {}
-    response = await client.get(
-        f"{echo.running.url(LGSP)}/{PROVINCIAL_ECHO}/1.0/x", headers=headers
-    )
-    body = assert_problem(response, 401, slug)
+    url = f"{echo.running.url(LGSP)}/{PROVINCIAL_ECHO}/1.0/x"
+    response = await client.get(url, headers=headers)
+    assert_fault(response, 401, code, slug)
+    assert response.headers["WWW-Authenticate"].startswith('Bearer realm="WSO2 API Manager"')
+    asked = await client.get(url, headers={**headers, "Accept": "application/problem+json"})
+    body = assert_problem(asked, 401, slug)
     seen = (await client.get(f"{echo.echo_url}/_seen")).json()
-    assert response.headers["X-Message-Id"] not in seen
+    assert not {response.headers["X-Message-Id"], asked.headers["X-Message-Id"]} & set(seen)
     return body
 
 
 async def test_routed_call_without_a_token_is_401(
     echo: EchoSandbox, client: httpx.AsyncClient
 ) -> None:
-    body = await _refused(echo, client, None, "missing-token")
+    body = await _refused(echo, client, None, "missing-token", 900902)
     assert "POST /token" in body["detail"]
-    await _refused(echo, client, "Token abc", "invalid-token")
+    await _refused(echo, client, "Token abc", "invalid-token", 900902)
 
 
 async def test_expired_token_is_401(echo: EchoSandbox, client: httpx.AsyncClient) -> None:
@@ -128,14 +131,14 @@ async def test_expired_token_is_401(echo: EchoSandbox, client: httpx.AsyncClient
         algorithm="HS256",
         headers={"kid": keyring.active.kid},
     )
-    await _refused(echo, client, f"Bearer {expired}", "token-expired")
+    await _refused(echo, client, f"Bearer {expired}", "token-expired", 900901)
 
 
 async def test_token_of_another_platform_is_401(
     echo: EchoSandbox, client: httpx.AsyncClient
 ) -> None:
     ngsp_token = await token(client, echo.running.url(NGSP), echo.topology, "ngsp-admin")
-    body = await _refused(echo, client, f"Bearer {ngsp_token}", "invalid-token")
+    body = await _refused(echo, client, f"Bearer {ngsp_token}", "invalid-token", 900901)
     assert LGSP in body["detail"]
 
 
@@ -143,7 +146,7 @@ async def test_altered_token_is_401(echo: EchoSandbox, client: httpx.AsyncClient
     good = await token(client, echo.running.url(LGSP), echo.topology, CONSUMER)
     header, payload, signature = good.split(".")
     forged = f"{header}.{payload}.{signature[::-1]}"
-    await _refused(echo, client, f"Bearer {forged}", "invalid-token")
+    await _refused(echo, client, f"Bearer {forged}", "invalid-token", 900901)
 
 
 async def test_audit_needs_an_admin(echo: EchoSandbox, client: httpx.AsyncClient) -> None:
