@@ -160,6 +160,7 @@ class RateLimit(_Strict):
 RESERVED_CODES = frozenset(
     {
         "token",
+        "revoke",
         "topology",
         "audit",
         "healthz",
