@@ -280,3 +280,25 @@ async def test_response_checking_can_be_switched_off(
         )
     assert response.status_code == 200
     assert response.json()["CongDan"]["GioiTinh"] == 1
+
+
+async def test_the_early_check_can_be_turned_on_for_every_platform_by_setting(
+    topology_2022: Topology, tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    settings = fast_settings(tmp_path).model_copy(update={"validate_requests": True})
+    async with run_topology(topology_2022, tmp_path, settings=settings) as running:
+        lgsp = running.url(LGSP)
+        headers = await bearer(client, lgsp, topology_2022, MOTCUA)
+        response = await client.get(
+            f"{lgsp}/apiCSDLDC/1.0/congDan", params={"soDinhDanh": "123"}, headers=headers
+        )
+        ngsp = await audit_records(
+            client,
+            running.url(NGSP),
+            topology_2022,
+            NGSP,
+            message_id=response.headers["X-Message-Id"],
+        )
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["$.query.soDinhDanh"]
+    assert ngsp == []  # refused at the LGSP

@@ -5,13 +5,17 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 
+from apikit.problems import ProblemError
 from contracts.topology import Topology
 from gateway.trust.keyring import Keyring
+from gateway.trust.token_store import TokenStore
+from gateway.trust.tokens import TokenService
 from tests.echo_topology import PROVINCIAL_ECHO, EchoSandbox, run_echo_sandbox
 from tests.helpers import assert_fault, assert_problem, bearer, credentials, token
 
@@ -236,3 +240,25 @@ async def test_audit_needs_an_admin(echo: EchoSandbox, client: httpx.AsyncClient
     headers = await bearer(client, lgsp, echo.topology, CONSUMER)
     body = assert_problem(await client.get(f"{lgsp}/audit", headers=headers), 403, "admin-only")
     assert CONSUMER in body["detail"]
+
+
+def test_an_opaque_token_expires_and_its_table_outlives_the_process(tmp_path: Path) -> None:
+    def service(ttl: int) -> TokenService:
+        keyring = Keyring(tmp_path / "keys.json", ttl)
+        return TokenService(LGSP, keyring, ttl, TokenStore(tmp_path / "tokens.sqlite3"))
+
+    issuer = service(3600)
+    lasting = issuer.issue(CONSUMER).access_token
+    issuer.store.add("stale-token", CONSUMER, int(time.time()) - 1)
+    with pytest.raises(ProblemError) as refused:
+        issuer.verify("stale-token")
+    assert refused.value.slug == "token-expired"
+    issuer.store.close()
+
+    reopened = service(3600)  # as after a restart: read back from the file
+    assert reopened.verify(lasting).consumer_id == CONSUMER
+    # An expired token is dropped from the table when it is opened: unknown from then on.
+    with pytest.raises(ProblemError) as refused:
+        reopened.verify("stale-token")
+    assert refused.value.slug == "invalid-token"
+    reopened.store.close()
