@@ -11,6 +11,9 @@ CONSUMER = "X-Consumer-Id"
 # Picks a back end's canned test outcome for one call (contracts/scenarios.py); passes
 # through every platform like any end-to-end header, and comes back on the answer.
 SANDBOX_SCENARIO = "X-Sandbox-Scenario"
+# On a refusal answered as a WSO2 fault: the sandbox's own diagnosis (problem type, detail).
+SANDBOX_PROBLEM = "X-Sandbox-Problem"
+SANDBOX_DETAIL = "X-Sandbox-Detail"
 
 # RFC 9110 7.6.1 hop-by-hop headers, plus those a proxy must recompute or must not leak.
 HOP_BY_HOP = frozenset(

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from apikit.gateway_fault import GatewayFault
 from apikit.headers import MESSAGE_ID, MESSAGE_ID_FORMAT
 from contracts.problem import PROBLEM_MEDIA_TYPE, FieldError, Problem, problem_type
 
@@ -48,9 +49,12 @@ class ProblemError(Exception):
         *,
         errors: Iterable[FieldError] | None = None,
         headers: Mapping[str, str] | None = None,
+        fault: GatewayFault | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail)
+        # How the real gateway (WSO2) answers this refusal of a routed call, if it is one.
+        self.fault = fault
         self.status = status
         self.slug = slug
         self.title = title

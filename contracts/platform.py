@@ -206,6 +206,11 @@ class JournalEntry(BaseModel):
     closest: str | None = Field(
         default=None, description="For a call that matched no service: the likeliest one"
     )
+    detail: str | None = Field(
+        default=None,
+        description="For a refusal: the sandbox's diagnosis (which field, which contract), "
+        "also when the caller was answered with a WSO2 fault",
+    )
 
 
 class Journal(BaseModel):

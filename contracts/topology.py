@@ -74,6 +74,17 @@ class Platform(_Strict):
         default_factory=list,
         description="National services this provincial platform connects to through upstream",
     )
+    validate_requests: bool = Field(
+        default=False,
+        description="Check each request against its service's contract at the first hop and "
+        "refuse a mismatch with 422 (WSO2 API Manager, which the real platforms run, passes "
+        "requests on unchecked by default; GSP_VALIDATE_REQUESTS=true turns it on everywhere)",
+    )
+    token_format: Literal["opaque", "jwt"] = Field(
+        default="opaque",
+        description="Access tokens from POST /token: opaque UUIDs as the NGSP guide shows them, "
+        "or signed JWTs",
+    )
 
 
 class Backend(_Strict):
@@ -149,6 +160,7 @@ class RateLimit(_Strict):
 RESERVED_CODES = frozenset(
     {
         "token",
+        "revoke",
         "topology",
         "audit",
         "healthz",

@@ -45,6 +45,7 @@ from gateway.trust.access import AccessRights
 from gateway.trust.auth import Authenticator, Consumers
 from gateway.trust.keyring import Keyring
 from gateway.trust.ratelimit import RateLimiter
+from gateway.trust.token_store import TokenStore
 from gateway.trust.tokens import TokenService
 from gateway.trust.upstream_token import UpstreamToken
 
@@ -105,10 +106,14 @@ async def _build(
     """Every collaborator, built once in dependency order; `stack` closes them in reverse."""
     data_dir = settings.data_dir
     consumers = Consumers(spec.consumers)
+    token_store = TokenStore(data_dir / f"{spec.name}.tokens.sqlite3")
+    stack.callback(token_store.close)
     tokens = TokenService(
         spec.name,
         Keyring(data_dir / f"{spec.name}.token-keys.json", settings.token_ttl_seconds),
         settings.token_ttl_seconds,
+        token_store,
+        spec.token_format,
     )
     authenticator = Authenticator(spec.name, tokens, consumers)
 
@@ -125,7 +130,9 @@ async def _build(
     exchanges = AuditedExchanges(spec.name, audit_log)
     # One stream of finished exchanges feeds the live metrics, the journal and the log lines.
     exchanges.observers.append(lambda entry, _: metrics.observe(entry))
-    exchanges.observers.append(lambda entry, exchange: journal.add(entry, exchange.closest))
+    exchanges.observers.append(
+        lambda entry, exchange: journal.add(entry, exchange.closest, exchange.detail)
+    )
     exchanges.observers.append(lambda entry, _: log_exchange(entry))
 
     registry = Registry(spec)
@@ -163,6 +170,7 @@ async def _build(
             upstream_token=upstream_token,
         ),
         exchanges=exchanges,
+        validate_requests=spec.validate_requests,
     )
 
     document_store = DocumentStore(data_dir / f"{spec.name}.documents.sqlite3", spec.name)

@@ -34,6 +34,10 @@ class GatewaySettings(BaseSettings):
     # A client that has not sent its whole body by then gets 408 (slow-client defence).
     body_timeout_seconds: float = 10.0
     transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    # Check requests against their contracts at the first hop (422 on a mismatch) on every
+    # platform; off, only platforms whose topology says `validate_requests` do. WSO2 API
+    # Manager, which the real platforms run, passes requests on unchecked by default.
+    validate_requests: bool = False
     # Check back ends' responses against their contracts (off: faster, less safe).
     validate_responses: bool = True
     # Circuit breaker per service: open after this many failures in a row, probe after.

@@ -65,3 +65,5 @@ class PlatformSpec(BaseModel):
     downstream: list[PeerSpec] = []
     mailboxes: list[MailboxSpec] = []
     faults: list[FaultRule] = []
+    validate_requests: bool = False
+    token_format: Literal["opaque", "jwt"] = "opaque"

@@ -165,6 +165,8 @@ class CallResult:
     elapsed_ms: float
     content_type: str
     body: bytes
+    # A refusal answered as a WSO2 fault: the sandbox's own diagnosis (X-Sandbox-Detail).
+    sandbox_detail: str | None = None
 
 
 def parse_header(raw: str) -> tuple[str, str]:
@@ -206,6 +208,7 @@ def routed_call(
         elapsed_ms=(time.perf_counter() - started) * 1000,
         content_type=reply.headers.get("content-type", ""),
         body=reply.content,
+        sandbox_detail=reply.headers.get(h.SANDBOX_DETAIL),
     )
 
 
@@ -217,6 +220,8 @@ def print_call(result: CallResult, out: Console, err: Console) -> None:
         f"{result.elapsed_ms:.1f} ms",
         highlight=False,
     )
+    if result.sandbox_detail:
+        err.print(f"[yellow]sandbox: {escape(result.sandbox_detail)}[/]", highlight=False)
     if "json" in result.content_type:
         try:
             out.print_json(json.dumps(json.loads(result.body)), ensure_ascii=False)

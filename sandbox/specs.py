@@ -68,6 +68,8 @@ def platform_spec(topology: Topology, name: str, addresses: AddressBook) -> Plat
         mailboxes=[_mailbox(m, addresses) for m in topology.mailboxes],
         # Where the service is registered: one platform breaks it, not every hop on the way.
         faults=[f for f in topology.faults if f.service in _codes_at(topology, name)],
+        validate_requests=platform.validate_requests,
+        token_format=platform.token_format,
     )
 
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -114,14 +115,23 @@ class EchoSandbox:
 
 @asynccontextmanager
 async def run_echo_sandbox(
-    data_dir: Path, settings: GatewaySettings | None = None
+    data_dir: Path,
+    settings: GatewaySettings | None = None,
+    *,
+    platform_options: dict[str, dict[str, Any]] | None = None,
 ) -> AsyncIterator[EchoSandbox]:
+    """The echo topology, running; `platform_options` sets topology fields of platforms."""
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     echo_host = NodeHost(lambda _: create_echo_app())
     await echo_host.start("echo", port, sock)
     echo_url = f"http://127.0.0.1:{port}"
     topology = echo_topology(echo_url)
+    if platform_options:
+        platforms = dict(topology.platforms)
+        for name, options in platform_options.items():
+            platforms[name] = platforms[name].model_copy(update=options)
+        topology = topology.model_copy(update={"platforms": platforms})
     try:
         async with run_topology(topology, data_dir, settings=settings) as running:
             yield EchoSandbox(running, topology, echo_url, echo_host)

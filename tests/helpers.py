@@ -59,6 +59,25 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str
     return problem
 
 
+def assert_fault(
+    response: httpx.Response, status: int, code: int, slug: str | None = None
+) -> dict[str, Any]:
+    """A WSO2 API Manager fault `{"fault": {code, message, description}}` of this status and
+    code; with `slug`, the sandbox's own diagnosis in X-Sandbox-Problem names that problem."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    assert list(body) == ["fault"], body
+    fault: dict[str, Any] = body["fault"]
+    assert fault["code"] == code  # a JSON number, as WSO2's gateway writes it
+    assert isinstance(fault["message"], str) and fault["message"]
+    assert isinstance(fault["description"], str) and fault["description"]
+    if slug is not None:
+        assert response.headers["X-Sandbox-Problem"] == problem_type(slug)
+        assert response.headers["X-Sandbox-Detail"]
+    return fault
+
+
 def free_ports(names: list[str]) -> dict[str, int]:
     """A free loopback port per name (bound at once, so no two names get the same)."""
     sockets = [bind_socket("127.0.0.1", 0) for _ in names]

@@ -21,7 +21,7 @@ from sandbox.harness import RunningTopology, fast_settings, run_topology
 from sandbox.hosting import NodeHost, bind_socket
 from sandbox.topology import SHIPPED_DIR
 from services.common.sampledata import citizens
-from tests.helpers import audit_records, bearer
+from tests.helpers import assert_fault, audit_records, bearer
 
 LGSP, NGSP, MOTCUA = "lgsp-bac-giang", "ngsp", "motcua-bac-giang"
 
@@ -31,16 +31,47 @@ def test_committed_contract_documents_match_the_models() -> None:
     assert len(contracts()) == 38
 
 
+def _strict(topology: Topology) -> Topology:
+    """The topology with the early contract check on at the LGSP (`validate_requests`)."""
+    platforms = dict(topology.platforms)
+    platforms[LGSP] = platforms[LGSP].model_copy(update={"validate_requests": True})
+    return topology.model_copy(update={"platforms": platforms})
+
+
+@pytest.fixture(scope="module")
+async def strict(
+    topology_2022: Topology, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningTopology]:
+    async with run_topology(_strict(topology_2022), tmp_path_factory.mktemp("strict")) as running:
+        yield running
+
+
+async def test_by_default_a_request_is_passed_on_unchecked_as_wso2_does(
+    sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
+) -> None:
+    lgsp = sandbox.url(LGSP)
+    headers = await bearer(client, lgsp, topology_2022, MOTCUA)
+    response = await client.get(
+        f"{lgsp}/apiCSDLDC/1.0/congDan", params={"soDinhDanh": "02409001234"}, headers=headers
+    )
+    # The back end, not the platform, judges it: NGSP routed it on.
+    records = await audit_records(
+        client, sandbox.url(NGSP), topology_2022, NGSP, message_id=response.headers["X-Message-Id"]
+    )
+    assert [r.service for r in records] == ["apiCSDLDC"]
+
+
 @pytest.mark.parametrize(
     ("value", "reason"), [("02409001234", "does not match"), ("02409001234X", "does not match")]
 )
-async def test_malformed_citizen_id_is_422_at_the_lgsp_and_never_leaves_it(
-    sandbox: RunningTopology,
+async def test_malformed_citizen_id_is_422_at_the_strict_lgsp_and_never_leaves_it(
+    strict: RunningTopology,
     topology_2022: Topology,
     client: httpx.AsyncClient,
     value: str,
     reason: str,
 ) -> None:
+    sandbox = strict
     lgsp = sandbox.url(LGSP)
     headers = await bearer(client, lgsp, topology_2022, MOTCUA)
     response = await client.get(
@@ -60,9 +91,9 @@ async def test_malformed_citizen_id_is_422_at_the_lgsp_and_never_leaves_it(
 
 
 async def test_bad_body_lists_every_wrong_field(
-    sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
+    strict: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
 ) -> None:
-    lgsp = sandbox.url(LGSP)
+    lgsp = strict.url(LGSP)
     headers = await bearer(client, lgsp, topology_2022, MOTCUA)
     response = await client.post(
         f"{lgsp}/apiCSDLDC/1.0/xacThucCongDan",
@@ -75,9 +106,9 @@ async def test_bad_body_lists_every_wrong_field(
 
 
 async def test_every_missing_field_is_named_once_even_when_nested(
-    sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
+    strict: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
 ) -> None:
-    lgsp = sandbox.url(LGSP)
+    lgsp = strict.url(LGSP)
     headers = await bearer(client, lgsp, topology_2022, MOTCUA)
     # Three fields missing at the top, one of the wrong type: four entries, each its own.
     dossier = await client.post(
@@ -124,12 +155,22 @@ async def test_operations_outside_the_contract_are_named(
 ) -> None:
     lgsp = sandbox.url(LGSP)
     headers = await bearer(client, lgsp, topology_2022, MOTCUA)
+    # WSO2's dispatcher refuses a resource the API does not publish, before any back end.
     unknown = await client.get(f"{lgsp}/apiCSDLDC/1.0/khongCo", headers=headers)
+    fault = assert_fault(unknown, 404, 404, "unknown-operation")
+    assert fault["description"] == "No matching resource found for given API Request"
+    wrong_method = await client.delete(f"{lgsp}/apiCSDLDC/1.0/congDan", headers=headers)
+    fault = assert_fault(wrong_method, 405, 405, "method-not-allowed")
+    assert fault["description"] == "Method not allowed for given API resource"
+    assert wrong_method.headers["allow"] == "GET"
+    # The sandbox names the operations, for a caller that asks.
+    unknown = await client.get(
+        f"{lgsp}/apiCSDLDC/1.0/khongCo",
+        headers={**headers, "Accept": "application/problem+json"},
+    )
     assert unknown.status_code == 404
     assert unknown.json()["type"] == problem_type("unknown-operation")
     assert "GET /congDan" in unknown.json()["detail"]
-    wrong_method = await client.delete(f"{lgsp}/apiCSDLDC/1.0/congDan", headers=headers)
-    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET"
 
 
 async def test_catalog_names_each_contract_and_serves_its_openapi(
@@ -239,3 +280,25 @@ async def test_response_checking_can_be_switched_off(
         )
     assert response.status_code == 200
     assert response.json()["CongDan"]["GioiTinh"] == 1
+
+
+async def test_the_early_check_can_be_turned_on_for_every_platform_by_setting(
+    topology_2022: Topology, tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    settings = fast_settings(tmp_path).model_copy(update={"validate_requests": True})
+    async with run_topology(topology_2022, tmp_path, settings=settings) as running:
+        lgsp = running.url(LGSP)
+        headers = await bearer(client, lgsp, topology_2022, MOTCUA)
+        response = await client.get(
+            f"{lgsp}/apiCSDLDC/1.0/congDan", params={"soDinhDanh": "123"}, headers=headers
+        )
+        ngsp = await audit_records(
+            client,
+            running.url(NGSP),
+            topology_2022,
+            NGSP,
+            message_id=response.headers["X-Message-Id"],
+        )
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["$.query.soDinhDanh"]
+    assert ngsp == []  # refused at the LGSP

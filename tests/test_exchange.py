@@ -10,7 +10,7 @@ import pytest
 
 from sandbox.harness import fast_settings
 from tests.echo_topology import NATIONAL_ECHO, PROVINCIAL_ECHO, EchoSandbox, run_echo_sandbox
-from tests.helpers import assert_problem, audit_records, bearer
+from tests.helpers import assert_fault, assert_problem, audit_records, bearer
 
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
@@ -114,14 +114,24 @@ async def test_intra_province_call_never_reaches_ngsp(
     assert ngsp == []
 
 
-async def test_unknown_service_is_404_problem_naming_the_path(
+async def test_unknown_service_is_wso2s_404_and_the_problem_names_the_path(
     echo: EchoSandbox, client: httpx.AsyncClient
 ) -> None:
     response = await _call(echo, client, "GET", "/apiKhongCo/1.0/x")
+    fault = assert_fault(response, 404, 404, "unknown-service")
+    assert "/apiKhongCo/1.0/x" in fault["description"]
+    assert "/apiKhongCo/1.0/" in response.headers["X-Sandbox-Detail"]
+    response = await _call(
+        echo,
+        client,
+        "GET",
+        "/apiKhongCo/1.0/x",
+        headers={"Accept": "application/problem+json"},
+    )
     problem = assert_problem(response, 404, "unknown-service")
     assert "/apiKhongCo/1.0/" in problem["detail"]
     response = await _call(echo, client, "GET", f"/{PROVINCIAL_ECHO}/9.9/x")
-    assert_problem(response, 404, "unknown-service")
+    assert_fault(response, 404, 404, "unknown-service")
 
 
 async def test_hanging_back_end_gets_504_within_the_platform_timeout(
@@ -160,8 +170,9 @@ async def test_consumer_without_a_grant_is_403(
     lgsp = echo.running.url(LGSP)
     headers = await bearer(client, lgsp, echo.topology, "qlvb-bac-giang")
     response = await client.get(f"{lgsp}/{NATIONAL_ECHO}/1.0/x", headers=headers)
-    problem = assert_problem(response, 403, "access-denied")
-    assert "qlvb-bac-giang" in problem["detail"] and NATIONAL_ECHO in problem["detail"]
+    assert_fault(response, 403, 900908, "access-denied")
+    detail = response.headers["X-Sandbox-Detail"]
+    assert "qlvb-bac-giang" in detail and NATIONAL_ECHO in detail
 
 
 async def test_every_exchange_is_audited_even_under_concurrency(

@@ -18,7 +18,7 @@ from sandbox.harness import RunningTopology, fast_settings, run_topology
 from sandbox.topology import load_topology
 from sandbox.verify import cases_for
 from services.common.sampledata import citizens
-from tests.helpers import admin_of, assert_problem, audit_records, bearer
+from tests.helpers import admin_of, assert_fault, assert_problem, audit_records, bearer
 
 LGSP, NGSP = "lgsp-bac-giang", "ngsp"
 POPULATION = "/apiCSDLDC/1.0/congDan"
@@ -169,11 +169,15 @@ async def test_journal_names_near_misses_and_finds_a_message(
     run: RunningTopology, client: httpx.AsyncClient
 ) -> None:
     headers = await bearer(client, run.url(LGSP), run.topology, "motcua-bac-giang")
+    # As WSO2 answers it by default; the sandbox's guess is in the header and the journal.
     miss = await client.get(f"{run.url(LGSP)}/apiCSDLD/1.0/congDan", headers=headers)
-    problem = assert_problem(miss, 404, "unknown-service")
-    assert problem["closest"] == "/apiCSDLDC/1.0/"
+    assert_fault(miss, 404, 404, "unknown-service")
+    assert "Did you mean /apiCSDLDC/1.0/?" in miss.headers["X-Sandbox-Detail"]
     # a slip of case is the commonest miss: it still finds the service meant
-    lower = await client.get(f"{run.url(LGSP)}/csdldc/1.0/congDan", headers=headers)
+    lower = await client.get(
+        f"{run.url(LGSP)}/csdldc/1.0/congDan",
+        headers={**headers, "Accept": "application/problem+json"},
+    )
     assert assert_problem(lower, 404, "unknown-service")["closest"] == "/apiCSDLDC/1.0/"
     hit = await lookup(client, run)
     journal = await client.get(
@@ -185,6 +189,8 @@ async def test_journal_names_near_misses_and_finds_a_message(
     body = journal.json()
     assert [e["status"] for e in body["exchanges"]] == [200]
     assert body["near_misses"][0]["closest"] == "/apiCSDLDC/1.0/"
+    missed = {e["message_id"]: e for e in body["near_misses"]}[miss.headers["X-Message-Id"]]
+    assert missed["closest"] == "/apiCSDLDC/1.0/" and "apiCSDLD" in missed["detail"]
 
 
 async def test_sandbox_namespace_is_admin_only(

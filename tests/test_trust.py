@@ -26,7 +26,7 @@ from tests.echo_topology import (
     EchoSandbox,
     run_echo_sandbox,
 )
-from tests.helpers import assert_problem, audit_records, bearer, token
+from tests.helpers import assert_fault, assert_problem, audit_records, bearer, token
 from tests.raw_http import send_raw
 
 LGSP = "lgsp-bac-giang"
@@ -70,12 +70,25 @@ async def test_call_without_a_grant_is_403_naming_consumer_and_service(
     echo: EchoSandbox, client: httpx.AsyncClient
 ) -> None:
     lgsp = echo.running.url(LGSP)
-    response = await client.get(
-        f"{lgsp}/{NATIONAL_ECHO}/1.0/x", headers=await bearer(client, lgsp, echo.topology, QLVB)
-    )
+    qlvb = await bearer(client, lgsp, echo.topology, QLVB)
+    url = f"{lgsp}/{NATIONAL_ECHO}/1.0/x"
+    # As WSO2 answers it: no subscription to the API is 900908 "Resource forbidden".
+    response = await client.get(url, headers=qlvb)
+    fault = assert_fault(response, 403, 900908, "access-denied")
+    assert fault["message"] == "Resource forbidden "
+    assert QLVB in response.headers["X-Sandbox-Detail"]
+    await _assert_not_seen(echo, client, response)
+    # The sandbox's own diagnosis, for a caller that asks for it.
+    response = await client.get(url, headers={**qlvb, "Accept": "application/problem+json"})
     body = assert_problem(status=403, slug="access-denied", response=response)
     assert (body["consumer"], body["service"]) == (QLVB, NATIONAL_ECHO)
-    await _assert_not_seen(echo, client, response)
+    journal = await client.get(
+        f"{lgsp}/_sandbox/journal",
+        params={"message_id": response.headers["X-Message-Id"]},
+        headers=await bearer(client, lgsp, echo.topology, ADMIN),
+    )
+    [seen] = journal.json()["exchanges"]
+    assert seen["outcome"] == "access-denied" and QLVB in seen["detail"]
 
 
 async def test_catalog_shows_a_consumer_exactly_what_it_may_call(
@@ -95,6 +108,23 @@ async def test_catalog_shows_a_consumer_exactly_what_it_may_call(
     assert_problem(status=401, slug="missing-token", response=await client.get(f"{lgsp}/catalog"))
 
 
+@pytest.mark.parametrize("authorization", [None, "Basic bW90Y3VhOng=", "Bearer"])
+async def test_a_routed_call_without_a_bearer_token_is_wso2s_missing_credentials(
+    echo: EchoSandbox, client: httpx.AsyncClient, authorization: str | None
+) -> None:
+    lgsp = echo.running.url(LGSP)
+    headers = {"Authorization": authorization} if authorization else {}
+    response = await client.get(f"{lgsp}/{PROVINCIAL_ECHO}/1.0/x", headers=headers)
+    fault = assert_fault(response, 401, 900902)
+    assert fault["message"] == "Missing Credentials"
+    assert "Bearer" in response.headers["WWW-Authenticate"]
+    assert response.headers["X-Sandbox-Problem"] in (
+        problem_type("missing-token"),
+        problem_type("invalid-token"),
+    )
+    await _assert_not_seen(echo, client, response)
+
+
 async def test_another_province_is_out_of_reach(
     echo: EchoSandbox, client: httpx.AsyncClient
 ) -> None:
@@ -104,20 +134,22 @@ async def test_another_province_is_out_of_reach(
     response = await client.get(
         f"{bac_giang}/{PROVINCIAL_ECHO}/1.0/x", headers={"Authorization": f"Bearer {foreign}"}
     )
-    assert_problem(status=401, slug="invalid-token", response=response)
+    assert_fault(response, 401, 900901, "invalid-token")
+    assert response.headers["WWW-Authenticate"].startswith('Bearer realm="WSO2 API Manager"')
     await _assert_not_seen(echo, client, response)
     # Bắc Giang's consumer asking its own LGSP for Bắc Ninh's intra-province service.
     response = await client.get(
         f"{bac_giang}/{OTHER_PROVINCE_ECHO}/1.0/x",
         headers=await bearer(client, bac_giang, echo.topology, MOTCUA),
     )
-    assert_problem(status=404, slug="unknown-service", response=response)
+    fault = assert_fault(response, 404, 404, "unknown-service")
+    assert fault["type"] == "Status report"
     # Nor can it go round through NGSP: its token is not NGSP's.
     response = await client.get(
         f"{echo.running.url(NGSP)}/{NATIONAL_ECHO}/1.0/x",
         headers=await bearer(client, bac_giang, echo.topology, MOTCUA),
     )
-    assert_problem(status=401, slug="invalid-token", response=response)
+    assert_fault(response, 401, 900901, "invalid-token")
 
 
 async def test_admin_api_needs_an_admin_and_grants_take_effect_and_persist(
@@ -146,10 +178,11 @@ async def test_admin_api_needs_an_admin_and_grants_take_effect_and_persist(
 
     admin = await bearer(client, lgsp, echo.topology, ADMIN)
     assert (await client.delete(url, headers=admin)).status_code == 200
-    assert_problem(
-        status=403,
-        slug="access-denied",
-        response=await client.get(f"{lgsp}/{NATIONAL_ECHO}/1.0/x", headers=qlvb),
+    assert_fault(
+        await client.get(f"{lgsp}/{NATIONAL_ECHO}/1.0/x", headers=qlvb),
+        403,
+        900908,
+        "access-denied",
     )
 
 
@@ -292,7 +325,8 @@ async def test_noisy_consumer_gets_429_while_another_is_still_served(
     assert statuses.count(200) <= QLVB_RATE["burst"] + 1
     assert statuses.count(429) >= 10 - QLVB_RATE["burst"] - 1
     limited = next(r for r in noisy if r.status_code == 429)
-    assert_problem(status=429, slug="rate-limited", response=limited)
+    fault = assert_fault(limited, 429, 900803, "rate-limited")
+    assert fault["message"] == "Message throttled out"
     assert int(limited.headers["Retry-After"]) >= 1
     await _assert_not_seen(echo, client, limited)
     assert [r.status_code for r in quiet] == [200] * 10

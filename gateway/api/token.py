@@ -1,11 +1,15 @@
-"""POST /token: OAuth2 client credentials, as WSO2 API Manager answers it on the real platforms."""
+"""POST /token and POST /revoke: OAuth2 client credentials and token revocation (RFC 7009), as
+WSO2 API Manager's gateway serves them on the real platforms (the revoke endpoint beside /token
+is WSO2 API-M 3.x's `https://<gateway>:8243/revoke`; 4.x moved it to the key manager's
+`/oauth2/revoke`)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from starlette.datastructures import FormData
 
 from apikit.problems import ProblemError
 from contracts.platform import TokenResponse
@@ -64,7 +68,11 @@ def authenticate_client(consumers: Consumers, client_id: str, secret: str) -> Co
     responses={400: {"model": Problem}, 401: {"model": Problem}, 415: {"model": Problem}},
 )
 async def issue_token(
-    request: Request, exchange: ExchangeDep, consumers: ConsumersDep, tokens: TokensDep
+    request: Request,
+    response: Response,
+    exchange: ExchangeDep,
+    consumers: ConsumersDep,
+    tokens: TokensDep,
 ) -> TokenResponse:
     # Token issuance is an audited exchange, so a consumer fetching a token per call
     # (instead of caching it) shows in the audit log. Token requests carry secrets: not even
@@ -75,27 +83,52 @@ async def issue_token(
     exchange.note_caller(consumer.id)
     issued = tokens.issue(consumer.id)
     exchange.outcome = "token-issued"
+    # RFC 6749 5.1: a reply carrying a token is never cached.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
     return issued
 
 
-async def _authenticate_token_request(consumers: Consumers, request: Request) -> Consumer:
+@router.post(
+    "/revoke",
+    summary="Revoke an access token (RFC 7009)",
+    response_class=Response,
+    responses={
+        200: {"description": "Revoked, or not a token of this client (RFC 7009 2.2)"},
+        400: {"model": Problem},
+        401: {"model": Problem},
+        415: {"model": Problem},
+    },
+)
+async def revoke_token(
+    request: Request, exchange: ExchangeDep, consumers: ConsumersDep, tokens: TokensDep
+) -> Response:
+    exchange.keep_hashes = False
+    exchange.request_bytes = int(request.headers.get("content-length") or 0)
+    form = await _form(request, "token=<the access token>")
+    consumer = _client_of(consumers, request, form)
+    exchange.note_caller(consumer.id)
+    token = form.get("token")
+    if not isinstance(token, str) or not token:
+        raise _oauth_error(400, "invalid_request", "Give the token to revoke as token=<token>.")
+    # An unknown token, or another client's, is answered 200 too: nothing to tell a prober.
+    exchange.outcome = "token-revoked" if tokens.revoke(token, consumer.id) else "token-unknown"
+    return Response(status_code=200, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+async def _form(request: Request, what: str) -> FormData:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise ProblemError(
             415,
             "unsupported-media-type",
             "Token request must be form-encoded",
-            "Send Content-Type: application/x-www-form-urlencoded with "
-            "grant_type=client_credentials.",
+            f"Send Content-Type: application/x-www-form-urlencoded with {what}.",
         )
-    form = await request.form()
-    grant_type = form.get("grant_type")
-    if grant_type != "client_credentials":
-        raise _oauth_error(
-            400,
-            "unsupported_grant_type",
-            f"grant_type must be client_credentials, got {grant_type!r}.",
-        )
+    return await request.form()
+
+
+def _client_of(consumers: Consumers, request: Request, form: FormData) -> Consumer:
     basic = _basic_credentials(request.headers.get("authorization"))
     if basic is None:
         client_id, secret = form.get("client_id"), form.get("client_secret")
@@ -108,3 +141,15 @@ async def _authenticate_token_request(consumers: Consumers, request: Request) ->
             )
         basic = (client_id, secret)
     return authenticate_client(consumers, *basic)
+
+
+async def _authenticate_token_request(consumers: Consumers, request: Request) -> Consumer:
+    form = await _form(request, "grant_type=client_credentials")
+    grant_type = form.get("grant_type")
+    if grant_type != "client_credentials":
+        raise _oauth_error(
+            400,
+            "unsupported_grant_type",
+            f"grant_type must be client_credentials, got {grant_type!r}.",
+        )
+    return _client_of(consumers, request, form)

@@ -4,8 +4,11 @@ Routed calls, documents, `/token` and the admin API all pass through `AuditedExc
 a message id (the caller's, checked, or a fresh one), refusal while the audit log cannot take
 records, timing, body sizes and hashes, one `AuditEntry` committed before the answer leaves
 (no exchange is answered unlogged), and the message id on the answer. Any failure, expected
-or not, is answered as problem+json and audited like a success. Observers (the journal, the live
-metrics, the exchange log line) see every finished exchange: one stream for all of them.
+or not, is answered as problem+json and audited like a success; routed calls (`wso2_faults`)
+answer the refusals the real gateway makes as WSO2 faults instead, unless the caller asks for
+problem+json (`Accept: application/problem+json`), and carry the sandbox's diagnosis in the
+`X-Sandbox-Problem`/`X-Sandbox-Detail` headers and the journal either way. Observers (the
+journal, the live metrics, the exchange log line) see every finished exchange: one stream.
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
 from apikit import headers as h
+from apikit.gateway_fault import FAULT_MEDIA_TYPE
 from apikit.problems import ProblemError, as_problem, internal_error, problem_response
 from contracts.audit import AuditEntry
-from contracts.problem import FieldError
+from contracts.problem import PROBLEM_MEDIA_TYPE, FieldError, problem_type
 from gateway.messagelog.audit import AuditLog, AuditNotCommitted
 
 log = logging.getLogger(__name__)
@@ -69,6 +74,7 @@ class Exchange:
     outcome: str = "ok"
     # Diagnostics for the developer's journal, never stored in the audit log.
     closest: str | None = None
+    detail: str | None = None
 
     def note_caller(self, consumer: str, origin: str | None = None) -> None:
         self.consumer = consumer
@@ -108,6 +114,7 @@ class AuditedExchanges:
         *,
         service: str | None = None,
         reads: bool = True,
+        wso2_faults: bool = False,
     ) -> Response:
         """Run `handler` as one audited exchange; its answer, or the problem it raised.
 
@@ -137,9 +144,14 @@ class AuditedExchanges:
                 problem = internal_error()
             exchange.outcome = problem.slug
             exchange.closest = problem.extra.get("closest")
-            response = problem_response(
-                problem.to_problem(exchange.message_id, instance=exchange.path), problem.headers
-            )
+            exchange.detail = problem.detail
+            if wso2_faults and problem.fault is not None:
+                response = _fault_or_problem(request, problem, exchange)
+            else:
+                response = problem_response(
+                    problem.to_problem(exchange.message_id, instance=exchange.path),
+                    problem.headers,
+                )
         if not read_only or response.status_code >= 400:
             response = await self._finish(exchange, response)
         response.headers[h.MESSAGE_ID] = exchange.message_id
@@ -187,6 +199,39 @@ class AuditedExchanges:
                 problem.to_problem(exchange.message_id, instance=exchange.path), problem.headers
             )
         return response
+
+
+def _wants_problem(request: Request) -> bool:
+    return PROBLEM_MEDIA_TYPE in request.headers.get("accept", "").lower()
+
+
+def _header_safe(text: str, limit: int = 512) -> str:
+    # A header value is printable ASCII here: details quote paths, which may carry control
+    # characters, and name Vietnamese services now and then.
+    flat = " ".join(text.split())
+    return "".join(c if " " <= c <= "~" else ascii(c)[1:-1] for c in flat[:limit])[:limit]
+
+
+def _fault_or_problem(request: Request, problem: ProblemError, exchange: Exchange) -> Response:
+    """The refusal as WSO2 sends it, or as problem+json for a caller that asks for that."""
+    fault = problem.fault
+    assert fault is not None
+    diagnosis = {
+        h.SANDBOX_PROBLEM: problem_type(problem.slug),
+        h.SANDBOX_DETAIL: _header_safe(problem.detail),
+    }
+    if _wants_problem(request):
+        return problem_response(
+            problem.to_problem(exchange.message_id, instance=exchange.path),
+            {**problem.headers, **diagnosis},
+        )
+    return Response(
+        orjson.dumps(fault.body()),
+        status_code=fault.status,
+        media_type=FAULT_MEDIA_TYPE,
+        # The problem's own headers (Allow, Retry-After) stay: they do not change the body.
+        headers={**problem.headers, **fault.headers, **diagnosis},
+    )
 
 
 def current_exchange(request: Request) -> Exchange | None:

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from contracts.audit import AuditEntry
 from contracts.platform import JournalEntry
 
+_Kept = tuple[AuditEntry, str | None, str | None]
 
-def _view(entry: AuditEntry, closest: str | None) -> JournalEntry:
+
+def _view(entry: AuditEntry, closest: str | None, detail: str | None) -> JournalEntry:
     return JournalEntry(
         time=datetime.fromtimestamp(entry.time, UTC),
         message_id=entry.message_id,
@@ -26,6 +28,7 @@ def _view(entry: AuditEntry, closest: str | None) -> JournalEntry:
         outcome=entry.outcome,
         duration_ms=round(entry.duration_ms, 3),
         closest=closest,
+        detail=detail,
     )
 
 
@@ -33,22 +36,24 @@ class Journal:
     """Keeps the raw entries: the hot path only appends; views are built when read."""
 
     def __init__(self, size: int = 500) -> None:
-        self._entries: deque[tuple[AuditEntry, str | None]] = deque(maxlen=size)
-        self._misses: deque[tuple[AuditEntry, str | None]] = deque(maxlen=size)
+        self._entries: deque[_Kept] = deque(maxlen=size)
+        self._misses: deque[_Kept] = deque(maxlen=size)
 
-    def add(self, entry: AuditEntry, closest: str | None = None) -> None:
-        self._entries.append((entry, closest))
+    def add(self, entry: AuditEntry, closest: str | None = None, detail: str | None = None) -> None:
+        self._entries.append((entry, closest, detail))
         if entry.outcome == "unknown-service":
-            self._misses.append((entry, closest))
+            self._misses.append((entry, closest, detail))
 
     def recent(self, limit: int, message_id: str | None = None) -> list[JournalEntry]:
         found = [
-            _view(e, c) for e, c in reversed(self._entries) if message_id in (None, e.message_id)
+            _view(*kept)
+            for kept in reversed(self._entries)
+            if message_id in (None, kept[0].message_id)
         ]
         return found[:limit]
 
     def near_misses(self, limit: int) -> list[JournalEntry]:
-        return [_view(e, c) for e, c in list(reversed(self._misses))[:limit]]
+        return [_view(*kept) for kept in list(reversed(self._misses))[:limit]]
 
     def clear(self) -> None:
         self._entries.clear()

@@ -15,6 +15,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from apikit import gateway_fault as wso2
 from apikit import headers as h
 from apikit.problems import ProblemError
 from contracts.problem import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
@@ -51,8 +52,10 @@ class RoutedCall:
         limiter: RateLimiter,
         hop: UpstreamHop,
         exchanges: AuditedExchanges,
+        validate_requests: bool = False,
     ) -> None:
         self._platform = platform
+        self._validate_requests = validate_requests or settings.validate_requests
         self._settings = settings
         self._registry = registry
         self._authenticator = authenticator
@@ -62,13 +65,15 @@ class RoutedCall:
         self._exchanges = exchanges
 
     async def __call__(self, request: Request) -> Response:
-        return await self._exchanges.answer(request, partial(self._handle, request))
+        return await self._exchanges.answer(
+            request, partial(self._handle, request), wso2_faults=True
+        )
 
     async def _handle(self, request: Request, exchange: Exchange) -> Response:
         check_path(request)
         route, resource = self._route_of(request)
         exchange.service, exchange.version = route.spec.code, route.spec.version
-        consumer = self._authenticator.authenticate(request.headers.get("authorization"))
+        consumer = self._authenticate(request, route)
         origin = _origin_consumer(consumer, request)
         exchange.note_caller(consumer.id, origin)
         self._authorize(consumer, route)
@@ -77,7 +82,9 @@ class RoutedCall:
         )
         exchange.note_body(body)
         check_json(request, body)
-        operation = _check_request(route, consumer, request, resource, body)
+        operation = _check_request(
+            route, consumer, request, resource, body, validate=self._validate_requests
+        )
         response = await self._hop.forward(
             request,
             route,
@@ -98,6 +105,20 @@ class RoutedCall:
             _check_response(route, operation, response)
         return response
 
+    def _authenticate(self, request: Request, route: Route) -> Consumer:
+        authorization = request.headers.get("authorization")
+        try:
+            return self._authenticator.authenticate(authorization)
+        except ProblemError as refusal:
+            # WSO2 finds no credentials unless there is a bearer token to check.
+            scheme, _, token = (authorization or "").partition(" ")
+            refusal.fault = (
+                wso2.missing_credentials()
+                if scheme.lower() != "bearer" or not token.strip()
+                else wso2.invalid_credentials(route.spec.code, route.spec.version)
+            )
+            raise
+
     def _route_of(self, request: Request) -> tuple[Route, str]:
         params = request.path_params
         code, version = params["code"], params["version"]
@@ -117,6 +138,7 @@ class RoutedCall:
                 f"No service is registered at {asked} on {self._platform}.{hint} "
                 f"Registered: {', '.join(known) or 'none'}.",
                 closest=closest[0] if closest else None,
+                fault=wso2.no_such_api(request.url.path),
             )
         return route, params.get("resource", "")
 
@@ -130,6 +152,7 @@ class RoutedCall:
                 f"at {self._platform}.",
                 consumer=consumer.id,
                 service=route.spec.code,
+                fault=wso2.resource_forbidden(),
             )
         wait = self._limiter.acquire(consumer.id)
         if wait is not None:
@@ -140,6 +163,8 @@ class RoutedCall:
                 f"Consumer {consumer.id!r} is over its quota at {self._platform}; "
                 f"retry in {wait:.2f} s.",
                 headers={"Retry-After": retry_after_header(wait)},
+                # The sandbox's quota is per consumer (application), across its services.
+                fault=wso2.throttled_out(wso2.THROTTLED_APPLICATION, retry_after_header(wait)),
             )
 
 
@@ -154,14 +179,30 @@ def relayed_outcome(response: Response) -> str:
 
 
 def _check_request(
-    route: Route, consumer: Consumer, request: Request, resource: str, body: bytes
+    route: Route,
+    consumer: Consumer,
+    request: Request,
+    resource: str,
+    body: bytes,
+    *,
+    validate: bool,
 ) -> Operation | None:
-    """Match the contract's operation; on the first hop, also check the request against it."""
+    """Match the contract's operation; with `validate`, on the first hop, check the request.
+
+    Matching is WSO2's resource dispatch (a call to no published resource is refused there);
+    checking the request's fields is not something WSO2 does by default, so it is optional.
+    """
     if route.validator is None:
         return None
-    operation, path_values = route.validator.match(request.method, resource)
-    if Role.PLATFORM in consumer.roles:
-        return operation  # the first hop already checked it
+    try:
+        operation, path_values = route.validator.match(request.method, resource)
+    except ProblemError as refusal:
+        refusal.fault = (
+            wso2.method_not_allowed() if refusal.status == 405 else wso2.no_matching_resource()
+        )
+        raise
+    if not validate or Role.PLATFORM in consumer.roles:
+        return operation  # unchecked, or the first hop already checked it
     errors = route.validator.check_request(
         operation,
         path_values,

@@ -1,16 +1,20 @@
-"""Signed, expiring access tokens (JWT, HS256), issued and checked by one platform."""
+"""Expiring access tokens, issued and checked by one platform: opaque by default, as the NGSP
+connection guide shows them (`Bearer 49d61ed6-…`, a UUID WSO2's key manager looks up), or
+signed JWTs (HS256) where the topology asks for them (`token_format: jwt`)."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Literal
 
 import jwt
 
 from apikit.problems import ProblemError
 from contracts.platform import TokenResponse
 from gateway.trust.keyring import Keyring
+from gateway.trust.token_store import TokenStore
 
 _ALGORITHM = "HS256"
 
@@ -30,15 +34,28 @@ def _unauthorized(slug: str, title: str, detail: str) -> ProblemError:
 class TokenService:
     _CACHE_SIZE = 10_000
 
-    def __init__(self, issuer: str, keyring: Keyring, ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        issuer: str,
+        keyring: Keyring,
+        ttl_seconds: int,
+        store: TokenStore,
+        token_format: Literal["opaque", "jwt"] = "opaque",
+    ) -> None:
         self.issuer = issuer
         self.keyring = keyring
+        self.store = store
+        self.token_format = token_format
         self._ttl = ttl_seconds
         # A consumer sends the same token for an hour: check its signature once, not per call.
         self._verified: dict[str, Claims] = {}
 
     def issue(self, consumer_id: str) -> TokenResponse:
         now = int(time.time())
+        if self.token_format == "opaque":
+            token = str(uuid.uuid4())
+            self.store.add(token, consumer_id, now + self._ttl)
+            return TokenResponse(access_token=token, expires_in=self._ttl)
         claims = {
             "iss": self.issuer,
             "aud": self.issuer,
@@ -67,7 +84,35 @@ class TokenService:
             )
         return self.verify(token.strip())
 
+    def revoke(self, token: str, consumer_id: str) -> bool:
+        """Revoke `token` if it is this consumer's (RFC 7009); False if it is not one."""
+        stored = self.store.find(token)
+        if stored is not None:
+            if stored.consumer_id != consumer_id:
+                return False
+            self.store.revoke(token)
+        else:
+            try:
+                claims = self._decode(token)
+            except ProblemError:
+                return False
+            if claims.consumer_id != consumer_id:
+                return False
+            # A signed token stays valid by itself: keep its digest as revoked until it expires.
+            self.store.add(token, consumer_id, claims.expires_at, revoked=True)
+        self._verified.pop(token, None)
+        return True
+
     def verify(self, token: str) -> Claims:
+        stored = self.store.find(token)
+        if stored is not None:
+            return self._checked(stored.consumer_id, stored.expires_at, stored.revoked)
+        if token.count(".") != 2:
+            raise _unauthorized(
+                "invalid-token",
+                "Invalid access token",
+                f"The token was not issued by platform {self.issuer!r}, or it was revoked.",
+            )
         cached = self._verified.get(token)
         if cached is not None:
             if cached.expires_at > time.time():
@@ -78,6 +123,18 @@ class TokenService:
             self._verified.clear()
         self._verified[token] = claims
         return claims
+
+    @staticmethod
+    def _checked(consumer_id: str, expires_at: int, revoked: bool) -> Claims:
+        if revoked:
+            raise _unauthorized(
+                "token-revoked", "Access token revoked", "Get a new token from POST /token."
+            )
+        if expires_at <= time.time():
+            raise _unauthorized(
+                "token-expired", "Access token expired", "Get a new token from POST /token."
+            )
+        return Claims(consumer_id=consumer_id, expires_at=expires_at)
 
     def _decode(self, token: str) -> Claims:
         try:
