@@ -8,6 +8,9 @@ MESSAGE_ID_FORMAT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 # The consumer the first platform authenticated; later hops see the platform as the caller.
 ORIGIN_CONSUMER = "X-Origin-Consumer"
 CONSUMER = "X-Consumer-Id"
+# A provincial credential scheme (Hậu Giang's LGSP): base64 JSON of the key and secret, sent on
+# every call instead of a bearer token; a credential like Authorization, never passed on.
+LGSP_ACCESS_TOKEN = "lgspaccesstoken"
 # Picks a back end's canned test outcome for one call (contracts/scenarios.py); passes
 # through every platform like any end-to-end header, and comes back on the answer.
 SANDBOX_SCENARIO = "X-Sandbox-Scenario"

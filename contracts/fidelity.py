@@ -75,3 +75,22 @@ def unverified(note: str = "No public source found; the shape is the sandbox's o
 def document_entry(fidelity: Fidelity) -> dict[str, object]:
     """`x-sandbox-fidelity` of an OpenAPI operation."""
     return {"status": fidelity.status, "sources": list(fidelity.sources), "note": fidelity.note}
+
+
+# Provincial variants a platform may take on in the topology (contracts/topology.py Platform),
+# each with where it comes from: the ledger's second table.
+PLATFORM_VARIANTS: dict[str, Fidelity] = {
+    "unversioned_paths": unverified(
+        "Some provincial LGSPs publish services without the version "
+        "(/apiCSDLDKDN/chiTietDoanhNghiep, the project's domain notes); no public client "
+        "calling such a path was found. A context in several versions answers with its newest."
+    ),
+    "lgsp_access_token": verified(
+        "VietOpenCPS/opencps-v2 modules/backend-dossiermgt/backend-dossiermgt-service/src/main/"
+        "java/org/opencps/dossiermgt/action/impl/QLVBIntegrationActionImpl.java (and "
+        "QLCDIntegrationActionImpl.java): header lgspaccesstoken = base64 of "
+        '{"AccessKey","SecretKey","AppName","PartnerCode","PartnerCodeCus"} on every call',
+        note="Hậu Giang's LGSP. The sandbox checks AccessKey and SecretKey as the consumer's key "
+        "and secret; AppName and the partner codes are carried but not checked.",
+    ),
+}

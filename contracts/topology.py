@@ -85,6 +85,20 @@ class Platform(_Strict):
         description="Access tokens from POST /token: opaque UUIDs as the NGSP guide shows them, "
         "or signed JWTs",
     )
+    # Provincial variants (README "Provincial variants"; docs/fidelity.md names the sources).
+    unversioned_paths: bool = Field(
+        default=False,
+        description="Also answer /{context}/{resource} without the version, as some LGSPs "
+        "publish their services (unverified: no public client shows it); a context "
+        "registered in several versions is answered by its newest",
+    )
+    lgsp_access_token: bool = Field(
+        default=False,
+        description="Also accept an `lgspaccesstoken` header instead of a bearer token: base64 "
+        "of the JSON {AccessKey, SecretKey, AppName, PartnerCode, PartnerCodeCus}, the "
+        "consumer's key and secret as AccessKey and SecretKey, as the Hậu Giang LGSP's "
+        "clients send it on every call (VietOpenCPS/opencps-v2, QLVBIntegrationActionImpl)",
+    )
 
 
 class Backend(_Strict):

@@ -171,6 +171,8 @@ async def _build(
         ),
         exchanges=exchanges,
         validate_requests=spec.validate_requests,
+        unversioned_paths=spec.unversioned_paths,
+        lgsp_access_token=spec.lgsp_access_token,
     )
 
     document_store = DocumentStore(data_dir / f"{spec.name}.documents.sqlite3", spec.name)

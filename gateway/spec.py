@@ -67,3 +67,5 @@ class PlatformSpec(BaseModel):
     faults: list[FaultRule] = []
     validate_requests: bool = False
     token_format: Literal["opaque", "jwt"] = "opaque"
+    unversioned_paths: bool = False
+    lgsp_access_token: bool = False

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.edxml import DocumentPackage
+from contracts.fidelity import PLATFORM_VARIANTS
 from contracts.openapi_store import OPENAPI_DIR
 from contracts.registry import ContractRef, contracts
 from contracts.topology import Tier, Topology
@@ -110,6 +111,16 @@ def fidelity_table() -> str:
             "| contract | operation | status | sources | note |",
             "| --- | --- | --- | --- | --- |",
             *rows,
+            "",
+            "## Provincial variants (topology options of a platform)",
+            "",
+            "| option | status | sources | note |",
+            "| --- | --- | --- | --- |",
+            *(
+                f"| `{name}` | {entry.status} | {_cell('; '.join(entry.sources))} | "
+                f"{_cell(entry.note)} |"
+                for name, entry in PLATFORM_VARIANTS.items()
+            ),
             "",
         ]
     )

@@ -70,6 +70,8 @@ def platform_spec(topology: Topology, name: str, addresses: AddressBook) -> Plat
         faults=[f for f in topology.faults if f.service in _codes_at(topology, name)],
         validate_requests=platform.validate_requests,
         token_format=platform.token_format,
+        unversioned_paths=platform.unversioned_paths,
+        lgsp_access_token=platform.lgsp_access_token,
     )
 
 

@@ -107,3 +107,14 @@ async def test_the_platform_catalog_shows_each_operations_fidelity(
     ).json()
     operation = document["paths"]["/dangKyHoTich"]["post"]
     assert operation["x-sandbox-fidelity"]["status"] == "partial"
+
+
+def test_every_provincial_variant_of_the_topology_names_its_source_in_the_ledger() -> None:
+    from contracts.fidelity import PLATFORM_VARIANTS
+    from contracts.topology import Platform
+
+    options = {"unversioned_paths", "lgsp_access_token"}
+    assert set(PLATFORM_VARIANTS) == options
+    assert options <= set(Platform.model_fields)
+    for name, entry in PLATFORM_VARIANTS.items():
+        assert entry.status == "unverified" or entry.sources, name

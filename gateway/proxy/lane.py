@@ -33,7 +33,17 @@ def _exchange_params(scope: Scope) -> dict[str, str] | None:
         # As the caller wrote it: what is passed on, so that %3F stays part of the path and
         # %252e does not become a dot on the way.
         "raw_resource": _raw_resource(scope.get("raw_path"), resource),
+        # The second segment as sent: on a platform that publishes unversioned paths it may
+        # be the first segment of the resource.
+        "raw_version": _raw_segment(scope.get("raw_path"), 2, parts[2]),
     }
+
+
+def _raw_segment(raw_path: bytes | None, index: int, decoded: str) -> str:
+    if raw_path is None:
+        return quote(decoded, safe=_PATH_SAFE)
+    parts = raw_path.split(b"/", index + 1)
+    return quote(parts[index], safe=_PATH_SAFE + "%") if len(parts) > index else ""
 
 
 def _raw_resource(raw_path: bytes | None, resource: str) -> str:

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from apikit import gateway_fault as wso2
 from apikit import headers as h
+from apikit.headers import LGSP_ACCESS_TOKEN
 from apikit.problems import ProblemError
 from contracts.problem import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
 from contracts.topology import Consumer, Role
@@ -53,8 +54,12 @@ class RoutedCall:
         hop: UpstreamHop,
         exchanges: AuditedExchanges,
         validate_requests: bool = False,
+        unversioned_paths: bool = False,
+        lgsp_access_token: bool = False,
     ) -> None:
         self._platform = platform
+        self._unversioned_paths = unversioned_paths
+        self._lgsp_access_token = lgsp_access_token
         self._validate_requests = validate_requests or settings.validate_requests
         self._settings = settings
         self._registry = registry
@@ -71,7 +76,7 @@ class RoutedCall:
 
     async def _handle(self, request: Request, exchange: Exchange) -> Response:
         check_path(request)
-        route, resource = self._route_of(request)
+        route, resource, raw_resource = self._route_of(request)
         exchange.service, exchange.version = route.spec.code, route.spec.version
         consumer = self._authenticate(request, route)
         origin = _origin_consumer(consumer, request)
@@ -89,7 +94,7 @@ class RoutedCall:
             request,
             route,
             resource,
-            request.path_params["raw_resource"],
+            raw_resource,
             body,
             exchange.message_id,
             origin,
@@ -107,22 +112,36 @@ class RoutedCall:
 
     def _authenticate(self, request: Request, route: Route) -> Consumer:
         authorization = request.headers.get("authorization")
+        lgsp_token = request.headers.get(LGSP_ACCESS_TOKEN)
         try:
+            if self._lgsp_access_token and lgsp_token is not None and authorization is None:
+                return self._authenticator.with_lgsp_access_token(lgsp_token)
             return self._authenticator.authenticate(authorization)
         except ProblemError as refusal:
             # WSO2 finds no credentials unless there is a bearer token to check.
             scheme, _, token = (authorization or "").partition(" ")
+            presented = (scheme.lower() == "bearer" and token.strip()) or (
+                self._lgsp_access_token and lgsp_token is not None
+            )
             refusal.fault = (
-                wso2.missing_credentials()
-                if scheme.lower() != "bearer" or not token.strip()
-                else wso2.invalid_credentials(route.spec.code, route.spec.version)
+                wso2.invalid_credentials(route.spec.code, route.spec.version)
+                if presented
+                else wso2.missing_credentials()
             )
             raise
 
-    def _route_of(self, request: Request) -> tuple[Route, str]:
+    def _route_of(self, request: Request) -> tuple[Route, str, str]:
+        """The route, and the resource decoded and as sent."""
         params = request.path_params
         code, version = params["code"], params["version"]
         route = self._registry.find(code, version)
+        resource, raw_resource = params.get("resource", ""), params["raw_resource"]
+        if route is None and self._unversioned_paths:
+            # /{context}/{resource}: what looked like the version is the resource's start.
+            route = self._newest(code)
+            resource = f"{version}/{resource}" if resource else version
+            raw = params["raw_version"]
+            raw_resource = f"{raw}/{raw_resource}" if raw_resource else raw
         if route is None:
             known = sorted(f"/{c}/{v}/" for c, v in self._registry.routes)
             asked = f"/{code}/{version}/"
@@ -140,7 +159,14 @@ class RoutedCall:
                 closest=closest[0] if closest else None,
                 fault=wso2.no_such_api(request.url.path),
             )
-        return route, params.get("resource", "")
+        return route, resource, raw_resource
+
+    def _newest(self, code: str) -> Route | None:
+        versions = [v for c, v in self._registry.routes if c == code]
+        if not versions:
+            return None
+        newest = max(versions, key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit()))
+        return self._registry.find(code, newest)
 
     def _authorize(self, consumer: Consumer, route: Route) -> None:
         if not self._access.may_call(consumer.id, route.spec.code):

@@ -31,6 +31,7 @@ from gateway.trust.upstream_token import UpstreamToken
 # are set by the platform itself so a consumer cannot impersonate another.
 _STRIPPED = h.HOP_BY_HOP | {
     "authorization",
+    h.LGSP_ACCESS_TOKEN,
     "cookie",
     h.MESSAGE_ID.lower(),
     h.ORIGIN_CONSUMER.lower(),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import json
 from collections.abc import Iterable, Iterator
 
 from apikit.problems import ProblemError
@@ -57,6 +60,34 @@ class Authenticator:
                 "invalid-token",
                 "Invalid access token",
                 f"Consumer {claims.consumer_id!r} is no longer registered at {self._platform}.",
+            )
+        return consumer
+
+    def with_lgsp_access_token(self, value: str) -> Consumer:
+        """The consumer an `lgspaccesstoken` header names: base64 of a JSON object whose
+        AccessKey and SecretKey are the consumer's key and secret (the Hậu Giang LGSP's
+        scheme, sent on every call instead of a bearer token)."""
+        try:
+            fields = json.loads(base64.b64decode(value.strip(), validate=True))
+            key, secret = fields["AccessKey"], fields["SecretKey"]
+        except (binascii.Error, ValueError, KeyError, TypeError):
+            raise ProblemError(
+                401,
+                "invalid-lgsp-access-token",
+                "Invalid lgspaccesstoken",
+                "lgspaccesstoken must be base64 of a JSON object with AccessKey and SecretKey.",
+            ) from None
+        consumer = (
+            self._consumers.with_secret(key, secret)
+            if isinstance(key, str) and isinstance(secret, str)
+            else None
+        )
+        if consumer is None:
+            raise ProblemError(
+                401,
+                "invalid-lgsp-access-token",
+                "Invalid lgspaccesstoken",
+                f"Unknown AccessKey or wrong SecretKey at {self._platform}.",
             )
         return consumer
 
