@@ -43,6 +43,20 @@ class GatewayFault:
         return {"fault": fault}
 
 
+@dataclass(frozen=True, slots=True)
+class OAuthError:
+    """A refused token request as an OAuth 2.0 server answers it (RFC 6749 5.2), which is how
+    WSO2's token endpoint answers: `{"error_description": ..., "error": ...}`."""
+
+    status: int
+    error: str
+    description: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def body(self) -> dict[str, str]:
+        return {"error_description": self.description, "error": self.error}
+
+
 def invalid_credentials(api: str, version: str) -> GatewayFault:
     # The description as a live WSO2 gateway writes it (FBR capture, 2026): it names the API.
     return GatewayFault(

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from apikit.gateway_fault import GatewayFault
+from apikit.gateway_fault import GatewayFault, OAuthError
 from apikit.headers import MESSAGE_ID, MESSAGE_ID_FORMAT
 from contracts.problem import PROBLEM_MEDIA_TYPE, FieldError, Problem, problem_type
 
@@ -49,7 +49,7 @@ class ProblemError(Exception):
         *,
         errors: Iterable[FieldError] | None = None,
         headers: Mapping[str, str] | None = None,
-        fault: GatewayFault | None = None,
+        fault: GatewayFault | OAuthError | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail)

@@ -85,7 +85,7 @@ async def test_token_with_form_fields_works_too(
         ({"grant_type": "password"}, ("motcua-bac-giang-key", "x"), 400, "unsupported_grant_type"),
     ],
 )
-async def test_token_refusals_are_problems_with_oauth_error_codes(
+async def test_token_refusals_are_oauth_errors_or_problems_on_request(
     echo: EchoSandbox,
     client: httpx.AsyncClient,
     form: dict[str, str],
@@ -93,8 +93,20 @@ async def test_token_refusals_are_problems_with_oauth_error_codes(
     status: int,
     error: str,
 ) -> None:
-    response = await client.post(f"{echo.running.url(LGSP)}/token", data=form, auth=auth)
-    body = assert_problem(response, status, error.replace("_", "-"))
+    url = f"{echo.running.url(LGSP)}/token"
+    response = await client.post(url, data=form, auth=auth)
+    # As an OAuth 2.0 server (and WSO2's token endpoint) answers: RFC 6749 5.2.
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json() == {
+        "error_description": response.json()["error_description"],
+        "error": error,
+    }
+    assert response.headers["X-Message-Id"]
+    asked = await client.post(
+        url, data=form, auth=auth, headers={"Accept": "application/problem+json"}
+    )
+    body = assert_problem(asked, status, error.replace("_", "-"))
     assert body["error"] == error
 
 

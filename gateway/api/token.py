@@ -11,6 +11,7 @@ import binascii
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import FormData
 
+from apikit.gateway_fault import OAuthError
 from apikit.problems import ProblemError
 from contracts.platform import TokenResponse
 from contracts.problem import Problem
@@ -19,12 +20,14 @@ from gateway.api.deps import ConsumersDep, ExchangeDep, TokensDep
 from gateway.messagelog.audited import audited_route
 from gateway.trust.auth import Consumers
 
-router = APIRouter(tags=["platform"], route_class=audited_route(None))
+# Refusals as an OAuth 2.0 server writes them (as WSO2's token endpoint), problem+json on Accept.
+router = APIRouter(tags=["platform"], route_class=audited_route(None, faults=True))
 
 
 def _oauth_error(status: int, error: str, detail: str) -> ProblemError:
-    # `error`/`error_description` keep OAuth2 clients (RFC 6749 5.2) working unchanged.
-    headers = {"WWW-Authenticate": 'Basic realm="gsp"'} if status == 401 else None
+    # Answered as an OAuth 2.0 server (and WSO2's token endpoint) does, RFC 6749 5.2:
+    # {"error_description", "error"}; problem+json for a caller that asks for it.
+    headers = {"WWW-Authenticate": 'Basic realm="gsp"'} if status == 401 else {}
     return ProblemError(
         status,
         error.replace("_", "-"),
@@ -33,6 +36,7 @@ def _oauth_error(status: int, error: str, detail: str) -> ProblemError:
         headers=headers,
         error=error,
         error_description=detail,
+        fault=OAuthError(status, error, detail),
     )
 
 

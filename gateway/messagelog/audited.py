@@ -240,7 +240,9 @@ def current_exchange(request: Request) -> Exchange | None:
     return found
 
 
-def audited_route(service: str | None, *, reads: bool = True) -> type[APIRoute]:
+def audited_route(
+    service: str | None, *, reads: bool = True, faults: bool = False
+) -> type[APIRoute]:
     """A route class whose every call is an audited exchange under `service`."""
 
     class AuditedRoute(APIRoute):
@@ -254,7 +256,9 @@ def audited_route(service: str | None, *, reads: bool = True) -> type[APIRoute]:
                     request.scope["gsp.exchange"] = exchange
                     return await inner(request)
 
-                return await exchanges.answer(request, handle, service=service, reads=reads)
+                return await exchanges.answer(
+                    request, handle, service=service, reads=reads, wso2_faults=faults
+                )
 
             return audited
 
