@@ -598,7 +598,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gsp-sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="start every node of a topology as its own process")
+    up = sub.add_parser(
+        "up", help="start every node of a topology (a process each, or packed into workers)"
+    )
     up.add_argument(
         "--topology",
         default=DEFAULT_TOPOLOGY,
