@@ -39,22 +39,28 @@ WORKER_PREFIX = "worker-"
 # Above this many nodes `up` packs them unless told otherwise: a process per node costs
 # some 70 MB and an interpreter's start each, which a laptop pays for 15 nodes, not 170.
 PACK_ABOVE_NODES = 40
-AUTO_WORKERS = 4  # for an auto-packed topology: keeps 2 cores busy while others wait on I/O
+# For an auto-packed topology (besides the national platform's own worker): keeps 2 cores
+# busy while some wait on I/O.
+AUTO_WORKERS = 4
 
 
-def pack(nodes: list[str], nodes_per_worker: int) -> dict[str, list[str]]:
+def pack(
+    nodes: list[str], nodes_per_worker: int, alone: list[str] | None = None
+) -> dict[str, list[str]]:
     """Units of a launch: each node alone, or the nodes dealt round-robin into workers.
 
-    Dealt, not cut in slices, so the heavier platforms (listed first) spread over workers.
+    Dealt, not cut in slices, so each kind of node spreads over the workers. A node in
+    `alone` gets a worker of its own (a national platform that every provincial one polls).
     """
     if nodes_per_worker <= 1:
         return {node: [node] for node in nodes}
-    count = -(-len(nodes) // nodes_per_worker)
-    workers: dict[str, list[str]] = {f"{WORKER_PREFIX}{i + 1}": [] for i in range(count)}
-    names = list(workers)
-    for index, node in enumerate(nodes):
-        workers[names[index % count]].append(node)
-    return workers
+    solo = [n for n in alone or [] if n in nodes]
+    rest = [n for n in nodes if n not in solo]
+    count = -(-len(rest) // nodes_per_worker)
+    groups: list[list[str]] = [[n] for n in solo] + [[] for _ in range(count)]
+    for index, node in enumerate(rest):
+        groups[len(solo) + index % count].append(node)
+    return {f"{WORKER_PREFIX}{i + 1}": group for i, group in enumerate(groups)}
 
 
 def start_order(topology: Topology, nodes: list[str]) -> list[str]:
@@ -153,7 +159,11 @@ class Launcher:
 
     def __post_init__(self) -> None:
         nodes = self.addresses.nodes()
-        self.units = pack(start_order(self.topology, nodes), self.nodes_per_worker)
+        # In a big topology the national platform answers every provincial platform's
+        # start-up polls: alone, it slows no node sharing its process.
+        national = [n for n, p in self.topology.platforms.items() if p.tier is Tier.NATIONAL]
+        alone = national if len(nodes) > PACK_ABOVE_NODES else []
+        self.units = pack(start_order(self.topology, nodes), self.nodes_per_worker, alone)
         clash = set(self.units) & set(nodes) if self.nodes_per_worker > 1 else set()
         if clash:
             raise ValueError(f"a node is named like a worker: {', '.join(sorted(clash))}")

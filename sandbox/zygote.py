@@ -59,7 +59,9 @@ def _preload(settings: SandboxSettings) -> None:
         load_factory(backend.app)  # imports the back end's module once, for every child
     import lgsp.app  # noqa: F401 - warm the import cache before forking
     import ngsp.app  # noqa: F401
+    from contracts import registry
 
+    registry.contract_ref("")  # reads and caches the contract tables (a YAML file) once
     # What a server imports only when it starts (its lifespan, protocols, anyio's backend):
     # imported here once, not again in every forked node — 0.3 s of CPU each otherwise,
     # fifteen times over on two cores for the default topology.
