@@ -31,6 +31,7 @@ from contracts.topology import Tier, Topology
 from sandbox.addresses import AddressBook
 from sandbox.harness import all_healthy
 from sandbox.identity import NodeIdentity
+from sandbox.logview import WORKERS_FILE
 from sandbox.zygote import CONTROL_FD_ENV
 
 _PR_SET_PDEATHSIG = 1
@@ -194,8 +195,18 @@ class Launcher:
     def log_path(self, node: str) -> Path:
         return self.data_dir / "logs" / f"{node}.log"
 
+    def _write_workers(self) -> None:
+        """Which worker's log holds a packed node's records (read by `gsp-sandbox logs`)."""
+        path = self.data_dir / "logs" / WORKERS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self.packed:
+            path.write_text(json.dumps(self.units), encoding="utf-8")
+        else:
+            path.unlink(missing_ok=True)
+
     async def start(self, units: list[str] | None = None) -> None:
         chosen = units if units is not None else list(self.units)
+        self._write_workers()
         if self.fork:
             await self._start_zygote()
         await asyncio.gather(*(self.start_node(unit) for unit in chosen))

@@ -8,6 +8,7 @@ it and prints its figures instead.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -82,6 +83,18 @@ def test_two_workers_serve_every_node_under_its_own_identity(packed: Up) -> None
     assert (packed.data_dir / f"{LGSP}.audit.sqlite3").exists()
     assert (packed.data_dir / "one-stop-shop.sqlite3").exists()
     assert "4 nodes packed into 2 worker processes" in packed.text()
+
+
+def test_each_node_has_its_own_records_in_its_workers_log(packed: Up) -> None:
+    worker, row = without_lgsp(packed)
+    for node in row["nodes"]:  # type: ignore[attr-defined]
+        shown = packed.cli("logs", node, "--lines", "0")
+        assert shown.returncode == 0, shown.stderr
+        records = [json.loads(line) for line in shown.stdout.splitlines()]
+        assert records and {r["node"] for r in records} == {node}
+    whole = (packed.data_dir / "logs" / f"{worker}.log").read_text().splitlines()
+    named = {json.loads(line)["node"] for line in whole if line.startswith("{")}
+    assert named == set(row["nodes"])  # type: ignore[call-overload]
 
 
 def test_a_killed_worker_comes_back_with_its_nodes_and_the_other_keeps_answering(
