@@ -46,3 +46,4 @@ test: install-test lint tools
 
 bench: install tools
 	$(BIN)/python -m bench.routed_path --json bench-result.json
+	$(BIN)/python -m bench.startup --json bench-startup.json

@@ -32,7 +32,7 @@ from sandbox.kubernetes import (
     ExportOptions,
     write_manifests,
 )
-from sandbox.launcher import Launcher
+from sandbox.launcher import AUTO_WORKERS, PACK_ABOVE_NODES, Launcher, auto_nodes_per_worker
 from sandbox.supervisor import RestartCondition, RestartPolicy, Supervisor
 from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
 from sandbox.topology_counts import count
@@ -112,7 +112,27 @@ async def _up(args: argparse.Namespace) -> int:
         return 1
     if args.pretty:
         os.environ["GSP_LOG_FORMAT"] = "pretty"  # the node processes inherit it
-    launcher = Launcher(args.topology, topology, args.data_dir, addresses, fork=True)
+    if args.nodes_per_worker is not None and args.nodes_per_worker < 1:
+        errors.print("[red]--nodes-per-worker must be 1 or more[/]", highlight=False)
+        return 2
+    per_worker = args.nodes_per_worker or auto_nodes_per_worker(len(addresses.nodes()))
+    try:
+        launcher = Launcher(
+            args.topology,
+            topology,
+            args.data_dir,
+            addresses,
+            fork=True,
+            nodes_per_worker=per_worker,
+        )
+    except ValueError as exc:
+        errors.print(f"[red]cannot pack: {exc}[/]", highlight=False)
+        return 2
+    if launcher.packed:
+        _say(
+            f"{len(addresses.nodes())} nodes packed into {len(launcher.units)} worker "
+            f"processes of at most {per_worker} nodes (--nodes-per-worker)"
+        )
     taken = await launcher.check_ports()
     if taken:
         errors.print(
@@ -220,7 +240,7 @@ def _restart_policy(args: argparse.Namespace) -> RestartPolicy:
 
 
 def _control_handler(supervisor: Supervisor) -> ControlHandler:
-    from sandbox.supervisor import UnknownNode
+    from sandbox.supervisor import PackedNode, UnknownNode
 
     async def handle(message: dict[str, object]) -> dict[str, object]:
         command = message.get("command")
@@ -242,6 +262,8 @@ def _control_handler(supervisor: Supervisor) -> ControlHandler:
             return {"ok": True, "message": await actions[command](node)}
         except UnknownNode as exc:
             return {"ok": False, "error": str(exc), "unknown_node": True}
+        except PackedNode as exc:
+            return {"ok": False, "error": str(exc)}
         except RuntimeError as exc:
             return {"ok": False, "error": f"{node}: {exc}"}
 
@@ -268,8 +290,11 @@ def _node_command(args: argparse.Namespace) -> int:
         return 2 if answer.get("unknown_node") else 1
     if args.command == "ps":
         table = Table(title=f"nodes of the sandbox in {args.data_dir}")
-        for column in ("node", "status", "pid", "restarts", "last exit"):
+        packed = any(n.get("nodes", [n["node"]]) != [n["node"]] for n in answer["nodes"])
+        for column in ("worker" if packed else "node", "status", "pid", "restarts", "last exit"):
             table.add_column(column)
+        if packed:
+            table.add_column("nodes")
         for n in answer["nodes"]:
             table.add_row(
                 n["node"],
@@ -277,6 +302,7 @@ def _node_command(args: argparse.Namespace) -> int:
                 str(n["pid"] or "-"),
                 str(n["restarts"]),
                 n["last_exit"] or "",
+                *([", ".join(n.get("nodes", []))] if packed else []),
             )
         console.print(table)
         return 0
@@ -572,7 +598,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gsp-sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="start every node of a topology as its own process")
+    up = sub.add_parser(
+        "up", help="start every node of a topology (a process each, or packed into workers)"
+    )
     up.add_argument(
         "--topology",
         default=DEFAULT_TOPOLOGY,
@@ -609,6 +637,14 @@ def main(argv: list[str] | None = None) -> int:
         "--restart-window",
         type=float,
         help="a node up this many seconds has recovered: its attempts reset (default 10)",
+    )
+    up.add_argument(
+        "--nodes-per-worker",
+        type=int,
+        help=(
+            "pack nodes into worker processes of at most N nodes each (1: a process per "
+            f"node; default 1 up to {PACK_ABOVE_NODES} nodes, else {AUTO_WORKERS} workers)"
+        ),
     )
     up.add_argument(
         "--exit-when-ready",

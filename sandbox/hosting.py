@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import socket
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from sandbox.http_protocol import bounded_protocol
+from sandbox.logformat import current_node
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,13 @@ class NodeHost:
             http=self._protocol,
         )
         server = _Server(config)
-        task = asyncio.create_task(server.serve(sockets=[sock]), name=f"node:{node}")
+        # Every task of this server (connections, lifespan, health checks) inherits the
+        # context it starts in, so its log records name this node, not the whole worker.
+        context = contextvars.copy_context()
+        context.run(current_node.set, node)
+        task = asyncio.create_task(
+            server.serve(sockets=[sock]), name=f"node:{node}", context=context
+        )
         while not server.started:
             if task.done():
                 sock.close()

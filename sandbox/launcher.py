@@ -1,7 +1,11 @@
-"""Start every node of a topology as its own process, report each exit, stop cleanly.
+"""Start a topology's nodes as processes, report each exit, stop cleanly.
 
-The launcher starts and signals nodes and says when one exits; what to do about an exit
-(restart it, give up) is the supervisor's policy (sandbox.supervisor).
+By default every node is its own process. With `nodes_per_worker` above 1 the nodes are
+packed into worker processes ("worker-1", …), each serving several nodes from one event
+loop, every node still on its own port with its own app, data files and /healthz. The unit
+the launcher starts, signals and reports is a *unit*: a node, or a worker and its nodes.
+What to do about an exit (restart it, give up) is the supervisor's policy
+(sandbox.supervisor).
 """
 
 from __future__ import annotations
@@ -23,14 +27,67 @@ from pathlib import Path
 import httpx
 
 from contracts.platform import TopologyReport
-from contracts.topology import Topology
+from contracts.topology import Tier, Topology
 from sandbox.addresses import AddressBook
 from sandbox.harness import all_healthy
 from sandbox.identity import NodeIdentity
+from sandbox.logview import WORKERS_FILE
 from sandbox.zygote import CONTROL_FD_ENV
 
 _PR_SET_PDEATHSIG = 1
 ZYGOTE = "zygote"
+WORKER_PREFIX = "worker-"
+# Above this many nodes `up` packs them unless told otherwise: a process per node costs
+# some 70 MB and an interpreter's start each, which a laptop pays for 15 nodes, not 170.
+PACK_ABOVE_NODES = 40
+# For an auto-packed topology (besides the national platform's own worker): keeps 2 cores
+# busy while some wait on I/O.
+AUTO_WORKERS = 4
+
+
+def pack(
+    nodes: list[str], nodes_per_worker: int, alone: list[str] | None = None
+) -> dict[str, list[str]]:
+    """Units of a launch: each node alone, or the nodes dealt round-robin into workers.
+
+    Dealt, not cut in slices, so each kind of node spreads over the workers. A node in
+    `alone` gets a worker of its own (a national platform that every provincial one polls).
+    """
+    if nodes_per_worker <= 1:
+        return {node: [node] for node in nodes}
+    solo = [n for n in alone or [] if n in nodes]
+    rest = [n for n in nodes if n not in solo]
+    count = -(-len(rest) // nodes_per_worker)
+    groups: list[list[str]] = [[n] for n in solo] + [[] for _ in range(count)]
+    for index, node in enumerate(rest):
+        groups[len(solo) + index % count].append(node)
+    return {f"{WORKER_PREFIX}{i + 1}": group for i, group in enumerate(groups)}
+
+
+def start_order(topology: Topology, nodes: list[str]) -> list[str]:
+    """Back ends, then the national platform, then the provincial ones.
+
+    A worker starts its nodes one after the other in this order. A platform checks what it
+    depends on every 0.1 s until all of it is healthy, and a provincial platform asks the
+    national one for its whole /topology each time: starting what is depended on first
+    keeps those start-up rounds few, where 63 provincial platforms polling a national one
+    whose back ends are not up yet would slow every node sharing its process.
+    """
+    national = {n for n, p in topology.platforms.items() if p.tier is Tier.NATIONAL}
+
+    def rank(node: str) -> int:
+        if node in topology.backends:
+            return 0
+        return 1 if node in national else 2
+
+    return sorted(nodes, key=rank)  # stable: the file's order within each rank
+
+
+def auto_nodes_per_worker(node_count: int) -> int:
+    """`up`'s default: one process per node, unless the topology is big."""
+    if node_count <= PACK_ABOVE_NODES:
+        return 1
+    return -(-node_count // AUTO_WORKERS)
 
 
 def _die_with_parent() -> None:
@@ -86,6 +143,8 @@ class Launcher:
     # One zygote that imports once and forks a process per node (fast start and restart),
     # or one fresh interpreter per node (lets a test hold a single node's process).
     fork: bool = False
+    # 1: one process per node; more: nodes dealt into workers of at most this many.
+    nodes_per_worker: int = 1
     # Fresh per launch: every node's /healthz says it, so no other sandbox passes for ours.
     instance: str = field(default_factory=NodeIdentity.new_instance)
     pids: dict[str, int] = field(default_factory=dict)  # the nodes running now
@@ -96,12 +155,30 @@ class Launcher:
     _reader: asyncio.Task[None] | None = None
     _watchers: set[asyncio.Task[None]] = field(default_factory=set)
     _pending: dict[str, asyncio.Future[int]] = field(default_factory=dict)
+    units: dict[str, list[str]] = field(init=False)
+    _unit_of: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        nodes = self.addresses.nodes()
+        # In a big topology the national platform answers every provincial platform's
+        # start-up polls: alone, it slows no node sharing its process.
+        national = [n for n, p in self.topology.platforms.items() if p.tier is Tier.NATIONAL]
+        alone = national if len(nodes) > PACK_ABOVE_NODES else []
+        self.units = pack(start_order(self.topology, nodes), self.nodes_per_worker, alone)
+        clash = set(self.units) & set(nodes) if self.nodes_per_worker > 1 else set()
+        if clash:
+            raise ValueError(f"a node is named like a worker: {', '.join(sorted(clash))}")
+        self._unit_of = {node: unit for unit, members in self.units.items() for node in members}
+
+    @property
+    def packed(self) -> bool:
+        return any(members != [unit] for unit, members in self.units.items())
+
+    def unit_of(self, node: str) -> str:
+        return self._unit_of[node]
 
     def identity(self, node: str) -> NodeIdentity:
         return NodeIdentity(self.topology.name, node, self.instance)
-
-    def _env(self, node: str) -> dict[str, str]:
-        return self._env_for([node])
 
     def _env_for(self, nodes: list[str]) -> dict[str, str]:
         env = dict(os.environ)
@@ -118,31 +195,58 @@ class Launcher:
     def log_path(self, node: str) -> Path:
         return self.data_dir / "logs" / f"{node}.log"
 
-    async def start(self, nodes: list[str] | None = None) -> None:
-        chosen = nodes if nodes is not None else self.addresses.nodes()
+    def _write_workers(self) -> None:
+        """Which worker's log holds a packed node's records (read by `gsp-sandbox logs`)."""
+        path = self.data_dir / "logs" / WORKERS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self.packed:
+            path.write_text(json.dumps(self.units), encoding="utf-8")
+        else:
+            path.unlink(missing_ok=True)
+
+    async def start(self, units: list[str] | None = None) -> None:
+        chosen = units if units is not None else list(self.units)
+        self._write_workers()
         if self.fork:
             await self._start_zygote()
-        await asyncio.gather(*(self.start_node(node) for node in chosen))
+        await asyncio.gather(*(self.start_node(unit) for unit in chosen))
 
     def node_pids(self) -> dict[str, int]:
+        """The pid serving each node now (packed nodes share their worker's)."""
+        return {
+            node: self.pids[unit]
+            for unit, members in self.units.items()
+            if unit in self.pids
+            for node in members
+        }
+
+    def unit_pids(self) -> dict[str, int]:
         return dict(self.pids)
 
-    def running(self, node: str) -> bool:
-        return node in self.pids
+    def process_pids(self) -> list[int]:
+        """Every process of this launch: the zygote (when forking) and each unit's."""
+        zygote = [self._zygote.pid] if self._zygote and self._zygote.returncode is None else []
+        return zygote + list(self.pids.values())
 
-    async def start_node(self, node: str) -> int:
-        """Start one node's process; its pid (the node may still be starting up)."""
+    def running(self, node: str) -> bool:
+        """The process of this node (or unit) runs."""
+        return self._unit_of.get(node, node) in self.pids
+
+    async def start_node(self, unit: str) -> int:
+        """Start one unit's process (a node, or a worker with its nodes); its pid (the
+        nodes may still be starting up)."""
+        members = self.units[unit]
         if not self.fork:
-            process = await self._spawn(node, "sandbox.node", self._env(node))
-            self.processes[node] = NodeProcess(node, process, self.log_path(node))
-            self.pids[node] = process.pid
-            self._watch(node, process)
+            process = await self._spawn(unit, "sandbox.node", self._env_for(members))
+            self.processes[unit] = NodeProcess(unit, process, self.log_path(unit))
+            self.pids[unit] = process.pid
+            self._watch(unit, process)
             return process.pid
         if self._writer is None:
             raise RuntimeError("the zygote is not running")
         started = asyncio.get_running_loop().create_future()
-        self._pending[node] = started
-        self._command({"op": "start", "node": node})
+        self._pending[unit] = started
+        self._command({"op": "start", "node": unit, "nodes": members})
         return await started
 
     def signal_node(self, node: str, signum: int) -> None:
@@ -254,13 +358,19 @@ class Launcher:
             return response.status_code == 200
         return False
 
-    async def wait_node_healthy(self, node: str, within: float) -> bool:
+    async def wait_node_healthy(self, unit: str, within: float) -> bool:
+        """Every node of the unit answers /healthz as ours, while its process runs."""
         deadline = time.monotonic() + within
+        waiting = set(self.units.get(unit, [unit]))
         async with httpx.AsyncClient(timeout=1.0, trust_env=False) as client:
             while time.monotonic() < deadline:
-                if not self.running(node):
+                if not self.running(unit):
                     return False
-                if await self._answers_as_ours(client, node):
+                answers = await asyncio.gather(
+                    *(self._answers_as_ours(client, n) for n in sorted(waiting))
+                )
+                waiting -= {n for n, ok in zip(sorted(waiting), answers, strict=True) if ok}
+                if not waiting:
                     return True
                 await asyncio.sleep(0.05)
         return False

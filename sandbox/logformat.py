@@ -17,12 +17,17 @@ import json
 import logging
 import re
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
 
 LogFormat = Literal["json", "pretty"]
+
+# The node whose server the running code serves, in a process that serves several (a
+# worker): every task of a node's server inherits it, so each record names its own node.
+current_node: ContextVar[str | None] = ContextVar("current_node", default=None)
 
 # Everything a LogRecord carries by itself; any other attribute came from `extra=`.
 _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -59,7 +64,7 @@ def record_fields(record: logging.LogRecord, node: str) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "time": _iso(record.created),
         "level": record.levelname.lower(),
-        "node": node,
+        "node": current_node.get() or node,
         "logger": record.name,
         # uvicorn ends some messages with a newline; a message is one line.
         "message": plain(record.getMessage().rstrip("\n")),

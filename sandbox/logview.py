@@ -2,11 +2,13 @@
 
 Each node writes JSON lines to DATA_DIR/logs/NODE.log (sandbox.logformat). This reads them
 as they are, or rendered for people with --pretty, and picks out one exchange across every
-node with --message-id.
+node with --message-id. Nodes packed into a worker share its log (logs/worker-N.log, named
+in logs/workers.json); each record names its node, so one node's lines are picked out of it.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from pathlib import Path
 from sandbox.logformat import parse_line, plain, render_pretty
 
 POLL_SECONDS = 0.25
+WORKERS_FILE = "workers.json"
 
 
 class NoLogs(LookupError):
@@ -28,11 +31,24 @@ def log_files(data_dir: Path, nodes: list[str]) -> dict[str, Path]:
         if not found:
             raise NoLogs(f"no logs in {folder}: start the sandbox with `gsp-sandbox up` first")
         return found
+    packed = _packed_nodes(folder)
+    for node in nodes:
+        if node not in found and packed.get(node) in found:
+            found[node] = found[packed[node]]
     missing = [n for n in nodes if n not in found]
     if missing:
         known = ", ".join(found) or "none"
         raise NoLogs(f"no log for {', '.join(missing)} in {folder} (there are: {known})")
     return {n: found[n] for n in nodes}
+
+
+def _packed_nodes(folder: Path) -> dict[str, str]:
+    """Each packed node's worker, as the launcher of the last `up` wrote them."""
+    try:
+        workers = json.loads((folder / WORKERS_FILE).read_text(encoding="utf-8"))
+        return {node: worker for worker, nodes in workers.items() for node in nodes}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
 
 
 @dataclass
@@ -84,8 +100,13 @@ class Tail:
         lines = []
         for raw in complete:
             text = raw.decode("utf-8", errors="replace").rstrip("\r")
-            if text.strip():
-                lines.append(LogLine(self.node, text, parse_line(text)))
+            if not text.strip():
+                continue
+            fields = parse_line(text)
+            # A worker's log read for one of its nodes: that node's records only.
+            if self.path.stem != self.node and (fields is None or fields.get("node") != self.node):
+                continue
+            lines.append(LogLine(self.node, text, fields))
         return lines
 
 

@@ -61,7 +61,8 @@ async def serve(settings: SandboxSettings, topology: Topology, nodes: list[str])
         await host.stop_all()
 
 
-def run(settings: SandboxSettings) -> None:
+def run(settings: SandboxSettings, label: str | None = None) -> None:
+    """`label` names the process in its log records (a worker's name; default: its nodes)."""
     if not settings.nodes:
         raise SystemExit("no node to serve: set GSP_NODES or name one")
     try:
@@ -69,7 +70,7 @@ def run(settings: SandboxSettings) -> None:
         nodes = select_nodes(topology, settings.nodes)
     except (TopologyError, SelectionError) as exc:
         raise SystemExit(str(exc)) from None
-    configure_logging(",".join(settings.nodes), settings.log_level, settings.log_format)
+    configure_logging(label or ",".join(settings.nodes), settings.log_level, settings.log_format)
     if not nodes:
         log.warning(
             "%s selects no node of topology %s: idle until stopped",

@@ -5,6 +5,11 @@ the delay, attempts and window of its `deploy.restart_policy`. A node stopped on
 (`gsp-sandbox stop NODE`) is never restarted; `start NODE` brings it back. Within one `up`,
 `always` and `unless-stopped` act alike: Compose tells them apart only when its daemon
 restarts.
+
+What is supervised is the launcher's unit: a node, or, when nodes are packed, a worker with
+its nodes. A worker that exits is restarted with all its nodes. `stop|start|restart NODE`
+of a node packed in a worker is refused, naming the worker: its server shares a process
+with the others, so the worker is what stops, starts and restarts.
 """
 
 from __future__ import annotations
@@ -77,9 +82,14 @@ class UnknownNode(LookupError):
     pass
 
 
+class PackedNode(RuntimeError):
+    """A node that shares its worker's process cannot be stopped or started alone."""
+
+
 @dataclass
 class NodeState:
     name: str
+    members: list[str] = field(default_factory=list)  # the nodes a worker serves
     status: str = "starting"  # starting, up, stopped, restarting, exited
     pid: int | None = None
     started_at: float = 0.0
@@ -91,6 +101,7 @@ class NodeState:
     def summary(self) -> dict[str, Any]:
         return {
             "node": self.name,
+            "nodes": self.members or [self.name],
             "status": self.status,
             "pid": self.pid,
             "restarts": self.restarts,
@@ -110,12 +121,24 @@ class Supervisor:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self) -> None:
-        names = self.launcher.addresses.nodes()
-        self.nodes = {n: NodeState(n) for n in names}
+        units = self.launcher.units
+        self.nodes = {
+            u: NodeState(u, members=[] if members == [u] else list(members))
+            for u, members in units.items()
+        }
+        names = list(units)
         await self.launcher.start([])
         await asyncio.gather(*(self._start(n, announce=False) for n in names))
 
     def _state(self, node: str) -> NodeState:
+        if node not in self.nodes and node in self.launcher.addresses.nodes():
+            worker = self.launcher.unit_of(node)
+            others = len(self.launcher.units[worker]) - 1
+            raise PackedNode(
+                f"{node} is packed into {worker} with {others} other nodes, one process: "
+                f"stop, start or restart {worker} (all its nodes), or run `up "
+                "--nodes-per-worker 1` to handle nodes one by one"
+            )
         if node not in self.nodes:
             known = ", ".join(self.nodes)
             raise UnknownNode(f"{node!r} is not a node of this sandbox (nodes: {known})")

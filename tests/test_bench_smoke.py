@@ -49,3 +49,34 @@ def test_benchmark_runs_and_reports_every_figure(topology_2022, tmp_path: Path) 
         assert figures["rows"] == figures["served"]
     topology = load_topology("bac-giang-2022")
     assert len(report["peak_rss_mb"]) == len(topology.platforms) + len(topology.backends)
+
+
+def test_startup_benchmark_reports_time_and_memory_of_each_process(
+    topology_2022,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "startup.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.startup",
+            "bac-giang-2022:8",
+            "--runs",
+            "1",
+            "--json",
+            str(out),
+            "--port-offset",
+            str(_free_offset(topology_2022)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    [case] = json.loads(out.read_text())
+    assert (case["topology"], case["nodes"], case["nodes_per_worker"]) == ("bac-giang-2022", 15, 8)
+    [sample] = case["samples"]
+    assert sample["processes"] == 3  # the zygote and two workers
+    assert sample["healthy_s"] > 0 and sample["pss_mb"] > 0
+    assert sample["rss_mb"] >= sample["pss_mb"]
