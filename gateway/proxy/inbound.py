@@ -8,10 +8,11 @@ routed call and the platform's own API; none of it needs a route.
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 import orjson
 from starlette.requests import Request
+from starlette.types import Scope
 
 from apikit.problems import ProblemError
 from contracts.problem import FieldError
@@ -42,6 +43,21 @@ def check_path(request: Request) -> None:
     path = request.url.path
     if "//" in path or any(seg in {".", ".."} for seg in path.split("/")):
         raise _bad_path("dot segment or empty segment")
+
+
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def raw_tail(scope: Scope, skip: int) -> str:
+    """The path after its first `skip` segments, as the caller wrote it: escapes kept as sent,
+    bytes sent unencoded (UTF-8, controls) encoded. Encoded slashes are refused by
+    `check_path` before this is used, so the raw and decoded paths have the same segments."""
+    raw: bytes | None = scope.get("raw_path")
+    if raw is None:  # a server that keeps no raw path: encode the decoded one
+        parts = scope["path"].split("/", skip)
+        return quote(parts[skip], safe=_PATH_SAFE) if len(parts) > skip else ""
+    raw_parts = raw.split(b"/", skip)
+    return quote(raw_parts[skip], safe=_PATH_SAFE + "%") if len(raw_parts) > skip else ""
 
 
 def too_large(limit: int) -> ProblemError:

@@ -8,16 +8,14 @@ lifespan, handed over in the lifespan state) straight from here. The platform's 
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.topology import RESERVED_CODES
+from gateway.proxy.inbound import raw_tail
 from gateway.proxy.routed_call import RoutedCall
 
 _FRAMEWORK = RESERVED_CODES | {"docs", "redoc", "openapi.json", "favicon.ico"}
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 def _exchange_params(scope: Scope) -> dict[str, str] | None:
@@ -32,30 +30,8 @@ def _exchange_params(scope: Scope) -> dict[str, str] | None:
         "resource": resource,
         # As the caller wrote it: what is passed on, so that %3F stays part of the path and
         # %252e does not become a dot on the way.
-        "raw_resource": _raw_resource(scope.get("raw_path"), resource),
-        # The second segment as sent: on a platform that publishes unversioned paths it may
-        # be the first segment of the resource.
-        "raw_version": _raw_segment(scope.get("raw_path"), 2, parts[2]),
+        "raw_resource": raw_tail(scope, 3),
     }
-
-
-def _raw_segment(raw_path: bytes | None, index: int, decoded: str) -> str:
-    if raw_path is None:
-        return quote(decoded, safe=_PATH_SAFE)
-    parts = raw_path.split(b"/", index + 1)
-    return quote(parts[index], safe=_PATH_SAFE + "%") if len(parts) > index else ""
-
-
-def _raw_resource(raw_path: bytes | None, resource: str) -> str:
-    if raw_path is None:  # a server that keeps no raw path: encode the decoded one
-        return quote(resource, safe=_PATH_SAFE)
-    # Encoded slashes are refused before this is used, so raw and decoded paths have the
-    # same segments.
-    parts = raw_path.split(b"/", 3)
-    if len(parts) < 4:
-        return ""
-    # Escapes are kept as sent; bytes a client sent unencoded (UTF-8, controls) are encoded.
-    return quote(parts[3], safe=_PATH_SAFE + "%")
 
 
 class ExchangeLane:

@@ -22,7 +22,7 @@ from apikit.problems import ProblemError
 from contracts.problem import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
 from contracts.topology import Consumer, Role
 from gateway.messagelog.audited import AuditedExchanges, Exchange
-from gateway.proxy.inbound import check_json, check_path, read_body
+from gateway.proxy.inbound import check_json, check_path, raw_tail, read_body
 from gateway.proxy.registry import Registry, Route
 from gateway.proxy.upstream import UpstreamHop
 from gateway.proxy.validation import Operation
@@ -140,8 +140,7 @@ class RoutedCall:
             # /{context}/{resource}: what looked like the version is the resource's start.
             route = self._newest(code)
             resource = f"{version}/{resource}" if resource else version
-            raw = params["raw_version"]
-            raw_resource = f"{raw}/{raw_resource}" if raw_resource else raw
+            raw_resource = raw_tail(request.scope, 2)
         if route is None:
             known = sorted(f"/{c}/{v}/" for c, v in self._registry.routes)
             asked = f"/{code}/{version}/"
