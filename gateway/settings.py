@@ -33,7 +33,8 @@ class GatewaySettings(BaseSettings):
     audit_commit_timeout_seconds: float = 5.0
     # A client that has not sent its whole body by then gets 408 (slow-client defence).
     body_timeout_seconds: float = 10.0
-    transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    # The routed call's outbound client: the hop's own HTTP/1.1 client, or httpx.
+    transport: Literal["http1", "httpx"] = "http1"
     # Check requests against their contracts at the first hop (422 on a mismatch) on every
     # platform; off, only platforms whose topology says `validate_requests` do. WSO2 API
     # Manager, which the real platforms run, passes requests on unchecked by default.
