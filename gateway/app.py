@@ -9,6 +9,7 @@ from functools import partial
 
 import httpx
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
@@ -65,7 +66,7 @@ def create_platform_app(
         async with AsyncExitStack() as stack:
             yield await _build(spec, settings, reporter, transport, stack)
 
-    app = FastAPI(
+    app = PlatformApp(
         title=spec.title,
         description=f"{spec.tier.value.capitalize()} data integration and sharing platform "
         f"({spec.name}) of the GSP sandbox.",
@@ -74,16 +75,15 @@ def create_platform_app(
     )
     install_problem_handlers(app)
     problem_openapi(app, extra_models=[DocumentPackage, StatusPacket])
-    # Innermost first: bodies of the platform's own API are bounded behind the exchange lane
-    # (routed calls bound theirs themselves, audited); header size is bounded for all.
+    # Bodies of the platform's own API are bounded inside the framework; routed calls bound
+    # theirs themselves (audited), in the lane, which sits outside it (PlatformApp).
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,
         document_max_bytes=settings.document_max_bytes,
         within_seconds=settings.body_timeout_seconds,
     )
-    app.add_middleware(ExchangeLane)
-    app.add_middleware(HeaderLimit, max_bytes=settings.max_header_bytes)
+    app.outer_max_header_bytes = settings.max_header_bytes
     app.include_router(token.router)
     app.include_router(status.router)
     app.include_router(audit.router)
@@ -94,6 +94,24 @@ def create_platform_app(
     app.include_router(dashboard_api.router)
     app.include_router(metrics_api.router)
     return app
+
+
+class PlatformApp(FastAPI):
+    """FastAPI for the platform's own API, with the exchange lane outside the framework.
+
+    Header size is bounded first, for everything. Then routed calls, nearly all of the
+    traffic, go to the lane before any of the framework's own middleware (error pages,
+    telemetry, its body limit), each of which wraps every request and every answer it
+    sends; the routed call answers and audits every failure itself. Everything else is
+    FastAPI as usual.
+    """
+
+    outer_max_header_bytes: int = 0
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return HeaderLimit(
+            ExchangeLane(super().build_middleware_stack()), max_bytes=self.outer_max_header_bytes
+        )
 
 
 async def _build(
