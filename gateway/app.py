@@ -9,7 +9,7 @@ from functools import partial
 
 import httpx
 from fastapi import FastAPI
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
@@ -107,11 +107,22 @@ class PlatformApp(FastAPI):
     """
 
     outer_max_header_bytes: int = 0
+    _outer: ASGIApp | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         return HeaderLimit(
             ExchangeLane(super().build_middleware_stack()), max_bytes=self.outer_max_header_bytes
         )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.root_path:
+            await super().__call__(scope, receive, send)  # lifespan, and FastAPI's own set-up
+            return
+        # What Starlette's __call__ does, without FastAPI's per-request telemetry checks.
+        scope["app"] = self
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        await self.middleware_stack(scope, receive, send)
 
 
 async def _build(

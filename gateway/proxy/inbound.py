@@ -40,7 +40,7 @@ def check_path(request: Request) -> None:
         unquote_to_bytes(request.scope.get("query_string", b"")).decode("utf-8")
     except UnicodeDecodeError:
         raise _bad_path("not UTF-8 once percent-decoded") from None
-    path = request.url.path
+    path: str = request.scope["path"]
     if "//" in path or any(seg in {".", ".."} for seg in path.split("/")):
         raise _bad_path("dot segment or empty segment")
 
