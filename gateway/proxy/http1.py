@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from gateway.proxy.client import tls_context
 from gateway.proxy.upstream_policy import IPNetwork, connect_refusal
 
 # A pooled connection is given up this long before the idle time its back end announces
@@ -393,9 +394,9 @@ class Http1Pool:
         )
 
     def _tls(self) -> ssl.SSLContext:
-        # Built on first use: most hops are plain HTTP, and a context costs tens of ms.
+        # The process's one context (built on first use: most hops are plain HTTP).
         if self._ssl is None:
-            self._ssl = ssl.create_default_context()
+            self._ssl = tls_context()
         return self._ssl
 
     async def aclose(self) -> None:
