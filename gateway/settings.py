@@ -27,7 +27,9 @@ class GatewaySettings(BaseSettings):
     max_header_bytes: int = 16 * 1024
     # Most records one group commit writes (a burst beyond it takes more transactions).
     audit_batch_size: int = 500
-    # How long one audit write waits on a locked database before it counts as failing.
+    # How long the audit log's reads (queries, health probe) wait on a locked database. Its
+    # writes never wait: they run on the event loop, and a locked database fails them at once
+    # (retried with a backoff; answers become 503 after audit_commit_timeout_seconds).
     audit_busy_timeout_seconds: float = 5.0
     # How long an answer waits for its audit record's commit before it becomes a 503.
     audit_commit_timeout_seconds: float = 5.0
