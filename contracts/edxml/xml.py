@@ -89,6 +89,12 @@ def parse(body: bytes) -> etree._Element:
                 )
         root: etree._Element = events.root
     except etree.XMLSyntaxError as exc:
+        if "excessive depth" in str(exc).lower():
+            # libxml2 (2.14 on) stops at its own depth limit (256) inside a chunk, before
+            # the events reach the count above: the same refusal, whoever noticed first.
+            raise XmlRefused(
+                "xml-limit-exceeded", f"XML over a parser limit (depth {MAX_DEPTH}): {exc}"
+            ) from None
         raise XmlRefused("invalid-xml", f"The body is not well-formed XML: {exc}") from None
     return root
 
