@@ -119,14 +119,20 @@ def _body_limit(operation: str, settings: GatewaySettings) -> int:
     return settings.document_max_bytes if operation == "sendEdoc" else settings.max_body_bytes
 
 
-@router.api_route(
-    "/{operation}",
-    methods=["POST", "GET"],
-    summary="An operation of the document axis, signed as the SDKVXP client signs it",
-    description="Operations: " + ", ".join(OPERATIONS) + ". Parameters in XroadVnpt-* "
+_ROUTE: dict[str, Any] = {
+    "summary": "An operation of the document axis, signed as the SDKVXP client signs it",
+    "description": "Operations: " + ", ".join(OPERATIONS) + ". Parameters in XroadVnpt-* "
     "headers; sendEdoc's body is the .edxml file (application/octet-stream).",
-    response_class=Response,
-    responses={200: {"content": {"application/json": {}}}},
+    "response_class": Response,
+    "responses": {200: {"content": {"application/json": {}}}},
+}
+
+
+@router.post("/{operation}", operation_id="vxp_operation", **_ROUTE)
+@router.get(
+    "/{operation}",
+    operation_id="vxp_operation_get",
+    **{**_ROUTE, "summary": "countReceiveEdoc and countReceiveStatus, as the SDK GETs them"},
 )
 async def operation(
     operation: str,
