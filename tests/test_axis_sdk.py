@@ -30,6 +30,7 @@ from sandbox.harness import RunningTopology, run_topology
 from tests.document_topology import (
     BG_NOIVU,
     BG_OFFICE,
+    BG_STTTT,
     OTHER_LGSP,
     delivery_settings,
     document_topology,
@@ -196,7 +197,7 @@ async def test_the_sdk_sends_and_documents_reach_an_inbox_across_platforms(
     axis: RunningTopology, client: httpx.AsyncClient
 ) -> None:
     sender = sdk(axis, client, VPUBND)
-    package = package_to("2101", BG_NOIVU, BN_NOIVU)
+    package = package_to("2101", BG_NOIVU, BN_NOIVU, BG_STTTT)
     response = await sender.send(package_to_xml(package))
     reply = ok(response)
     assert set(reply) == {"status", "ErrorCode", "ErrorDesc", "DocId"}
@@ -213,6 +214,13 @@ async def test_the_sdk_sends_and_documents_reach_an_inbox_across_platforms(
     # a retry of the same file is the same document (idempotent by the edXML DocumentId)
     again = ok(await sender.send(package_to_xml(package)))
     assert again["DocId"] == doc_id
+
+    # Bắc Giang's Department of Information and Communications has it pushed to its e-office
+    async def pushed() -> httpx.Response | None:
+        response = await client.get(f"{axis.url('e-office-stttt')}/nhanVanBan/{doc_id}")
+        return response if response.status_code == 200 else None
+
+    await eventually(pushed, "the push to e-office-stttt")
 
     # Bắc Giang's Home Affairs reads it from /documents/inbox, as a /documents consumer
     noivu = await bearer(client, axis.url(LGSP), axis.topology, "noivu-bac-giang")
@@ -257,7 +265,8 @@ async def test_the_sdk_sends_and_documents_reach_an_inbox_across_platforms(
     async def both_moved() -> list[dict[str, Any]] | None:
         rows = (await sender.call("getSentEdocList", {"docId": doc_id}))["data"]
         words = {r["toCode"]: r["receiveStatus"] for r in rows}
-        return rows if words == {BG_NOIVU: "done", BN_NOIVU: "processing"} else None
+        wanted = {BG_NOIVU: "done", BN_NOIVU: "processing", BG_STTTT: "done"}
+        return rows if words == wanted else None
 
     rows = await eventually(both_moved, "both receivers' statuses at the sender")
     assert set(rows[0]) == {
@@ -473,3 +482,21 @@ async def test_a_receiver_that_fails_keeps_the_document_and_the_sender_hears_it(
     ok(await snv.raw("updateStatus", {"docId": doc_id, "status": "done"}))
     rows = (await sender.call("getSentEdocList", {"docId": doc_id}))["data"]
     assert (rows[0]["receiveStatus"], rows[0]["receiveStatusDesc"]) == ("done", "Đã hoàn thành")
+
+
+def test_the_topology_refuses_axis_systems_it_cannot_serve() -> None:
+    raw = axis_topology().model_dump(mode="json", exclude_none=True)
+    first = raw["axis_systems"][0]
+    raw["axis_systems"] += [
+        {**first, "name": "a second system with the same id"},
+        {**first, "systemid": "vxp.nowhere", "agency": "000.00.99.H04"},
+        {**first, "systemid": "vxp.noplatform", "platform": "lgsp-atlantis"},
+        {**first, "systemid": "vxp.elsewhere", "agency": BN_NOIVU},
+    ]
+    with pytest.raises(ValueError) as refused:
+        Topology.model_validate(raw)
+    message = str(refused.value)
+    assert "axis_systems: systemid values must be unique" in message
+    assert "(vxp.nowhere).agency: 000.00.99.H04 is not in agencies" in message
+    assert "(vxp.noplatform).platform: 'lgsp-atlantis' is not a platform" in message
+    assert f"(vxp.elsewhere).platform: {BN_NOIVU} receives documents at {OTHER_LGSP}" in message

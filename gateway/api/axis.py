@@ -18,6 +18,15 @@ body whatever the status (Apache HttpClient ignores it; sendEdoc's HttpURLConnec
 the error stream for a 4xx); it fails only on 202 or a body without the three fields. Every
 exchange is audited like `/documents`: an OK leaves only once the document and its audit
 record are committed.
+
+Sources (read, not copied): SDKVXP 2.0.1's classes as decompiled in a public repository
+(`com/vpcp/services/KnobstickServiceImp`, `AgencyServiceImp`, `VnptService`, `HttpConnection`,
+`MultipartUtility`; the index names that repository by content only); the vendor's example
+PVN-Organization/API-Gateway-iOffice `JDK 1.8/SDKVXP_Example/src/main/java/com/vpcp/example/
+ServiceTest.java` and `.../com/vpcp/gateway/DocumentPipeline.java`; QuangChuIT/edoc-integrator's
+VPCP client (`com/bkav/edoc/web/vpcp/ServiceVPCP.java`); a public C# client of the .NET SDK
+(`VPCPXRoadSdk`, `TrucLienThongV2Service.cs`). What none of them shows is marked unverified in
+gateway/documents/axis_desk.py and the README.
 """
 
 from __future__ import annotations
