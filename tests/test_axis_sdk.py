@@ -144,7 +144,10 @@ def fail(response: httpx.Response, status: int, slug_word: str) -> dict[str, Any
     assert response.headers["content-type"].startswith("application/json")
     assert response.content.isascii()
     reply: dict[str, Any] = response.json()
-    assert set(reply) == {"status", "ErrorCode", "ErrorDesc"}, reply
+    # sendEdoc's FAIL names an empty DocId: the SDK reads it before the rest
+    sent = response.request.url.path.endswith("/sendEdoc")
+    assert set(reply) == {"status", "ErrorCode", "ErrorDesc", *(["DocId"] if sent else [])}, reply
+    assert reply.get("DocId", "") == ""
     assert reply["status"] == "FAIL"
     assert reply["ErrorCode"] == str(status)
     assert slug_word.lower() in reply["ErrorDesc"].lower(), reply["ErrorDesc"]

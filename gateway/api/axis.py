@@ -7,7 +7,8 @@ in signed `XroadVnpt-*` headers (gateway/trust/axis_signature.py); `countReceive
 
 Every reply is JSON with the fields the SDK reads (`KnobstickServiceImp`, `AgencyServiceImp`):
 `status` ("OK"/"FAIL"), `ErrorCode` ("0" on success) and `ErrorDesc`, then the operation's
-`data` (or `DocId` for sendEdoc, `count` for the counts). Replies are ASCII (non-ASCII as
+`data` (or `DocId` for sendEdoc, `count` for the counts); sendEdoc's FAIL carries an empty
+`DocId` too, which the SDK reads before anything else. Replies are ASCII (non-ASCII as
 \\u escapes): the SDK reads sendEdoc's answer as US-ASCII (`MultipartUtility.finish`).
 
 HTTP status: 200 with OK. A FAIL carries a 4xx saying what kind of refusal it is (400 bad
@@ -173,8 +174,14 @@ async def operation(
             raise
         exchange.outcome = problem.slug
         exchange.detail = problem.detail
-        return _json(
-            problem.status,
-            {"status": "FAIL", "ErrorCode": str(problem.status), "ErrorDesc": problem.detail},
-        )
+        refusal: Reply = {
+            "status": "FAIL",
+            "ErrorCode": str(problem.status),
+            "ErrorDesc": problem.detail,
+        }
+        if operation == "sendEdoc":
+            # The SDK reads DocId before it records the FAIL (KnobstickServiceImp.sendEdoc);
+            # without it the caller would see an empty result and no reason.
+            refusal["DocId"] = ""
+        return _json(problem.status, refusal)
     return _json(200, {"status": "OK", "ErrorCode": "0", "ErrorDesc": "Success", **reply})
