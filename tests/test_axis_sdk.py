@@ -503,3 +503,25 @@ def test_the_topology_refuses_axis_systems_it_cannot_serve() -> None:
     assert "(vxp.nowhere).agency: 000.00.99.H04 is not in agencies" in message
     assert "(vxp.noplatform).platform: 'lgsp-atlantis' is not a platform" in message
     assert f"(vxp.elsewhere).platform: {BN_NOIVU} receives documents at {OTHER_LGSP}" in message
+
+
+async def test_one_sdk_object_keeps_every_key_it_was_given_and_is_still_understood(
+    axis: RunningTopology, client: httpx.AsyncClient
+) -> None:
+    """edoc-integrator's flow on one KnobstickServiceImp: getEdoc with `docId`, updateStatus
+    with `docid`; from then on both spellings are signed and sent on every call."""
+    sender = sdk(axis, client, VPUBND)
+    first = ok(await sender.send(package_to_xml(package_to("2501", BG_NOIVU))))["DocId"]
+    second = ok(await sender.send(package_to_xml(package_to("2502", BG_NOIVU))))["DocId"]
+    snv = sdk(axis, client, SNV)
+    for doc_id in (first, second):
+        got = await snv.call("getEdoc", {"filePath": "xml", "docId": doc_id})
+        assert package_from_xml(base64.b64decode(got["data"])).to[0].organId == BG_NOIVU
+        ok(await snv.raw("updateStatus", {"status": "done", "docid": doc_id}))
+    assert {"docId", "docid", "filePath", "status"} <= set(snv.headers)
+    waiting = await received_ids(snv)
+    assert first not in waiting and second not in waiting
+    # a stale `docid` beside the operation's own `docId`: the operation's spelling wins
+    snv.headers["docid"] = "doc-stale"
+    got = await snv.call("getEdoc", {"docId": first})
+    assert package_from_xml(base64.b64decode(got["data"])).code.codeNumber == "2501"

@@ -77,7 +77,7 @@ async def _delete(desk: AxisDesk, signed: SignedRequest, body: bytes, ex: Exchan
 
 
 async def _send(desk: AxisDesk, signed: SignedRequest, body: bytes, ex: Exchange) -> Reply:
-    return {"DocId": await desk.send(signed.system, signed.params, body, ex.message_id)}
+    return {"DocId": await desk.send(signed.system, signed.get, body, ex.message_id)}
 
 
 async def _received(desk: AxisDesk, signed: SignedRequest, body: bytes, ex: Exchange) -> Reply:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -185,16 +186,21 @@ class AxisDesk:
     # -- sending -----------------------------------------------------------------------
 
     async def send(
-        self, system: AxisSystem, params: dict[str, str], body: bytes, message_id: str
+        self,
+        system: AxisSystem,
+        params: Callable[[str], str | None],
+        body: bytes,
+        message_id: str,
     ) -> str:
-        sender = params.get("from")
+        """`params`: the signed parameter of that name (XroadVnpt-from, -hash-file, ...)."""
+        sender = params("from")
         if sender and sender not in (system.agency, system.systemid):
             raise _refused(
                 403,
                 "axis-sender-mismatch",
                 f"System {system.systemid} sends as {system.agency}, not {sender[:60]}.",
             )
-        given = params.get("hash-file")
+        given = params("hash-file")
         if not given:
             raise _refused(400, "axis-missing-parameter", "sendEdoc needs XroadVnpt-hash-file.")
         # The SDK writes the file and then a CRLF (MultipartUtility.addInputStreamPart); the
@@ -207,7 +213,7 @@ class AxisDesk:
             raise _refused(
                 400, "axis-hash-mismatch", "XroadVnpt-hash-file is not the SHA-256 of the body."
             )
-        word = (params.get("messagetype") or "edoc").lower()
+        word = (params("messagetype") or "edoc").lower()
         consumer = system_consumer(system)
         if word == "status":
             return await self._send_status(consumer, file)

@@ -55,15 +55,20 @@ _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
 @dataclass(frozen=True)
 class SignedRequest:
-    """A request whose signature holds: the system, and its signed parameters by lowercase
-    key (header names are case-insensitive; the SDK sends `docId` and `docid` alike)."""
+    """A request whose signature holds: the system, and its signed parameters by key as
+    signed (without the prefix)."""
 
     system: AxisSystem
     params: dict[str, str]
     timestamp: datetime
 
     def get(self, key: str) -> str | None:
-        return self.params.get(key.lower())
+        """The parameter as the operation names it, else its only other spelling: the SDK's
+        examples write `docId` and `docid` alike, and one SDK object keeps the keys of all
+        its earlier calls, so both may be signed; the operation's own spelling wins."""
+        if key in self.params:
+            return self.params[key]
+        return next((v for k, v in self.params.items() if k.lower() == key.lower()), None)
 
 
 def refused(status: int, slug: str, detail: str) -> ProblemError:
@@ -93,18 +98,21 @@ def parse_timestamp(value: str) -> datetime:
         ) from None
 
 
-def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, bytes]:
-    """The XroadVnpt-* headers by lowercase name; a repeated one is refused (which would
-    count: the signed one or the other?)."""
-    found: dict[str, bytes] = {}
+def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, list[bytes]]:
+    """The XroadVnpt-* headers' values by lowercase name (HTTP names are case-insensitive)."""
+    found: dict[str, list[bytes]] = {}
     for name, value in raw:
         key = name.decode("latin-1").lower()
-        if not key.startswith(PREFIX):
-            continue
-        if key in found:
-            raise refused(400, "axis-malformed-headers", f"Header {key} is sent twice.")
-        found[key] = value
+        if key.startswith(PREFIX):
+            found.setdefault(key, []).append(value)
     return found
+
+
+def _one(headers: dict[str, list[bytes]], name: str) -> bytes:
+    values = headers[name]
+    if len(values) > 1:
+        raise refused(400, "axis-malformed-headers", f"Header {name} is sent twice.")
+    return values[0]
 
 
 def _text(name: str, value: bytes) -> str:
@@ -128,7 +136,7 @@ def verify(raw: list[tuple[bytes, bytes]], systems: dict[str, AxisSystem]) -> Si
             "axis-missing-signature",
             f"Missing header(s) {', '.join(missing)}: every call is signed as the SDK signs it.",
         )
-    signed_raw = headers[SIGN_HEADER]
+    signed_raw = _one(headers, SIGN_HEADER)
     if len(signed_raw) > MAX_SIGN_HEADER_BYTES:
         raise refused(
             400,
@@ -136,11 +144,11 @@ def verify(raw: list[tuple[bytes, bytes]], systems: dict[str, AxisSystem]) -> Si
             f"XroadVnpt-sign-header is {len(signed_raw)} bytes; the limit is "
             f"{MAX_SIGN_HEADER_BYTES}.",
         )
-    systemid = _text("XroadVnpt-systemid", headers["xroadvnpt-systemid"])
+    systemid = _text("XroadVnpt-systemid", _one(headers, "xroadvnpt-systemid"))
     system = systems.get(systemid)
     if system is None:
         raise refused(403, "axis-unknown-system", f"No system {systemid[:64]!r} at this axis.")
-    given = _text(HASH_HEADER, headers[HASH_HEADER]).strip()
+    given = _text(HASH_HEADER, _one(headers, HASH_HEADER)).strip()
     expected = hmac.new(system.secret.encode(), signed_raw, hashlib.sha256).hexdigest()
     if not _HEX.match(given) or not hmac.compare_digest(given.lower(), expected):
         raise refused(
@@ -158,8 +166,8 @@ def verify(raw: list[tuple[bytes, bytes]], systems: dict[str, AxisSystem]) -> Si
         )
     if params["systemid"] != systemid:
         raise refused(403, "axis-bad-signature", "The signed systemid is not the one sent.")
-    keys = {k.strip().lower() for k in _text(SIGN_KEYS, headers[SIGN_KEYS]).split(";") if k}
-    if keys != set(params):
+    keys = {k.strip() for k in _text(SIGN_KEYS, _one(headers, SIGN_KEYS)).split(";") if k}
+    if {k.lower() for k in keys} != {k.lower() for k in params}:
         raise refused(
             403,
             "axis-bad-signature",
@@ -168,7 +176,10 @@ def verify(raw: list[tuple[bytes, bytes]], systems: dict[str, AxisSystem]) -> Si
     return SignedRequest(system, params, parse_timestamp(params["timestamp"]))
 
 
-def _signed_values(sign_header: str, headers: dict[str, bytes]) -> dict[str, str]:
+def _signed_values(sign_header: str, headers: dict[str, list[bytes]]) -> dict[str, str]:
+    """The signed values by key (prefix removed), each checked against what was sent: under
+    each header name, the values sent are exactly the values signed (the SDK may sign two
+    spellings of one name, `docId` and `docid`, which arrive as two headers)."""
     try:
         data = orjson.loads(sign_header)
     except orjson.JSONDecodeError:
@@ -183,6 +194,7 @@ def _signed_values(sign_header: str, headers: dict[str, bytes]) -> dict[str, str
             "header names and their values.",
         )
     params: dict[str, str] = {}
+    signed: dict[str, list[str]] = {}
     for name, value in data.items():
         lower = name.lower()
         if not lower.startswith(PREFIX) or not isinstance(value, str):
@@ -198,13 +210,18 @@ def _signed_values(sign_header: str, headers: dict[str, bytes]) -> dict[str, str
                 "axis-malformed-headers",
                 f"Signed header {name} is over {MAX_VALUE_BYTES} bytes.",
             )
-        sent = headers.get(lower)
-        if sent is None or _text(name, sent) != value:
+        signed.setdefault(lower, []).append(value)
+        params[name[len(PREFIX) :]] = value
+    for lower, values in signed.items():
+        sent = [_text(lower, v) for v in headers.get(lower, [])]
+        if sorted(sent) != sorted(values):
             raise refused(
                 403,
                 "axis-bad-signature",
-                f"Header {name} {'is missing' if sent is None else 'differs from the value signed'}"
+                f"Header {lower} {'is missing' if not sent else 'differs from the value signed'}"
                 ": the signature covers other values than those sent.",
             )
-        params[lower.removeprefix(PREFIX)] = value
+    for lower, values_sent in headers.items():
+        if len(values_sent) > 1 and lower not in signed:
+            raise refused(400, "axis-malformed-headers", f"Header {lower} is sent twice.")
     return params
