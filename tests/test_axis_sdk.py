@@ -260,6 +260,10 @@ async def test_the_sdk_sends_and_documents_reach_an_inbox_across_platforms(
     received = package_from_xml(base64.b64decode(got["data"]))
     assert received.documentId == package.documentId
     assert [a.content() for a in received.attachments] == [a.content() for a in package.attachments]
+    reader.headers.update({"Content-Type": "application/json", "docId": doc_id})
+    download = await client.get(f"{reader.endpoint}/downloadEdoc", headers=reader.signed_headers())
+    assert download.status_code == 200, download.text
+    assert package_from_xml(download.content).documentId == package.documentId
     assert ok(await reader.raw("updateStatus", {"status": "done", "docId": doc_id}))
     assert doc_id not in await received_ids(reader)
     ok(await reader.raw("updateStatus", {"status": "processing", "docId": doc_id}))
@@ -361,6 +365,9 @@ async def test_agencies_and_registration(axis: RunningTopology, client: httpx.As
     office = next(a for a in agencies if a["code"] == BG_OFFICE)
     assert set(office) == {"id", "code", "name", "mail", "pid", "oldCode"}
     assert office["pid"] == "000.00.00.H04"
+    units = (await system.call("getSynchronizeUnit"))["data"]
+    unit = next(u for u in units if u["code"] == BG_OFFICE)
+    assert (unit["version"], unit["deleted"], unit["isAgency"]) == (1, False, True)
     registration = json.dumps(
         {"id": "", "pcode": BG_OFFICE, "code": "000.01.01.H04", "name": "Phòng Hành chính"}
     )

@@ -3,7 +3,7 @@
 An e-office system that uses the SDK changes only its endpoint (`http://<platform>/vxp`), its
 systemId and its secret. Every operation is `POST {endpoint}/{operation}` with its parameters
 in signed `XroadVnpt-*` headers (gateway/trust/axis_signature.py); `countReceiveEdoc` and
-`countReceiveStatus` are GETs in the SDK and are answered on both methods.
+`countReceiveStatus` and `downloadEdoc` are GETs in the SDK and are answered on both methods.
 
 Every reply is JSON with the fields the SDK reads (`KnobstickServiceImp`, `AgencyServiceImp`):
 `status` ("OK"/"FAIL"), `ErrorCode` ("0" on success) and `ErrorDesc`, then the operation's
@@ -66,6 +66,16 @@ async def _agencies_qd20(desk: AxisDesk, signed: SignedRequest, body: bytes, ex:
     return {"data": await desk.agency_list(code102=True)}
 
 
+async def _synchronize(desk: AxisDesk, signed: SignedRequest, body: bytes, ex: Exchange) -> Reply:
+    # AgencyServiceImp.getSynchronizeUnit reads `version` as a number and `deleted`,
+    # `isAgency` as booleans; what the axis puts in them is not public (unverified).
+    units = [
+        {**a, "version": 1, "centerCode": "", "deleted": False, "modifyDate": "", "isAgency": True}
+        for a in await desk.agency_list()
+    ]
+    return {"data": units}
+
+
 async def _register(desk: AxisDesk, signed: SignedRequest, body: bytes, ex: Exchange) -> Reply:
     await desk.register(signed.system, body)
     return {}
@@ -103,6 +113,15 @@ async def _edoc(desk: AxisDesk, signed: SignedRequest, body: bytes, ex: Exchange
     return {"data": base64.b64encode(package).decode()}
 
 
+FILE = "file"  # a reply that is the file itself, not JSON
+
+
+async def _download(desk: AxisDesk, signed: SignedRequest, body: bytes, ex: Exchange) -> Reply:
+    # KnobstickServiceImp.downloadEdoc GETs the operation and writes the answer to
+    # {filePath}/{year}/{month}/{docId}.edxml as it comes: the edXML itself.
+    return {FILE: await desk.edoc(signed.system, signed.get("docId"))}
+
+
 async def _update(desk: AxisDesk, signed: SignedRequest, body: bytes, ex: Exchange) -> Reply:
     await desk.update_status(
         signed.system, signed.get("docId"), signed.get("status"), signed.get("description")
@@ -113,6 +132,7 @@ async def _update(desk: AxisDesk, signed: SignedRequest, body: bytes, ex: Exchan
 OPERATIONS: dict[str, Operation] = {
     "getAgenciesList": _agencies,
     "getAgenciesListQD20": _agencies_qd20,
+    "getSynchronizeUnit": _synchronize,
     "registerAgency": _register,
     "deleteAgency": _delete,
     "sendEdoc": _send,
@@ -121,6 +141,7 @@ OPERATIONS: dict[str, Operation] = {
     "countReceiveStatus": _count_status,
     "getSentEdocList": _sent,
     "getEdoc": _edoc,
+    "downloadEdoc": _download,
     "updateStatus": _update,
 }
 
@@ -168,6 +189,8 @@ async def operation(
         )
         exchange.note_body(body)
         reply = await handler(desk, signed, body, exchange)
+        if FILE in reply:
+            return Response(reply[FILE], media_type="application/xml")
     except Exception as exc:  # refusals answer in the SDK's shape; a bug stays a 500
         problem = as_problem(exc)
         if problem is None:
