@@ -477,7 +477,9 @@ async def test_a_receiver_that_fails_keeps_the_document_and_the_sender_hears_it(
     package = package_to("2401", BG_NOIVU)
     doc_id = ok(await sender.send(package_to_xml(package)))["DocId"]
     snv = sdk(axis, client, SNV)
-    ok(await snv.raw("updateStatus", {"docId": doc_id, "status": "fail", "description": "x"}))
+    # a Vietnamese description travels as UTF-8 header bytes, signed as sent
+    reason = {"docId": doc_id, "status": "fail", "description": "Không đọc được tệp"}
+    ok(await snv.raw("updateStatus", reason))
     assert doc_id in await received_ids(snv)  # still waiting, for the next poll
     rows = (await sender.call("getSentEdocList", {"docId": doc_id}))["data"]
     assert rows[0]["receiveStatus"] == "inbox"
@@ -486,7 +488,7 @@ async def test_a_receiver_that_fails_keeps_the_document_and_the_sender_hears_it(
         headers=await bearer(client, axis.url(LGSP), axis.topology, "noivu-bac-giang"),
     )
     trail = DocumentView.model_validate(qlvb_view.json()).trail
-    assert any("could not take" in e.detail for e in trail)
+    assert any("could not take" in e.detail and "Không đọc được tệp" in e.detail for e in trail)
     ok(await snv.raw("updateStatus", {"docId": doc_id, "status": "inbox"}))
     assert doc_id not in await received_ids(snv)
     ok(await snv.raw("updateStatus", {"docId": doc_id, "status": "done"}))
