@@ -39,7 +39,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from apikit.openapi import FOREIGN_ERRORS
 from apikit.problems import as_problem
+from contracts.problem import PROBLEM_MEDIA_TYPE
 from gateway.api.deps import AxisDep, ExchangeDep, SettingsDep, SpecDep
 from gateway.documents.axis_desk import AxisDesk
 from gateway.messagelog.audited import Exchange, audited_route
@@ -150,12 +152,42 @@ def _body_limit(operation: str, settings: GatewaySettings) -> int:
     return settings.document_max_bytes if operation == "sendEdoc" else settings.max_body_bytes
 
 
+_REPLY: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "ErrorCode", "ErrorDesc"],
+    "properties": {
+        "status": {"type": "string", "enum": ["OK", "FAIL"]},
+        "ErrorCode": {"type": "string"},
+        "ErrorDesc": {"type": "string"},
+        "data": {},
+        "DocId": {"type": "string"},
+        "count": {"type": "integer"},
+    },
+}
 _ROUTE: dict[str, Any] = {
     "summary": "An operation of the document axis, signed as the SDKVXP client signs it",
     "description": "Operations: " + ", ".join(OPERATIONS) + ". Parameters in XroadVnpt-* "
     "headers; sendEdoc's body is the .edxml file (application/octet-stream).",
     "response_class": Response,
-    "responses": {200: {"content": {"application/json": {}}}},
+    "responses": {
+        200: {
+            "description": 'OK: status, ErrorCode "0", ErrorDesc and the operation\'s data '
+            "(downloadEdoc: the edXML file)",
+            "content": {"application/json": {"schema": _REPLY}, "application/xml": {}},
+        },
+        **{
+            code: {
+                "description": "FAIL, ErrorCode the same number",
+                "content": {"application/json": {"schema": _REPLY}},
+            }
+            for code in (400, 403, 404, 408, 409, 413, 422)
+        },
+        503: {
+            "description": "The audit log cannot take the exchange (before the axis sees it)",
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        },
+    },
+    "openapi_extra": {FOREIGN_ERRORS: "the SDKVXP FAIL reply"},
 }
 
 
