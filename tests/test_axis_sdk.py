@@ -443,6 +443,8 @@ async def test_every_refusal_is_the_sdks_fail_reply_and_audited(
     response = await tampered.raw("sendEdoc", {}, package, media="application/octet-stream")
     fail(response, 400, "sha-256")
     fail(await sdk(axis, client, VPUBND).send(package, "revocation"), 422, "bussinessdoctype")
+    unknown_kind = await sdk(axis, client, VPUBND).send(package, "circular")
+    fail(unknown_kind, 400, "one of")
     fail(await sdk(axis, client, SNV).send(package), 403, "belongs to agency")
     fail(await sdk(axis, client, VPUBND).send(b"<edXML", "edoc"), 400, "xml")
     huge = b"x" * (MAX_DOCUMENT + 1)
@@ -534,3 +536,16 @@ async def test_one_sdk_object_keeps_every_key_it_was_given_and_is_still_understo
     snv.headers["docid"] = "doc-stale"
     got = await snv.call("getEdoc", {"docId": first})
     assert package_from_xml(base64.b64decode(got["data"])).code.codeNumber == "2501"
+
+
+async def test_without_a_messagetype_the_package_says_what_it_is(
+    axis: RunningTopology, client: httpx.AsyncClient
+) -> None:
+    edxml = package_to_xml(package_to("2601", BG_NOIVU))
+    bare = sdk(axis, client, VPUBND)
+    params = {"hash-file": hashlib.sha256(edxml).hexdigest()}  # proper hex is taken too
+    doc_id = ok(await bare.raw("sendEdoc", params, edxml, media="application/octet-stream"))[
+        "DocId"
+    ]
+    rows = (await bare.call("getSentEdocList", {"docId": doc_id}))["data"]
+    assert [(r["messageType"], r["toCode"]) for r in rows] == [("edoc", BG_NOIVU)]

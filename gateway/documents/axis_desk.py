@@ -213,23 +213,26 @@ class AxisDesk:
             raise _refused(
                 400, "axis-hash-mismatch", "XroadVnpt-hash-file is not the SHA-256 of the body."
             )
-        word = (params("messagetype") or "edoc").lower()
+        given_type = params("messagetype")
+        word = (given_type or "").lower()
         consumer = system_consumer(system)
         if word == "status":
             return await self._send_status(consumer, file)
-        if word not in MESSAGE_TYPES:
+        if given_type is not None and word not in MESSAGE_TYPES:
             raise _refused(
                 400,
                 "axis-bad-messagetype",
                 f"messagetype {word[:30]!r}: one of {', '.join([*MESSAGE_TYPES, 'status'])}.",
             )
         package = _model(DocumentPackage, file, package_data)
-        if package.bussiness.bussinessDocType is not MESSAGE_TYPES[word]:
+        # Without a messagetype the package's own BussinessDocType says what it is.
+        kind = package.bussiness.bussinessDocType
+        if given_type is not None and kind is not MESSAGE_TYPES[word]:
             raise _refused(
                 422,
                 "axis-messagetype-mismatch",
                 f"messagetype {word} but the package's BussinessDocType is "
-                f"{package.bussiness.bussinessDocType.value} ({package.kind.value}).",
+                f"{kind.value} ({package.kind.value}).",
             )
         receipt, _ = await self.documents.send(consumer, package, message_id)
         return receipt.id
