@@ -195,7 +195,10 @@ _ROUTE: dict[str, Any] = {
 @router.get(
     "/{operation}",
     operation_id="vxp_operation_get",
-    **{**_ROUTE, "summary": "countReceiveEdoc and countReceiveStatus, as the SDK GETs them"},
+    **{
+        **_ROUTE,
+        "summary": "countReceiveEdoc, countReceiveStatus and downloadEdoc, as the SDK GETs them",
+    },
 )
 async def operation(
     operation: str,

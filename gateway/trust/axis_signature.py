@@ -75,11 +75,6 @@ def refused(status: int, slug: str, detail: str) -> ProblemError:
     return ProblemError(status, slug, "Refused by the document axis", detail)
 
 
-def sign(secret: str, sign_header: str) -> str:
-    """What the SDK writes in XroadVnpt-hash-header for this sign-header."""
-    return hmac.new(secret.encode(), sign_header.encode(), hashlib.sha256).hexdigest()
-
-
 def parse_timestamp(value: str) -> datetime:
     found = _TIMESTAMP.match(value)
     if found is None:
