@@ -16,11 +16,14 @@ from apikit.problems import install_problem_handlers
 from contracts.edxml import DocumentPackage, StatusPacket
 from contracts.platform import TopologyReport
 from gateway.api import admin, audit, catalog, status, token
+from gateway.api import axis as axis_api
 from gateway.api import dashboard as dashboard_api
 from gateway.api import documents as documents_api
 from gateway.api import metrics as metrics_api
 from gateway.api import sandbox as sandbox_api
 from gateway.api.deps import Collaborators
+from gateway.documents.axis_desk import AxisDesk
+from gateway.documents.axis_store import AxisStore
 from gateway.documents.delivery import DeliveryWorker
 from gateway.documents.service import DocumentService
 from gateway.documents.store import DocumentStore
@@ -90,6 +93,7 @@ def create_platform_app(
     app.include_router(catalog.router)
     app.include_router(admin.router)
     app.include_router(documents_api.router)
+    app.include_router(axis_api.router)
     app.include_router(sandbox_api.router)
     app.include_router(dashboard_api.router)
     app.include_router(metrics_api.router)
@@ -209,6 +213,9 @@ async def _build(
     stack.push_async_callback(document_store.close)
     outbox_ready = asyncio.Event()
     documents = DocumentService(spec, document_store, outbox_ready.set)
+    axis_store = AxisStore(document_store)
+    await axis_store.open()
+    axis = AxisDesk(documents, axis_store, {a.code: a.name for a in spec.axis_agencies})
     delivery = DeliveryWorker(documents, client, settings, upstream_token, outbox_ready)
     delivery.start()
     stack.push_async_callback(delivery.stop)
@@ -240,6 +247,7 @@ async def _build(
         breakers=breakers,
         faults=faults,
         documents=documents,
+        axis=axis,
         client=client,
         report=partial(reporter, spec, registry),
         routed_call=routed_call,

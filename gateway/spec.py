@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from contracts.faults import FaultRule
-from contracts.topology import Consumer, Tier
+from contracts.topology import Agency, AxisSystem, Consumer, Tier
 
 
 class RouteSpec(BaseModel):
@@ -69,3 +69,7 @@ class PlatformSpec(BaseModel):
     token_format: Literal["opaque", "jwt"] = "opaque"
     unversioned_paths: bool = False
     lgsp_access_token: bool = False
+    # The document axis endpoint (/vxp): the systems that call this platform, and the agencies
+    # the axis lists to them (getAgenciesList).
+    axis_systems: list[AxisSystem] = []
+    axis_agencies: list[Agency] = []

@@ -33,6 +33,7 @@ from contracts.edxml import (
     TraceHeader,
     now_local,
 )
+from contracts.edxml.xml import package_to_xml
 from contracts.problem import FieldError
 from contracts.topology import Consumer
 from gateway.documents.directory import Directory, Unroutable
@@ -446,7 +447,19 @@ class DocumentService:
             )
         self._wake()
 
+    async def receiver_note(self, consumer: Consumer, document_id: str, detail: str) -> None:
+        """A receiver's word about a document that carries no status code (the axis's
+        `fail`): in the trail and back to the sender, the receipt's state unchanged."""
+        doc = await self._receivable(consumer, document_id)
+        async with self.store.transaction() as db:
+            await self._event(db, doc, NewEvent(consumer.agency, "status", detail=detail))
+        self._wake()
+
     # -- reading -----------------------------------------------------------------------
+
+    def package_xml(self, doc: StoredDocument) -> bytes:
+        """The package as a receiver gets it, as edXML."""
+        return package_to_xml(doc.package)
 
     async def _receivable(self, consumer: Consumer, document_id: str) -> StoredDocument:
         doc = await self.store.get(document_id)

@@ -60,7 +60,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        documents = scope["path"] == "/documents" or scope["path"].startswith("/documents/")
+        path = scope["path"]
+        # Packages arrive at /documents and at the document axis endpoint (/vxp/sendEdoc).
+        documents = path == "/documents" or path.startswith(("/documents/", "/vxp/"))
         limit = self.document_max_bytes if documents else self.max_bytes
         await self.app(scope, _bounded(receive, scope, limit, self.within_seconds), send)
 
