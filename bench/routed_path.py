@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -51,6 +52,9 @@ class Run:
     rps: float
     p50_ms: float
     p99_ms: float
+    # CPU time each process on the path spent per request served (user + system): less
+    # sensitive than req/s to whatever else the machine runs at the same moment.
+    cpu_us_per_request: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -106,6 +110,12 @@ def wrk(
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     lat = {p: float(v) * _UNITS[u] for p, v, u in _LATENCY.findall(out)}
     return requests, errors, rps, lat.get("50", 0.0), lat.get("99", 0.0)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc (clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def startup_time(topology_name: str, data_dir: Path, offset: int) -> float:
@@ -254,16 +264,27 @@ async def main(
                 token,
             ),
         }
+        pids = launcher.node_pids()
+        path_nodes = {
+            "direct provincial": ["data-warehouse"],
+            "1 hop (LGSP)": [LGSP, "data-warehouse"],
+            "direct national": ["population"],
+            "2 hops (LGSP->NGSP)": [LGSP, NGSP, "population"],
+        }
         for _ in range(runs):
             this = Round()
             for connections in (1, 32):
                 for name, (url, tok) in targets.items():
+                    before = {n: cpu_seconds(pids[n]) for n in path_nodes[name]}
                     requests, errors, rps, p50, p99 = wrk(url, connections, duration, tok)
-                    this.runs.append(Run(name, connections, requests, errors, rps, p50, p99))
+                    cpu = {
+                        n: round((cpu_seconds(pids[n]) - before[n]) / max(requests, 1) * 1e6, 1)
+                        for n in path_nodes[name]
+                    }
+                    this.runs.append(Run(name, connections, requests, errors, rps, p50, p99, cpu))
             this.ratios = round_ratios(this)
             report.rounds.append(this)
         report.audit = await audit_completeness(book, token, targets, data_dir)
-        pids = launcher.node_pids()
         report.peak_rss_mb = {n: round(peak_rss_mb(pid), 1) for n, pid in pids.items()}
     finally:
         await launcher.stop()
@@ -290,7 +311,7 @@ async def main(
 
 
 def print_report(report: Report) -> None:
-    console = Console()
+    console = Console(width=150)
     for number, this in enumerate(report.rounds, 1):
         table = Table(
             title=f"Routed path · round {number} of {len(report.rounds)} · "
@@ -298,6 +319,7 @@ def print_report(report: Report) -> None:
         )
         for column in ("path", "conns", "req/s", "p50 ms", "p99 ms", "requests", "errors"):
             table.add_column(column, justify="right" if column != "path" else "left")
+        table.add_column("CPU µs per request, per process", justify="left")
         for r in this.runs:
             table.add_row(
                 r.name,
@@ -307,6 +329,7 @@ def print_report(report: Report) -> None:
                 f"{r.p99_ms:.3f}",
                 str(r.requests),
                 str(r.errors),
+                " ".join(f"{n} {us:.0f}" for n, us in r.cpu_us_per_request.items()),
             )
         console.print(table)
     console.print(f"median of {len(report.rounds)} rounds (each round's own ratios):")

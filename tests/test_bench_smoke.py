@@ -49,6 +49,9 @@ def test_benchmark_runs_and_reports_every_figure(topology_2022, tmp_path: Path) 
         for c in (1, 32)
     }
     assert all(r["requests"] > 0 and r["rps"] > 0 and r["errors"] == 0 for r in runs)
+    # Every process on a path has its CPU cost per request (the 2-hop path crosses three).
+    assert all(r["cpu_us_per_request"] for r in runs)
+    assert {len(r["cpu_us_per_request"]) for r in runs if r["name"].startswith("2 hops")} == {3}
     # The summary is the median of the rounds' own ratios, with every target named.
     assert set(report["ratios"]) == set(report["rounds"][0]["ratios"]) == set(TARGETS)
     assert set(report["added_p50_ms_per_hop"])
