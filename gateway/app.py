@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
 from contracts.edxml import DocumentPackage, StatusPacket
+from contracts.edxml.signature import SANDBOX_CA_FILE, SANDBOX_PKI_DIR
 from contracts.platform import TopologyReport
 from gateway.api import admin, audit, catalog, status, token
 from gateway.api import dashboard as dashboard_api
@@ -45,6 +46,7 @@ from gateway.trust.access import AccessRights
 from gateway.trust.auth import Authenticator, Consumers
 from gateway.trust.keyring import Keyring
 from gateway.trust.ratelimit import RateLimiter
+from gateway.trust.signatures import SignaturePolicy
 from gateway.trust.token_store import TokenStore
 from gateway.trust.tokens import TokenService
 from gateway.trust.upstream_token import UpstreamToken
@@ -179,7 +181,9 @@ async def _build(
     await document_store.open()
     stack.push_async_callback(document_store.close)
     outbox_ready = asyncio.Event()
-    documents = DocumentService(spec, document_store, outbox_ready.set)
+    anchors = settings.document_trust_anchors or data_dir / SANDBOX_PKI_DIR / SANDBOX_CA_FILE
+    signatures = SignaturePolicy(spec.document_signatures, anchors, spec.name)
+    documents = DocumentService(spec, document_store, outbox_ready.set, signatures)
     delivery = DeliveryWorker(documents, client, settings, upstream_token, outbox_ready)
     delivery.start()
     stack.push_async_callback(delivery.stop)

@@ -69,3 +69,4 @@ class PlatformSpec(BaseModel):
     token_format: Literal["opaque", "jwt"] = "opaque"
     unversioned_paths: bool = False
     lgsp_access_token: bool = False
+    document_signatures: Literal["off", "verify-if-present", "required"] = "verify-if-present"

@@ -38,17 +38,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
-from signxml import (
-    CanonicalizationMethod,
-    DigestAlgorithm,
-    SignatureConfiguration,
-    SignatureMethod,
-    XMLSigner,
-    XMLVerifier,
-)
 from signxml import exceptions as signxml_errors
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+from signxml.signer import XMLSigner
+from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
-from contracts.edxml.model import NAMESPACE
 from contracts.edxml.xml import XmlRefused, parse
 
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
@@ -62,6 +56,10 @@ MAX_CERTIFICATES = 4
 MAX_CERTIFICATE_CHARS = 16 * 1024
 MAX_SIGNATURE_VALUE_CHARS = 4 * 1024
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+# Where the sandbox keeps its root CA certificate, under its data dir: written by the sandbox
+# PKI (sandbox/pki.py), read by every platform as its trust anchor.
+SANDBOX_PKI_DIR = "pki"
+SANDBOX_CA_FILE = "ca.pem"
 
 
 class SignatureRefused(ValueError):
@@ -253,7 +251,7 @@ def verify_package(body: bytes, ca_file: Path, *, at: datetime | None = None) ->
         verification_time=at,
     )
     try:
-        result = XMLVerifier().verify(body, ca_pem_file=str(ca_file), expect_config=config)
+        found = XMLVerifier().verify(body, ca_pem_file=str(ca_file), expect_config=config)
     except signxml_errors.InvalidCertificate as exc:
         raise SignatureRefused(
             "unknown-signer",
@@ -282,7 +280,8 @@ def verify_package(body: bytes, ca_file: Path, *, at: datetime | None = None) ->
         raise SignatureRefused(
             "broken-signature", f"The signature cannot be read: {_short(exc)}"
         ) from None
-    if result.signed_xml is None or _local(result.signed_xml) != "edXML":
+    result = found if isinstance(found, VerifyResult) else None  # one reference: one result
+    if result is None or result.signed_xml is None or _local(result.signed_xml) != "edXML":
         raise SignatureRefused(
             "partial-signature", "The signature does not cover the whole edXML document."
         )
@@ -402,4 +401,3 @@ def ca_certificate(key: rsa.RSAPrivateKey, name: str, *, days: int = 3650) -> x5
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-
