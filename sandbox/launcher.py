@@ -32,7 +32,7 @@ from sandbox.addresses import AddressBook
 from sandbox.harness import all_healthy
 from sandbox.identity import NodeIdentity
 from sandbox.logview import WORKERS_FILE
-from sandbox.pki import ensure_ca, missing_agencies
+from sandbox.pki import make_ca, missing_agencies
 from sandbox.zygote import CONTROL_FD_ENV
 
 _PR_SET_PDEATHSIG = 1
@@ -210,7 +210,7 @@ class Launcher:
         chosen = units if units is not None else list(self.units)
         self._write_workers()
         # The trust anchor every platform verifies signed documents with: there before they are.
-        ensure_ca(self.data_dir)
+        make_ca(self.data_dir)
         if self.fork:
             await self._start_zygote()
         await asyncio.gather(*(self.start_node(unit) for unit in chosen))

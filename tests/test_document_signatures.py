@@ -25,6 +25,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
@@ -32,12 +34,14 @@ from apikit.problems import ProblemError
 from contracts.edxml import DocumentPackage, DocumentView
 from contracts.edxml.signature import (
     DSIG,
+    SignatureRefused,
     agency_certificate,
     ca_certificate,
     new_key,
     sign_package,
+    verify_package,
 )
-from contracts.edxml.xml import package_from_xml, package_to_xml
+from contracts.edxml.xml import XmlRefused, package_from_xml, package_to_xml
 from gateway.trust.signatures import Mode, SignaturePolicy
 from sandbox import pki
 from sandbox.cli import main as cli
@@ -465,6 +469,40 @@ async def test_each_refusal_under_each_policy(run: RunningTopology, mode: Mode) 
     kept, signer = await policy.check(good, BG_OFFICE)
     assert kept == good
     assert (signer is not None) == (mode != "off")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    target=st.sampled_from(
+        ["SignatureValue", "DigestValue", "X509Certificate", "X509SubjectName", "SignedInfo"]
+    ),
+    junk=st.text(max_size=300),
+    algorithm=st.one_of(st.none(), st.text(max_size=80)),
+)
+def test_whatever_is_written_into_a_signature_it_is_a_refusal_never_an_error(
+    signed_package: tuple[bytes, Path], target: str, junk: str, algorithm: str | None
+) -> None:
+    body, ca = signed_package
+    root = etree.fromstring(body)
+    element = next(root.iter(f"{{{DSIG}}}{target}"))
+    element.text = "".join(c for c in junk if c.isprintable())
+    if algorithm is not None:
+        method = next(root.iter(f"{{{DSIG}}}SignatureMethod"))
+        method.set("Algorithm", "".join(c for c in algorithm if c.isprintable()))
+    mutated = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    try:
+        verify_package(mutated, ca)
+    except SignatureRefused as refused:
+        assert refused.detail
+    except XmlRefused:
+        pass
+
+
+@pytest.fixture(scope="module")
+def signed_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, Path]:
+    data = tmp_path_factory.mktemp("fuzz-pki")
+    mine = pki.ensure_agency(data, BG_OFFICE, "Văn phòng UBND tỉnh Bắc Giang")
+    return sign_package(package(BG_STTTT), mine.key, mine.certificate), data / "pki" / "ca.pem"
 
 
 # -- the PKI itself ------------------------------------------------------------------------

@@ -116,8 +116,10 @@ class Delivery(BaseModel):
     package: DocumentPackage
     packageXml: str | None = Field(
         default=None,
-        description="A signed package exactly as its sender wrote it, base64: the bytes its "
-        "XML-DSig signature covers (the platforms' own TraceHeaders are in `package` only)",
+        description="The package as XML, base64: to a receiver's back end always, what "
+        "GET /documents/{id}/package answers as XML; between platforms only for a signed "
+        "package. A signed package is exactly as its sender wrote it, the bytes its XML-DSig "
+        "signature covers (the platforms' own TraceHeaders are then in `package` only)",
     )
 
 

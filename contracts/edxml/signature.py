@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
@@ -223,11 +224,11 @@ def _signing_certificate(signature: etree._Element, public_key_pem: bytes) -> x5
         try:
             der = base64.b64decode("".join((element.text or "").split()), validate=True)
             certificate = x509.load_der_x509_certificate(der)
-        except (binascii.Error, ValueError):
+            key = certificate.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        except (binascii.Error, ValueError, UnsupportedAlgorithm):
             continue
-        key = certificate.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
         if key == public_key_pem:
             return certificate
     raise SignatureRefused("unknown-signer", "No certificate in the Signature holds its key.")
@@ -285,15 +286,22 @@ def verify_package(body: bytes, ca_file: Path, *, at: datetime | None = None) ->
         raise SignatureRefused(
             "partial-signature", "The signature does not cover the whole edXML document."
         )
-    certificate = _signing_certificate(signature, result.signature_key)
-    return Signer(
-        agency=agency_of(certificate),
-        subject=certificate.subject.rfc4514_string(),
-        issuer=certificate.issuer.rfc4514_string(),
-        serial=f"{certificate.serial_number:x}",
-        algorithm=method,
-        digest=digest,
-    )
+    try:
+        certificate = _signing_certificate(signature, result.signature_key)
+        return Signer(
+            agency=agency_of(certificate),
+            subject=certificate.subject.rfc4514_string(),
+            issuer=certificate.issuer.rfc4514_string(),
+            serial=f"{certificate.serial_number:x}",
+            algorithm=method,
+            digest=digest,
+        )
+    except SignatureRefused:
+        raise
+    except Exception as exc:  # an odd certificate that verified but cannot be described
+        raise SignatureRefused(
+            "unknown-signer", f"The signing certificate cannot be read: {_short(exc)}"
+        ) from None
 
 
 def _known(method: str, digest: str) -> bool:
@@ -328,7 +336,7 @@ def agency_certificate(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "GSP sandbox"),
-            x509.NameAttribute(NameOID.COMMON_NAME, name[:64] or agency),
+            x509.NameAttribute(NameOID.COMMON_NAME, _at_most_64_bytes(name) or agency),
             x509.NameAttribute(AGENCY_ATTRIBUTE, agency),
         ]
     )
@@ -363,6 +371,11 @@ def agency_certificate(
         )
         .sign(ca_key, hashes.SHA256())
     )
+
+
+def _at_most_64_bytes(text: str) -> str:
+    """X.520 caps a CommonName at 64; agencies' Vietnamese names can be longer in UTF-8."""
+    return text.encode()[:64].decode(errors="ignore")
 
 
 def ca_certificate(key: rsa.RSAPrivateKey, name: str, *, days: int = 3650) -> x509.Certificate:

@@ -561,7 +561,13 @@ class DocumentService:
             trail=await self.store.trail(doc.id),
         )
 
-    def delivery(self, doc: StoredDocument, receivers: list[str]) -> Delivery:
+    def delivery(
+        self, doc: StoredDocument, receivers: list[str], *, to_receiver: bool = False
+    ) -> Delivery:
+        """The hand-over to the next hop. A receiver's back end (`to_receiver`) gets the
+        package as XML too, exactly what `package_xml` answers; the next platform gets the
+        XML only for a signed package, the bytes it verifies and keeps."""
+        xml = self.package_xml(doc) if to_receiver else doc.package_xml
         return Delivery(
             id=doc.id,
             kind=doc.kind,
@@ -571,9 +577,7 @@ class DocumentService:
             fromPlatform=self.spec.name,
             messageId=doc.message_id,
             package=doc.package,
-            packageXml=(
-                None if doc.package_xml is None else base64.b64encode(doc.package_xml).decode()
-            ),
+            packageXml=None if xml is None else base64.b64encode(xml).decode(),
         )
 
     def package_xml(self, doc: StoredDocument) -> bytes:

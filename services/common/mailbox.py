@@ -64,7 +64,8 @@ async def receive(request: Request, delivery: Delivery, response: Response) -> d
         ),
     )
     if delivery.packageXml is not None:
-        # A signed package: kept as its sender wrote it, so its signature still verifies here.
+        # The package as the platform serves it as XML: a signed one as its sender wrote it,
+        # so its signature still verifies here.
         try:
             signed = base64.b64decode(delivery.packageXml, validate=True)
         except (binascii.Error, ValueError):
