@@ -214,12 +214,12 @@ class Launcher:
         if self.fork:
             await self._start_zygote()
         await asyncio.gather(*(self.start_node(unit) for unit in chosen))
-        if units is None:
-            await self._fill_pki()
 
     async def _fill_pki(self) -> None:
-        """Agencies' certificates cost an RSA key each: made by a low-priority process after
-        the nodes started, never in their way (`pki issue` makes one it has not reached)."""
+        """Agencies' certificates cost an RSA key each: made by a low-priority process once
+        the nodes are healthy, never in their way (`pki issue` makes one it has not reached)."""
+        if self._pki_filler is not None:
+            return
         agencies = {a.code: a.name for a in self.topology.agencies}
         missing = missing_agencies(self.data_dir, agencies)
         if not missing:
@@ -448,6 +448,7 @@ class Launcher:
                 if len(reports) == len(self.topology.platforms) and all(
                     all_healthy(r) for r in reports.values()
                 ):
+                    await self._fill_pki()
                     return reports
                 if time.monotonic() > deadline:
                     return reports  # the table shows what is not healthy

@@ -8,11 +8,11 @@ Layout of `{data dir}/pki/`:
 
 The CA is made at start if it is missing (one RSA key, a few tens of ms) and kept: a second
 start reuses it, so certificates handed out stay valid. Agency certificates cost one RSA key
-each (about 40 ms), so a big topology does not wait for them: `up` starts a low-priority
-process that makes the missing ones after the nodes, and `gsp-sandbox pki issue` makes one on
-demand if that process has not reached it yet. Every file is written to a temporary name and
-linked into place, so two writers never leave half a file or two different keys: the first
-one linked wins and the other reads it.
+each (about 70 ms), so a big topology does not wait for them: `up` starts a low-priority
+process that makes the missing ones once the nodes are healthy, and `gsp-sandbox pki issue`
+makes one on demand if that process has not reached it yet. Every file is written to a
+temporary name and linked into place, so two writers never leave half a file or two
+different keys: the first one linked wins and the other reads it.
 
 The agency's OrganId is the certificate subject's UID (contracts/edxml/signature.py) — the
 sandbox's choice, unverified against the Government Cipher Committee's certificate profile.
