@@ -44,8 +44,11 @@ from contracts.edxml.signature import (
 from contracts.edxml.xml import XmlRefused, package_from_xml, package_to_xml
 from gateway.trust.signatures import Mode, SignaturePolicy
 from sandbox import pki
+from sandbox.addresses import AddressBook
 from sandbox.cli import main as cli
 from sandbox.harness import RunningTopology, run_topology
+from sandbox.launcher import Launcher
+from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
 from tests.document_topology import (
     BG_NOIVU,
     BG_OFFICE,
@@ -56,7 +59,7 @@ from tests.document_topology import (
     delivery_settings,
     document_topology,
 )
-from tests.helpers import assert_problem, bearer
+from tests.helpers import assert_problem, bearer, free_ports
 
 LGSP = "lgsp-bac-giang"
 SENDER = "qlvb-bac-giang"  # agency BG_OFFICE
@@ -526,3 +529,23 @@ def test_a_restart_reuses_the_pki_and_the_background_maker_fills_in_the_rest(
     again = pki.ensure_agency(tmp_path, BG_OFFICE, "ignored")
     assert again.certificate == first.certificate
     assert pki.fill(tmp_path, agencies) == 0
+
+
+async def test_up_makes_the_pki_once_healthy_and_a_second_start_reuses_it(tmp_path: Path) -> None:
+    topology = load_topology(DEFAULT_TOPOLOGY)
+    agencies = {a.code: a.name for a in topology.agencies}
+    for run_number in (1, 2):
+        addresses = AddressBook(topology, ports=free_ports(AddressBook(topology).nodes()))
+        launcher = Launcher(DEFAULT_TOPOLOGY, topology, tmp_path, addresses, fork=True)
+        try:
+            await launcher.start()
+            await launcher.wait_ready(60)
+            assert await launcher.pki_filled() in (None, 0)
+            assert pki.missing_agencies(tmp_path, agencies) == {}
+            files = {p.name: p.read_bytes() for p in sorted((tmp_path / "pki").rglob("*.pem"))}
+        finally:
+            await launcher.stop()
+        if run_number == 1:
+            first = files
+            assert len(first) == len(agencies) + 2  # the CA's certificate and key
+    assert files == first  # nothing made again, nothing replaced
