@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
 from contracts.edxml import DocumentPackage, StatusPacket
-from contracts.edxml.signature import SANDBOX_CA_FILE, SANDBOX_PKI_DIR
 from contracts.platform import TopologyReport
 from gateway.api import admin, audit, catalog, status, token
 from gateway.api import dashboard as dashboard_api
@@ -46,7 +45,7 @@ from gateway.trust.access import AccessRights
 from gateway.trust.auth import Authenticator, Consumers
 from gateway.trust.keyring import Keyring
 from gateway.trust.ratelimit import RateLimiter
-from gateway.trust.signatures import SignaturePolicy
+from gateway.trust.signatures import SANDBOX_CA_FILE, SANDBOX_PKI_DIR, SignaturePolicy
 from gateway.trust.token_store import TokenStore
 from gateway.trust.tokens import TokenService
 from gateway.trust.upstream_token import UpstreamToken

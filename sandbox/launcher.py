@@ -32,7 +32,7 @@ from sandbox.addresses import AddressBook
 from sandbox.harness import all_healthy
 from sandbox.identity import NodeIdentity
 from sandbox.logview import WORKERS_FILE
-from sandbox.pki import make_ca, missing_agencies
+from sandbox.pki import ca_missing, missing_agencies
 from sandbox.zygote import CONTROL_FD_ENV
 
 _PR_SET_PDEATHSIG = 1
@@ -209,20 +209,19 @@ class Launcher:
     async def start(self, units: list[str] | None = None) -> None:
         chosen = units if units is not None else list(self.units)
         self._write_workers()
-        # The trust anchor every platform verifies signed documents with: there before they are.
-        make_ca(self.data_dir)
         if self.fork:
             await self._start_zygote()
         await asyncio.gather(*(self.start_node(unit) for unit in chosen))
 
     async def _fill_pki(self) -> None:
-        """Agencies' certificates cost an RSA key each: made by a low-priority process once
-        the nodes are healthy, never in their way (`pki issue` makes one it has not reached)."""
+        """The sandbox PKI (its CA, then a certificate per agency: an RSA key each) is made
+        by a low-priority process once the nodes are healthy, never in their way; a platform
+        reads the CA on the first signed package, `pki issue` makes what is not there yet."""
         if self._pki_filler is not None:
             return
         agencies = {a.code: a.name for a in self.topology.agencies}
         missing = missing_agencies(self.data_dir, agencies)
-        if not missing:
+        if not missing and not ca_missing(self.data_dir):
             return
         log_path = self.log_path("pki")
         log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,11 +6,11 @@ Layout of `{data dir}/pki/`:
 - `ca-key.pem`: its key (unencrypted: this is a sandbox);
 - `agencies/{OrganId}.pem`: an agency's key and certificate, in one file.
 
-The CA is made at start if it is missing (one RSA key, a few tens of ms) and kept: a second
-start reuses it, so certificates handed out stay valid. Agency certificates cost one RSA key
-each (about 70 ms), so a big topology does not wait for them: `up` starts a low-priority
-process that makes the missing ones once the nodes are healthy, and `gsp-sandbox pki issue`
-makes one on demand if that process has not reached it yet. Every file is written to a
+Nothing of it is in the way of start-up: once the nodes are healthy, `up` starts a
+low-priority process that makes what is missing, the CA first (one RSA key, some 50 ms),
+then each agency's certificate (one RSA key each, about 70 ms). A second start finds it all
+and makes nothing, so certificates handed out stay valid. `gsp-sandbox pki issue` makes the
+CA or a certificate on demand if that process has not reached it yet. Every file is written to a
 temporary name and linked into place, so two writers never leave half a file or two
 different keys: the first one linked wins and the other reads it.
 
@@ -31,19 +31,16 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
+from gateway.trust.signatures import SANDBOX_CA_FILE, SANDBOX_PKI_DIR
 
-from contracts.edxml.signature import (
-    SANDBOX_CA_FILE,
-    SANDBOX_PKI_DIR,
-    agency_certificate,
-    ca_certificate,
-    new_key,
-)
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+# cryptography is imported where keys are made or read, not with this module: `up` imports it
+# only to see what is missing, and its start-up does not pay for the library.
 
 PKI_DIR = SANDBOX_PKI_DIR
 CA_FILE = SANDBOX_CA_FILE
@@ -66,6 +63,8 @@ def pki_dir(data_dir: Path) -> Path:
 
 
 def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -74,6 +73,8 @@ def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
 
 
 def _pem_cert(certificate: x509.Certificate) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
@@ -97,6 +98,10 @@ def _place(path: Path, content: bytes, mode: int = 0o600) -> bool:
 
 
 def _load(path: Path) -> Credentials:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     data = path.read_bytes()
     # Our own key, written by this module: its (slow) consistency checks are not needed.
     key = serialization.load_pem_private_key(
@@ -119,6 +124,8 @@ def make_ca(data_dir: Path) -> None:
     root = pki_dir(data_dir)
     key_path, cert_path = root / CA_KEY_FILE, root / CA_FILE
     if not (key_path.is_file() and cert_path.is_file()):
+        from contracts.edxml.signature import ca_certificate, new_key
+
         with _locked(root):
             if not (key_path.is_file() and cert_path.is_file()):
                 key = new_key()
@@ -146,11 +153,18 @@ def ensure_agency(
     """An agency's key and certificate, made on first need and kept."""
     path = agency_path(data_dir, agency)
     if not path.is_file():
+        from contracts.edxml.signature import agency_certificate, new_key
+
         ca = ca or ensure_ca(data_dir)
         key = new_key()
         certificate = agency_certificate(key, agency, name, ca.key, ca.certificate)
         _place(path, _pem_key(key) + _pem_cert(certificate))
     return _load(path)
+
+
+def ca_missing(data_dir: Path) -> bool:
+    root = pki_dir(data_dir)
+    return not ((root / CA_KEY_FILE).is_file() and (root / CA_FILE).is_file())
 
 
 def missing_agencies(data_dir: Path, agencies: dict[str, str]) -> dict[str, str]:
@@ -179,6 +193,9 @@ class Issued:
 
 def issue(data_dir: Path, agency: str, name: str, out: Path) -> Issued:
     """Write an agency's key and certificate (PEM, PKCS#12) and the CA certificate to `out`."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
     ca = ensure_ca(data_dir)
     mine = ensure_agency(data_dir, agency, name, ca)
     out.mkdir(parents=True, exist_ok=True)

@@ -44,9 +44,8 @@ from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, Signatur
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
-from contracts.edxml.xml import XmlRefused, parse
+from contracts.edxml.xml import DSIG, parse, signatures_in
 
-DSIG = "http://www.w3.org/2000/09/xmldsig#"
 _DS = f"{{{DSIG}}}"
 # The subject attribute that names the agency (sandbox's choice, see the module docstring).
 AGENCY_ATTRIBUTE = NameOID.USER_ID
@@ -57,10 +56,6 @@ MAX_CERTIFICATES = 4
 MAX_CERTIFICATE_CHARS = 16 * 1024
 MAX_SIGNATURE_VALUE_CHARS = 4 * 1024
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
-# Where the sandbox keeps its root CA certificate, under its data dir: written by the sandbox
-# PKI (sandbox/pki.py), read by every platform as its trust anchor.
-SANDBOX_PKI_DIR = "pki"
-SANDBOX_CA_FILE = "ca.pem"
 
 
 class SignatureRefused(ValueError):
@@ -92,19 +87,6 @@ def _local(element: etree._Element) -> str:
 def agency_of(certificate: x509.Certificate) -> str | None:
     values = certificate.subject.get_attributes_for_oid(AGENCY_ATTRIBUTE)
     return str(values[0].value) if values else None
-
-
-def signatures_in(root: etree._Element) -> list[etree._Element]:
-    """Every XML-DSig Signature element anywhere in the document."""
-    return list(root.iter(f"{_DS}Signature"))
-
-
-def has_signature(body: bytes) -> bool:
-    """The package carries an XML-DSig Signature (a refused or malformed body: False)."""
-    try:
-        return bool(signatures_in(parse(body)))
-    except XmlRefused:
-        return False
 
 
 def _header(root: etree._Element) -> etree._Element:

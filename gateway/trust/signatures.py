@@ -21,10 +21,14 @@ from typing import Literal
 
 from apikit.problems import ProblemError
 from contracts.edxml import SignedBy
-from contracts.edxml.signature import SignatureRefused, has_signature, verify_package
+from contracts.edxml.xml import has_signature
 from contracts.problem import FieldError
 
 Mode = Literal["off", "verify-if-present", "required"]
+# The sandbox PKI's root CA certificate, under the data dir: written by `gsp-sandbox up`
+# (sandbox/pki.py), every platform's trust anchor unless settings name another file.
+SANDBOX_PKI_DIR = "pki"
+SANDBOX_CA_FILE = "ca.pem"
 _TITLES = {
     "broken-signature": "The package's signature does not verify",
     "unknown-signer": "The package is signed by a certificate this platform does not trust",
@@ -71,6 +75,9 @@ class SignaturePolicy:
                 "signer is known here: start the sandbox with `gsp-sandbox up`, which makes its "
                 "CA, or send the package unsigned.",
             )
+        # Loaded on the first signed package, not with the platform (its start-up stays lean).
+        from contracts.edxml.signature import SignatureRefused, verify_package
+
         try:
             # c14n and digests over a package of megabytes: off the event loop.
             signer = await asyncio.to_thread(verify_package, xml, self.trust_anchors)
