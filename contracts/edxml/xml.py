@@ -89,6 +89,12 @@ def parse(body: bytes) -> etree._Element:
                 )
         root: etree._Element = events.root
     except etree.XMLSyntaxError as exc:
+        if "Excessive depth" in str(exc):
+            # libxml2 (2.14) stops at its own depth cap while it parses a chunk, before the
+            # events that would have tripped ours are read: the same limit, said as ours.
+            raise XmlRefused(
+                "xml-limit-exceeded", f"XML nested deeper than {MAX_DEPTH} levels"
+            ) from None
         raise XmlRefused("invalid-xml", f"The body is not well-formed XML: {exc}") from None
     return root
 
