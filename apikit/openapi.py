@@ -22,6 +22,10 @@ def _schemas(models: list[type[BaseModel]]) -> dict[str, Any]:
     return found
 
 
+# On an operation (openapi_extra): its refusals are a foreign protocol's, documented by it.
+FOREIGN_ERRORS = "x-foreign-errors"
+
+
 def problem_openapi(app: FastAPI, extra_models: list[type[BaseModel]] | None = None) -> None:
     """Every 4xx/5xx response is documented as a Problem; FastAPI's default 422 shape goes.
 
@@ -37,6 +41,8 @@ def problem_openapi(app: FastAPI, extra_models: list[type[BaseModel]] | None = N
         )
         for path_item in document.get("paths", {}).values():
             for operation in path_item.values():
+                if operation.get(FOREIGN_ERRORS):
+                    continue  # a foreign protocol's route documents its own refusals
                 responses = operation.get("responses", {})
                 for status, response in responses.items():
                     if status[0] in "45":

@@ -193,6 +193,7 @@ RESERVED_CODES = frozenset(
         "documents",
         "dashboard",
         "_sandbox",
+        "vxp",
     }
 )
 
@@ -207,6 +208,17 @@ class Consumer(_Strict):
     grants: list[ServiceCode | Literal["*"]] = Field(default_factory=list)
     roles: list[Role] = Field(default_factory=list)
     rate_limit: RateLimit | None = Field(default=None, description="None: not limited")
+
+
+class AxisSystem(_Strict):
+    """An agency's e-office system as the national document axis knows it: the `systemId`
+    and `secret` its vendor SDK (SDKVXP) is configured with, and the agency it acts for."""
+
+    systemid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    secret: str = Field(min_length=12, max_length=256)
+    agency: AgencyCode
+    platform: NodeName = Field(description="The platform whose /vxp endpoint the system calls")
+    name: str = Field(min_length=1)
 
 
 class Topology(_Strict):
@@ -229,6 +241,11 @@ class Topology(_Strict):
     faults: list[FaultRule] = Field(
         default_factory=list,
         description="Faults the platforms inject from the start (a repeatable demo)",
+    )
+    axis_systems: list[AxisSystem] = Field(
+        default_factory=list,
+        description="E-office systems that call the platforms' document axis endpoint (/vxp) "
+        "through the vendor SDK, each with its systemId and secret",
     )
 
     @model_validator(mode="after")
@@ -343,6 +360,7 @@ class Topology(_Strict):
                     problems.append(f"{where}.grants[{j}]: {grant!r} is not a service")
 
         problems += self._mailbox_problems(agencies)
+        problems += self._axis_problems(agencies)
         for i, rule in enumerate(self.faults):
             if rule.service not in codes:
                 problems.append(f"faults[{i}].service: {rule.service!r} is not a service")
@@ -378,6 +396,25 @@ class Topology(_Strict):
                 )
         return problems
 
+    def _axis_problems(self, agencies: set[str]) -> list[str]:
+        problems: list[str] = []
+        ids = [s.systemid for s in self.axis_systems]
+        if len(set(ids)) != len(ids):
+            problems.append("axis_systems: systemid values must be unique")
+        for i, system in enumerate(self.axis_systems):
+            where = f"axis_systems[{i}] ({system.systemid})"
+            if system.agency not in agencies:
+                problems.append(f"{where}.agency: {system.agency} is not in agencies")
+            if system.platform not in self.platforms:
+                problems.append(f"{where}.platform: {system.platform!r} is not a platform")
+            box = self.mailbox_of(system.agency)
+            if box is not None and box.platform != system.platform:
+                problems.append(
+                    f"{where}.platform: {system.agency} receives documents at {box.platform}, "
+                    f"so its system must call {box.platform}"
+                )
+        return problems
+
     # -- views -------------------------------------------------------------------------
 
     def services_at(self, platform: str) -> list[Service]:
@@ -385,6 +422,9 @@ class Topology(_Strict):
 
     def mailbox_of(self, agency: str) -> Mailbox | None:
         return next((m for m in self.mailboxes if m.agency == agency), None)
+
+    def axis_systems_at(self, platform: str) -> list[AxisSystem]:
+        return [s for s in self.axis_systems if s.platform == platform]
 
     def consumers_at(self, platform: str) -> list[Consumer]:
         return [c for c in self.consumers if c.platform == platform]

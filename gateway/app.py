@@ -9,17 +9,21 @@ from functools import partial
 
 import httpx
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
 from contracts.edxml import DocumentPackage, StatusPacket
 from contracts.platform import TopologyReport
 from gateway.api import admin, audit, catalog, status, token
+from gateway.api import axis as axis_api
 from gateway.api import dashboard as dashboard_api
 from gateway.api import documents as documents_api
 from gateway.api import metrics as metrics_api
 from gateway.api import sandbox as sandbox_api
 from gateway.api.deps import Collaborators
+from gateway.documents.axis_desk import AxisDesk
+from gateway.documents.axis_store import AxisStore
 from gateway.documents.delivery import DeliveryWorker
 from gateway.documents.service import DocumentService
 from gateway.documents.store import DocumentStore
@@ -66,7 +70,7 @@ def create_platform_app(
         async with AsyncExitStack() as stack:
             yield await _build(spec, settings, reporter, transport, stack)
 
-    app = FastAPI(
+    app = PlatformApp(
         title=spec.title,
         description=f"{spec.tier.value.capitalize()} data integration and sharing platform "
         f"({spec.name}) of the GSP sandbox.",
@@ -75,26 +79,55 @@ def create_platform_app(
     )
     install_problem_handlers(app)
     problem_openapi(app, extra_models=[DocumentPackage, StatusPacket])
-    # Innermost first: bodies of the platform's own API are bounded behind the exchange lane
-    # (routed calls bound theirs themselves, audited); header size is bounded for all.
+    # Bodies of the platform's own API are bounded inside the framework; routed calls bound
+    # theirs themselves (audited), in the lane, which sits outside it (PlatformApp).
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,
         document_max_bytes=settings.document_max_bytes,
         within_seconds=settings.body_timeout_seconds,
     )
-    app.add_middleware(ExchangeLane)
-    app.add_middleware(HeaderLimit, max_bytes=settings.max_header_bytes)
+    app.outer_max_header_bytes = settings.max_header_bytes
     app.include_router(token.router)
     app.include_router(status.router)
     app.include_router(audit.router)
     app.include_router(catalog.router)
     app.include_router(admin.router)
     app.include_router(documents_api.router)
+    app.include_router(axis_api.router)
     app.include_router(sandbox_api.router)
     app.include_router(dashboard_api.router)
     app.include_router(metrics_api.router)
     return app
+
+
+class PlatformApp(FastAPI):
+    """FastAPI for the platform's own API, with the exchange lane outside the framework.
+
+    Header size is bounded first, for everything. Then routed calls, nearly all of the
+    traffic, go to the lane before any of the framework's own middleware (error pages,
+    telemetry, its body limit), each of which wraps every request and every answer it
+    sends; the routed call answers and audits every failure itself. Everything else is
+    FastAPI as usual.
+    """
+
+    outer_max_header_bytes: int = 0
+    _outer: ASGIApp | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return HeaderLimit(
+            ExchangeLane(super().build_middleware_stack()), max_bytes=self.outer_max_header_bytes
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.root_path:
+            await super().__call__(scope, receive, send)  # lifespan, and FastAPI's own set-up
+            return
+        # What Starlette's __call__ does, without FastAPI's per-request telemetry checks.
+        scope["app"] = self
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        await self.middleware_stack(scope, receive, send)
 
 
 async def _build(
@@ -183,6 +216,9 @@ async def _build(
     anchors = settings.document_trust_anchors or data_dir / SANDBOX_PKI_DIR / SANDBOX_CA_FILE
     signatures = SignaturePolicy(spec.document_signatures, anchors, spec.name)
     documents = DocumentService(spec, document_store, outbox_ready.set, signatures)
+    axis_store = AxisStore(document_store)
+    await axis_store.open()
+    axis = AxisDesk(documents, axis_store, {a.code: a.name for a in spec.axis_agencies})
     delivery = DeliveryWorker(documents, client, settings, upstream_token, outbox_ready)
     delivery.start()
     stack.push_async_callback(delivery.stop)
@@ -214,6 +250,7 @@ async def _build(
         breakers=breakers,
         faults=faults,
         documents=documents,
+        axis=axis,
         client=client,
         report=partial(reporter, spec, registry),
         routed_call=routed_call,

@@ -27,13 +27,16 @@ class GatewaySettings(BaseSettings):
     max_header_bytes: int = 16 * 1024
     # Most records one group commit writes (a burst beyond it takes more transactions).
     audit_batch_size: int = 500
-    # How long one audit write waits on a locked database before it counts as failing.
+    # How long the audit log's reads (queries, health probe) wait on a locked database. Its
+    # writes never wait: they run on the event loop, and a locked database fails them at once
+    # (retried with a backoff; answers become 503 after audit_commit_timeout_seconds).
     audit_busy_timeout_seconds: float = 5.0
     # How long an answer waits for its audit record's commit before it becomes a 503.
     audit_commit_timeout_seconds: float = 5.0
     # A client that has not sent its whole body by then gets 408 (slow-client defence).
     body_timeout_seconds: float = 10.0
-    transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    # The routed call's outbound client: the hop's own HTTP/1.1 client, or httpx.
+    transport: Literal["http1", "httpx"] = "http1"
     # Check requests against their contracts at the first hop (422 on a mismatch) on every
     # platform; off, only platforms whose topology says `validate_requests` do. WSO2 API
     # Manager, which the real platforms run, passes requests on unchecked by default.

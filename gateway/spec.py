@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from contracts.faults import FaultRule
-from contracts.topology import Consumer, Tier
+from contracts.topology import Agency, AxisSystem, Consumer, Tier
 
 
 class RouteSpec(BaseModel):
@@ -70,3 +70,7 @@ class PlatformSpec(BaseModel):
     unversioned_paths: bool = False
     lgsp_access_token: bool = False
     document_signatures: Literal["off", "verify-if-present", "required"] = "verify-if-present"
+    # The document axis endpoint (/vxp): the systems that call this platform, and the agencies
+    # the axis lists to them (getAgenciesList).
+    axis_systems: list[AxisSystem] = []
+    axis_agencies: list[Agency] = []

@@ -72,6 +72,9 @@ class NodeHost:
             log_config=None,
             lifespan="on",
             access_log=False,
+            # Nodes are reached directly, never through a proxy whose X-Forwarded-* headers
+            # should be believed; and the middleware would wrap every call.
+            proxy_headers=False,
             timeout_graceful_shutdown=5,
             http=self._protocol,
         )

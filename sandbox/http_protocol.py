@@ -1,16 +1,23 @@
-"""uvicorn's HTTP protocol with a deadline for request headers (a slowloris defence).
+"""uvicorn's HTTP protocol with a deadline for request headers, and answers in one write.
 
-uvicorn times out idle keep-alive connections, but not a connection that never sends a
-request, nor one that sends its headers a byte at a time: either holds a socket (and a file
-descriptor) for ever. Here every request's headers must be complete within
-`header_timeout` seconds of the connection opening, or of the request's first byte on a
-kept-alive connection; otherwise the client gets 408 and the connection is closed. Bodies
-are bounded by the apps themselves (size and time), so the deadline ends with the headers.
+A deadline for request headers (a slowloris defence): uvicorn times out idle keep-alive
+connections, but not a connection that never sends a request, nor one that sends its
+headers a byte at a time: either holds a socket (and a file descriptor) for ever. Here every
+request's headers must be complete within `header_timeout` seconds of the connection
+opening, or of the request's first byte on a kept-alive connection; otherwise the client
+gets 408 and the connection is closed. Bodies are bounded by the apps themselves (size and
+time), so the deadline ends with the headers.
+
+One write per answer: uvicorn writes an answer's status line and headers, then its body, as
+two writes, two system calls and two TCP segments, each waking the client. The head is held
+until the body's first write and sent with it; a streamed answer whose body comes later
+still gets its head at the end of the loop turn that wrote it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -35,6 +42,45 @@ def _timed_out() -> bytes:
 
 
 _TIMED_OUT = _timed_out()
+
+
+class _HeadWithBody:
+    """The transport as one answer writes to it: its first write (the head) waits for the next."""
+
+    __slots__ = ("_held", "_loop", "_started", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+        self._started = False
+
+    def write(self, data: bytes) -> None:
+        if not self._started:
+            self._started = True
+            self._held = data
+            self._loop.call_soon(self._release)
+            return
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.writelines((held, data))
+            return
+        self._transport.write(data)
+
+    def _release(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self._release()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def bounded_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
@@ -70,6 +116,8 @@ def bounded_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
         def on_headers_complete(self) -> None:
             self._disarm()
             super().on_headers_complete()
+            # The cycle uvicorn just made for this request writes through the holder.
+            self.cycle.transport = cast(asyncio.Transport, _HeadWithBody(self.transport, self.loop))
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()

@@ -28,6 +28,7 @@ import httpx
 
 from contracts.platform import TopologyReport
 from contracts.topology import Tier, Topology
+from gateway.proxy.client import tls_context
 from sandbox.addresses import AddressBook
 from sandbox.harness import all_healthy
 from sandbox.identity import NodeIdentity
@@ -374,7 +375,7 @@ class Launcher:
         """Every port a node of this launch needs and cannot have, with who holds it."""
         taken = [(n, self.addresses.port(n)) for n in self.addresses.nodes()]
         taken = [(n, p) for n, p in taken if _port_taken(host, p)]
-        async with httpx.AsyncClient(timeout=0.5, trust_env=False) as client:
+        async with httpx.AsyncClient(timeout=0.5, trust_env=False, verify=tls_context()) as client:
             occupants = await asyncio.gather(*(_occupant(client, host, p) for _, p in taken))
         return [TakenPort(n, p, who) for (n, p), who in zip(taken, occupants, strict=True)]
 
@@ -396,7 +397,7 @@ class Launcher:
         """Every node of the unit answers /healthz as ours, while its process runs."""
         deadline = time.monotonic() + within
         waiting = set(self.units.get(unit, [unit]))
-        async with httpx.AsyncClient(timeout=1.0, trust_env=False) as client:
+        async with httpx.AsyncClient(timeout=1.0, trust_env=False, verify=tls_context()) as client:
             while time.monotonic() < deadline:
                 if not self.running(unit):
                     return False
@@ -422,7 +423,7 @@ class Launcher:
         """
         deadline = time.monotonic() + within
         nodes = self.addresses.nodes()
-        async with httpx.AsyncClient(timeout=1.0, trust_env=False) as client:
+        async with httpx.AsyncClient(timeout=1.0, trust_env=False, verify=tls_context()) as client:
             up: set[str] = set()
             while len(up) < len(nodes):
                 if fail_on_exit and self.history:

@@ -69,6 +69,7 @@ def expand_national(raw: Fields, read_preset: ReadPreset) -> Fields:
         "services": [],
         "consumers": [],
         "mailboxes": [],
+        "axis_systems": [],
     }
     merged = _Merged(out)
     admin = _required(national, "admin", "national")
@@ -195,6 +196,10 @@ def _merge_seed(merged: _Merged, preset: Fields, name: str, provinces: dict[str,
         merged.consumer(consumer, f"seed_provinces: {name}")
     for box in preset.get("mailboxes", []):
         merged.mailbox(box)
+    # A seed's systems at the national platform (the ministries') are the country's already.
+    merged.out["axis_systems"] += [
+        s for s in preset.get("axis_systems", []) if s["platform"] != NATIONAL_PLATFORM
+    ]
     return str(code)
 
 
@@ -293,6 +298,16 @@ def _add_province(
     consumer(f"stttt-{name}", f"Sở TT&TT {where} (nhận văn bản qua hộp thư)", lgsp, department)
     merged.mailbox({"agency": office, "platform": lgsp, "backend": eoffice})
     merged.mailbox({"agency": department, "platform": lgsp})
+    # The department's e-office on the document axis: reads its inbox through the SDK.
+    merged.out["axis_systems"].append(
+        {
+            "systemid": f"vxp.{name}.stttt",
+            "secret": f"vxp-{name}-stttt-secret-{seed}",
+            "agency": department,
+            "platform": lgsp,
+            "name": f"Hệ thống QLVB Sở TT&TT {where}",
+        }
+    )
 
 
 def _assign_ports(out: Fields, base: int) -> None:

@@ -62,6 +62,9 @@ def _preload(settings: SandboxSettings) -> None:
     from contracts import registry
 
     registry.contract_ref("")  # reads and caches the contract tables (a YAML file) once
+    from gateway.proxy.client import tls_context
+
+    tls_context()  # the CA bundle read once (~30 ms), not once per node
     # What a server imports only when it starts (its lifespan, protocols, anyio's backend):
     # imported here once, not again in every forked node — 0.3 s of CPU each otherwise,
     # fifteen times over on two cores for the default topology.

@@ -107,7 +107,14 @@ class Follower:
         for line in self.process.stdout:
             self.lines.append(line)
 
-    def until(self, needle: str, count: int = 1, seconds: float = 20) -> str:
+    def started(self, seconds: float = 60) -> None:
+        """Wait until it printed its first line: what it read at start is behind it."""
+        deadline = time.monotonic() + seconds
+        while not self.lines and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.lines, "the follower printed nothing"
+
+    def until(self, needle: str, count: int = 1, seconds: float = 60) -> str:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             text = "".join(self.lines)
@@ -278,7 +285,7 @@ def test_audit_follow_shows_a_call_made_after_it_started(up: Sandbox) -> None:
         up.follow("audit", "--follow", "--limit", "1", "--port-offset", str(up.offset))
     )
     try:
-        time.sleep(1.0)  # it has read what was there; what comes now is new
+        follower.started()  # it has read what was there (the last record); what comes is new
         called = up.live("call", "GET", f"/apiCSDLDC/1.0/congDan?soDinhDanh={up.citizen}")
         message_id = _message_id(called.stderr)
         seen = follower.until(message_id)

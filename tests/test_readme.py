@@ -12,9 +12,11 @@ from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def _credential_rows() -> dict[str, list[str]]:
+def _credential_rows(
+    heading: str = "### Credentials of the default topology",
+) -> dict[str, list[str]]:
     text = README.read_text(encoding="utf-8")
-    section = text.split("### Credentials of the default topology", 1)[1].split("\n## ", 1)[0]
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
     rows = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -38,3 +40,17 @@ def test_the_readme_lists_every_consumer_of_the_default_topology_with_its_creden
         assert at.endswith(f":{port}"), consumer.id
         if Role.ADMIN in consumer.roles:
             assert not consumer.grants
+
+
+def test_the_readme_lists_every_document_axis_system_of_the_default_topology() -> None:
+    topology = load_topology(DEFAULT_TOPOLOGY)
+    addresses = AddressBook(topology)
+    rows = _credential_rows("### Document axis systems of the default topology")
+    assert topology.axis_systems
+    assert set(rows) == {s.systemid for s in topology.axis_systems}
+    for system in topology.axis_systems:
+        _, endpoint, secret, agency = rows[system.systemid]
+        assert secret == f"`{system.secret}`", system.systemid
+        port = addresses.url(system.platform).rsplit(":", 1)[1]
+        assert endpoint.endswith(f":{port}/vxp"), system.systemid
+        assert agency.startswith(system.agency), system.systemid

@@ -660,3 +660,14 @@ async def test_exchange_is_refused_with_503_while_the_audit_log_cannot_be_writte
     records = await audit_records(client, lgsp, echo.topology, LGSP, limit="1000")
     assert ids <= {r.message_id for r in records}  # nothing accepted was lost
     assert _verify(database).returncode == 0
+
+
+async def test_a_query_passes_on_exactly_as_written(
+    echo: EchoSandbox, client: httpx.AsyncClient
+) -> None:
+    # Escapes stay escapes: %3F is not a second `?`, %26 not a second parameter, + not %2B.
+    # (Unescaped non-ASCII bytes never get this far: the HTTP parser refuses them, 400.)
+    line = f"GET /{PROVINCIAL_ECHO}/1.0/q?a=%3F%26&b=%C4%90&c=x%2By+z&d HTTP/1.1".encode()
+    response = await _raw(echo, client, line)
+    assert response.status == 200, response.body
+    assert response.json()["query"] == "a=%3F%26&b=%C4%90&c=x%2By+z&d"

@@ -184,7 +184,7 @@ def _forwarder(kind: str, **settings: object) -> Forwarder:
     return make_forwarder(GatewaySettings(**values))  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["aiohttp", "httpx"])
+@pytest.fixture(params=["http1", "httpx"])
 async def forwarder_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -233,7 +233,7 @@ async def test_pooled_connections_expire_before_the_back_ends_keep_alive(
 async def test_a_shorter_keep_alive_timeout_announced_by_the_back_end_is_honoured() -> None:
     # timeout=1.4 less the 1 s margin: the connection is reused for 0.4 s, not the pool's 4 s.
     async with hostile_backend(keep_alive_header="timeout=1.4, max=100") as backend:
-        forwarder = _forwarder("aiohttp")
+        forwarder = _forwarder("http1")
         try:
             await forwarder.send("GET", f"{backend.url}/a", [], b"")
             await forwarder.send("GET", f"{backend.url}/b", [], b"")

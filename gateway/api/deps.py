@@ -16,6 +16,7 @@ from fastapi import Depends, Header, Request
 
 from contracts.platform import TopologyReport
 from contracts.topology import Consumer
+from gateway.documents.axis_desk import AxisDesk
 from gateway.documents.service import DocumentService
 from gateway.messagelog.audit import AuditLog
 from gateway.messagelog.audited import AuditedExchanges, Exchange, current_exchange
@@ -51,6 +52,7 @@ class Collaborators(TypedDict):
     breakers: Breakers
     faults: Faults
     documents: DocumentService
+    axis: AxisDesk
     client: httpx.AsyncClient  # the platform's own calls: health, tokens, resets
     report: Callable[[], TopologyReport]
     routed_call: RoutedCall
@@ -131,6 +133,11 @@ def _documents(request: Request) -> DocumentService:
     return found
 
 
+def _axis(request: Request) -> AxisDesk:
+    found: AxisDesk = request.state.axis
+    return found
+
+
 def _client(request: Request) -> httpx.AsyncClient:
     found: httpx.AsyncClient = request.state.client
     return found
@@ -167,6 +174,7 @@ MetricsDep = Annotated[Metrics, Depends(_metrics)]
 BreakersDep = Annotated[Breakers, Depends(_breakers)]
 FaultsDep = Annotated[Faults, Depends(_faults)]
 DocumentsDep = Annotated[DocumentService, Depends(_documents)]
+AxisDep = Annotated[AxisDesk, Depends(_axis)]
 ClientDep = Annotated[httpx.AsyncClient, Depends(_client)]
 ReportSourceDep = Annotated[Callable[[], TopologyReport], Depends(_report_source)]
 ReportDep = Annotated[TopologyReport, Depends(_report)]

@@ -523,6 +523,14 @@ class DocumentService:
             )
         self._wake()
 
+    async def receiver_note(self, consumer: Consumer, document_id: str, detail: str) -> None:
+        """A receiver's word about a document that carries no status code (the axis's
+        `fail`): in the trail and back to the sender, the receipt's state unchanged."""
+        doc = await self._receivable(consumer, document_id)
+        async with self.store.transaction() as db:
+            await self._event(db, doc, NewEvent(consumer.agency, "status", detail=detail))
+        self._wake()
+
     # -- reading -----------------------------------------------------------------------
 
     async def _receivable(self, consumer: Consumer, document_id: str) -> StoredDocument:

@@ -35,11 +35,10 @@ def _canonical(value: object) -> str:
 
 
 def chain_hash(prev_hash: str, values: tuple[object, ...]) -> str:
-    digest = hashlib.sha512(prev_hash.encode())
-    for value in values:
-        digest.update(b"\x1f")  # unit separator: no field can run into the next
-        digest.update(_canonical(value).encode("utf-8", errors="surrogatepass"))
-    return digest.hexdigest()
+    # The unit separator before each field: no field can run into the next. One string,
+    # hashed once: the same bytes as feeding the fields one by one, at a fraction of the calls.
+    text = prev_hash + "".join(["\x1f" + _canonical(value) for value in values])
+    return hashlib.sha512(text.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
 HEAD_TABLE_SQL = """

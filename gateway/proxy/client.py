@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import AsyncIterator, Iterable, Sequence
 
 import httpcore
@@ -104,9 +106,20 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process, as httpx builds it (certifi's CA bundle).
+
+    Building one reads the whole CA bundle, about 30 ms; every client of every node made its
+    own, most never used (the sandbox's hops are plain HTTP). The zygote builds this one
+    before forking, so every node shares it.
+    """
+    return httpx.create_ssl_context()
+
+
 def guarded_transport(settings: GatewaySettings, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
     """httpx's own transport, its connections made through GuardedBackend."""
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    transport = httpx.AsyncHTTPTransport(verify=tls_context(), limits=limits, trust_env=False)
     pool = transport._pool  # httpx takes no network backend; its pool does (httpcore)
     pool._network_backend = GuardedBackend(
         pool._network_backend,

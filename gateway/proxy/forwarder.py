@@ -1,43 +1,30 @@
 """Sending one routed call to the next hop: the hot path's only outbound I/O.
 
-Two implementations behind one small interface: raw aiohttp (the default: on this kind of
-machine it proxies a small JSON call at several times the throughput of httpx's own async
-transport) and httpx (whose transports are the test seam, e.g. httpx.MockTransport).
+Two implementations behind one small interface: the hop's own HTTP/1.1 client (the default,
+`gateway.proxy.http1`: measured on the 2-core machine, aiohttp's session machinery was about a
+third of the platform's CPU on the routed path) and httpx (whose transports are the test
+seam, e.g. httpx.MockTransport). test_upstream_safety runs its guarantees against both.
 """
 
 from __future__ import annotations
 
-import re
-import socket
-import time
-from collections.abc import Awaitable, Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
-from weakref import WeakKeyDictionary
+from typing import Protocol
 
-import aiohttp
 import httpx
-from aiohappyeyeballs import AddrInfoType
-from aiohttp.client_proto import ResponseHandler
-from aiohttp.client_reqrep import ConnectionKey
-from aiohttp.connector import Connection
-from aiohttp.tracing import Trace
-from yarl import URL
 
 from apikit.problems import ProblemError
 from gateway.proxy.client import guarded_transport
-from gateway.proxy.upstream_policy import IPNetwork, connect_refusal
+from gateway.proxy.http1 import Broken, ConnectFailed, Http1Pool, TooLarge
 from gateway.settings import GatewaySettings
 
 # RFC 9110 9.2.2: these are sent once more when the connection breaks before the whole answer
 # came (a pooled one the back end had just closed, or a reset); POST and PATCH never are,
 # since the back end may have acted on the first.
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# A pooled connection is given up this long before the idle time its back end announces
-# (`Keep-Alive: timeout=N`), so the two never close and reuse it in the same instant.
-KEEPALIVE_MARGIN_SECONDS = 1.0
 _CHUNK = 64 * 1024
-_KEEPALIVE_TIMEOUT = re.compile(r"(?:^|,)\s*timeout\s*=\s*(\d+(?:\.\d+)?)", re.I)
 
 
 @dataclass(slots=True)
@@ -99,84 +86,18 @@ async def _once_more_if_idempotent(
     return await attempt()
 
 
-def announced_idle(value: str | None) -> float | None:
-    """The idle time a back end's `Keep-Alive: timeout=N` allows, less the margin."""
-    if value is None:
-        return None
-    match = _KEEPALIVE_TIMEOUT.search(value)
-    if match is None:
-        return None
-    return float(match.group(1)) - KEEPALIVE_MARGIN_SECONDS
+class Http1Forwarder:
+    """The default: the hop's own HTTP/1.1 client (`gateway.proxy.http1`), pooled per origin."""
 
-
-class _PoolConnector(aiohttp.TCPConnector):
-    """A connector that also gives up a pooled connection past the idle time its back end
-    announced (`Keep-Alive: timeout=`); aiohttp itself knows only its own keepalive_timeout."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.announced_idle: dict[tuple[str, int | None], float] = {}  # by (host, port)
-        self._idle_since: WeakKeyDictionary[ResponseHandler, float] = WeakKeyDictionary()
-
-    def _release(
-        self, key: ConnectionKey, protocol: ResponseHandler, *, should_close: bool = False
-    ) -> None:
-        if (key.host, key.port) in self.announced_idle:
-            self._idle_since[protocol] = time.monotonic()
-        super()._release(key, protocol, should_close=should_close)
-
-    async def _get(self, key: ConnectionKey, traces: list[Trace]) -> Connection | None:
-        idle = self.announced_idle.get((key.host, key.port))
-        while True:
-            connection = await super()._get(key, traces)
-            if idle is None or connection is None or connection.protocol is None:
-                return connection
-            since = self._idle_since.get(connection.protocol)
-            if since is None or time.monotonic() - since < idle:
-                return connection
-            connection.close()
-
-
-def _guarded_socket(allowed: Sequence[IPNetwork]) -> Callable[[AddrInfoType], socket.socket]:
-    """aiohttp's socket factory: sees the very address each new connection goes to, after
-    DNS, so a name rebound to a metadata or link-local address is refused here too."""
-
-    def create(addr_info: AddrInfoType) -> socket.socket:
-        family, type_, proto, _, sockaddr = addr_info
-        reason = connect_refusal(sockaddr, allowed)
-        if reason is not None:
-            raise OSError(f"refused by the upstream policy: {reason}")
-        return socket.socket(family=family, type=type_, proto=proto)
-
-    return create
-
-
-class AiohttpForwarder:
     def __init__(self, settings: GatewaySettings) -> None:
-        self._connect_timeout = settings.connect_timeout_seconds
+        self._timeout = settings.upstream_timeout_seconds
         self._limit = settings.max_response_bytes
-        self._keepalive = settings.upstream_keepalive_seconds
-        self._connector = _PoolConnector(
-            limit=512,
-            limit_per_host=256,
-            force_close=False,
-            keepalive_timeout=settings.upstream_keepalive_seconds,
-            socket_factory=_guarded_socket(settings.upstream_allowed_networks),
+        self._pool = Http1Pool(
+            connect_timeout=settings.connect_timeout_seconds,
+            keepalive_seconds=settings.upstream_keepalive_seconds,
+            max_response_bytes=settings.max_response_bytes,
+            allowed=settings.upstream_allowed_networks,
         )
-        self._session = aiohttp.ClientSession(
-            connector=self._connector,
-            timeout=aiohttp.ClientTimeout(
-                total=settings.upstream_timeout_seconds,
-                connect=settings.connect_timeout_seconds,
-            ),
-            auto_decompress=True,
-            trust_env=False,
-            # The platform forwards headers as they came; it adds none of its own.
-            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-        )
-        # aiohttp retries idempotent calls itself, but only until the headers arrive; the
-        # one retry lives in send() instead, covering the body too, so no call goes 3 times.
-        self._session._retry_connection = False
 
     async def send(
         self,
@@ -187,89 +108,30 @@ class AiohttpForwarder:
         limit_seconds: float | None = None,
     ) -> Reply:
         try:
-            return await _once_more_if_idempotent(
-                method,
-                lambda: self._send_once(method, url, headers, body, limit_seconds),
-                _BROKEN_AIOHTTP,
-            )
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise TimedOut(type(exc).__name__) from exc
-        except aiohttp.ClientError as exc:
-            raise Unreachable(_describe(exc)) from exc
+            async with asyncio.timeout(self._timeout if limit_seconds is None else limit_seconds):
+                return await _once_more_if_idempotent(
+                    method, lambda: self._send_once(method, url, headers, body), (Broken,)
+                )
+        except TimeoutError as exc:
+            raise TimedOut("TimeoutError") from exc
+        except TooLarge:
+            raise ResponseTooLarge(self._limit) from None
+        except ConnectFailed as exc:
+            raise Unreachable(str(exc)) from exc
+        except Broken as exc:
+            raise Unreachable(f"Broken: {exc}") from exc
 
     async def _send_once(
-        self,
-        method: str,
-        url: str,
-        headers: list[tuple[str, str]],
-        body: bytes,
-        limit_seconds: float | None,
+        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes
     ) -> Reply:
-        try:
-            async with self._session.request(
-                method,
-                URL(url, encoded=True),  # the query passes on exactly as the caller wrote it
-                headers=headers,
-                data=body or None,
-                allow_redirects=False,
-                timeout=self._timeouts(limit_seconds),
-            ) as response:
-                payload = await self._read_capped(response)
-                self._note_keep_alive(response)
-                return Reply(response.status, list(response.headers.items()), payload)
-        except aiohttp.ClientOSError as exc:
-            if isinstance(exc, aiohttp.ClientConnectorError):
-                raise  # never connected: nothing was sent, nothing to retry
-            raise _ResetError(*exc.args) from exc
-
-    def _note_keep_alive(self, response: aiohttp.ClientResponse) -> None:
-        idle = announced_idle(response.headers.get("Keep-Alive"))
-        if idle is None or idle >= self._keepalive:
-            return
-        origin = (response.url.host or "", response.url.port)
-        if self._connector.announced_idle.get(origin) != idle:
-            self._connector.announced_idle[origin] = idle
-
-    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
-        limit = self._limit
-        encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
-        declared = response.content_length
-        if not encoded and declared is not None:
-            if declared > limit:
-                response.close()
-                raise ResponseTooLarge(limit)
-            return await response.read()  # the parser stops at the declared length
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_chunked(_CHUNK):  # decoded bytes
-            size += len(chunk)
-            if size > limit:
-                response.close()  # the connection goes, not back to the pool
-                raise ResponseTooLarge(limit)
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _timeouts(self, total: float | None) -> aiohttp.ClientTimeout | None:
-        if total is None:
-            return None  # the session's default
-        return aiohttp.ClientTimeout(total=total, connect=self._connect_timeout)
+        answer, _ = await self._pool.request(method, url, headers, body)
+        return Reply(answer.status, answer.headers, answer.body)
 
     async def aclose(self) -> None:
-        await self._session.close()
+        await self._pool.aclose()
 
 
-class _ResetError(aiohttp.ClientOSError):
-    """An established connection failed mid-call (reset, broken pipe)."""
-
-
-_BROKEN_AIOHTTP = (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, _ResetError)
 _BROKEN_HTTPX = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
-
-
-def _describe(exc: aiohttp.ClientError) -> str:
-    if isinstance(exc, aiohttp.ClientConnectorError) and "upstream policy" in str(exc.os_error):
-        return str(exc.os_error)
-    return type(exc).__name__
 
 
 class HttpxForwarder:
@@ -337,7 +199,7 @@ def create_forwarder(
 ) -> Forwarder:
     if transport is not None or settings.transport == "httpx":
         return HttpxForwarder(_httpx_client(settings, transport), settings.max_response_bytes)
-    return AiohttpForwarder(settings)
+    return Http1Forwarder(settings)
 
 
 def _httpx_client(

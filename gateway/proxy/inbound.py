@@ -40,12 +40,13 @@ def check_path(request: Request) -> None:
         unquote_to_bytes(request.scope.get("query_string", b"")).decode("utf-8")
     except UnicodeDecodeError:
         raise _bad_path("not UTF-8 once percent-decoded") from None
-    path = request.url.path
+    path: str = request.scope["path"]
     if "//" in path or any(seg in {".", ".."} for seg in path.split("/")):
         raise _bad_path("dot segment or empty segment")
 
 
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?%[]"
 
 
 def raw_tail(scope: Scope, skip: int) -> str:
@@ -77,7 +78,10 @@ def body_too_slow(within: float) -> ProblemError:
 
 async def read_body(request: Request, limit: int, within: float) -> bytes:
     """The whole body, refused past `limit` bytes or when it takes longer than `within` s."""
-    declared = request.headers.get("content-length")
+    headers = request.headers
+    declared = headers.get("content-length")
+    if declared is None and "transfer-encoding" not in headers:
+        return b""  # HTTP/1.1 framing: no length and no chunks means no body (RFC 9112 6.3)
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
     chunks: list[bytes] = []
@@ -114,3 +118,9 @@ def parse_json(body: bytes, media_type: str = "application/json") -> object:
             f"The body is declared as {media_type} but is not valid JSON: {exc}.",
             errors=[FieldError(field="$.body", reason=str(exc))],
         ) from None
+
+
+def raw_query(scope: Scope) -> str:
+    """The query as the caller wrote it, ASCII: escapes kept, unencoded bytes encoded."""
+    query: bytes = scope.get("query_string", b"")
+    return quote(query, safe=_QUERY_SAFE) if query else ""

@@ -60,7 +60,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        documents = scope["path"] == "/documents" or scope["path"].startswith("/documents/")
+        path = scope["path"]
+        # Packages arrive at /documents and at the document axis endpoint (/vxp/sendEdoc).
+        documents = path == "/documents" or path.startswith(("/documents/", "/vxp/"))
         limit = self.document_max_bytes if documents else self.max_bytes
         if scope["path"] == "/documents/relay":
             limit *= 3  # a signed package is handed over twice: as the model and its bytes

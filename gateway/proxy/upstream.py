@@ -23,6 +23,7 @@ from gateway.proxy import faults
 from gateway.proxy.breaker import Breakers
 from gateway.proxy.faults import Faults
 from gateway.proxy.forwarder import Forwarder, Reply, TimedOut, Unreachable
+from gateway.proxy.inbound import raw_query
 from gateway.proxy.registry import Route
 from gateway.settings import GatewaySettings
 from gateway.trust.upstream_token import UpstreamToken
@@ -83,7 +84,7 @@ class UpstreamHop:
         else:
             url = f"{spec.url.rstrip('/')}/{raw_resource}"
             out_headers.append((h.CONSUMER, origin))
-        query = request.url.query
+        query = raw_query(request.scope)
         if query:
             url = f"{url}?{query}"
         key = f"{spec.code}/{spec.version}"
