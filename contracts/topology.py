@@ -85,6 +85,15 @@ class Platform(_Strict):
         description="Access tokens from POST /token: opaque UUIDs as the NGSP guide shows them, "
         "or signed JWTs",
     )
+    document_signatures: Literal["off", "verify-if-present", "required"] = Field(
+        default="verify-if-present",
+        description="What this platform does with an official document's XML-DSig signature on "
+        "receipt: `verify-if-present` (default) refuses a signed package whose signature is "
+        "broken, from a signer the sandbox CA did not certify, or from another agency than the "
+        "sender, and lets unsigned ones through (JSON senders cannot sign); `required` also "
+        "refuses unsigned ones, as a province whose agencies all sign would; `off` checks "
+        "nothing (a signed package is still kept and delivered byte for byte)",
+    )
     # Provincial variants (README "Provincial variants"; docs/fidelity.md names the sources).
     unversioned_paths: bool = Field(
         default=False,

@@ -49,6 +49,7 @@ from gateway.trust.access import AccessRights
 from gateway.trust.auth import Authenticator, Consumers
 from gateway.trust.keyring import Keyring
 from gateway.trust.ratelimit import RateLimiter
+from gateway.trust.signatures import SANDBOX_CA_FILE, SANDBOX_PKI_DIR, SignaturePolicy
 from gateway.trust.token_store import TokenStore
 from gateway.trust.tokens import TokenService
 from gateway.trust.upstream_token import UpstreamToken
@@ -212,7 +213,9 @@ async def _build(
     await document_store.open()
     stack.push_async_callback(document_store.close)
     outbox_ready = asyncio.Event()
-    documents = DocumentService(spec, document_store, outbox_ready.set)
+    anchors = settings.document_trust_anchors or data_dir / SANDBOX_PKI_DIR / SANDBOX_CA_FILE
+    signatures = SignaturePolicy(spec.document_signatures, anchors, spec.name)
+    documents = DocumentService(spec, document_store, outbox_ready.set, signatures)
     axis_store = AxisStore(document_store)
     await axis_store.open()
     axis = AxisDesk(documents, axis_store, {a.code: a.name for a in spec.axis_agencies})

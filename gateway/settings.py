@@ -50,6 +50,9 @@ class GatewaySettings(BaseSettings):
     document_max_bytes: int = 8 * 1024 * 1024
     # An inbox page holds no more packages than this (and at least one), whatever `limit` says.
     inbox_page_max_bytes: int = 16 * 1024 * 1024
+    # The CA certificates signed documents are verified against (PEM). Default: the sandbox
+    # PKI's root, {data_dir}/pki/ca.pem, made by `gsp-sandbox up`.
+    document_trust_anchors: Path | None = None
     delivery_concurrency: int = 16
     delivery_max_attempts: int = 12
     delivery_base_delay_seconds: float = 0.5

@@ -583,6 +583,34 @@ def _samples(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pki_issue(args: argparse.Namespace) -> int:
+    """An agency's signing key and certificate, so its own system signs its packages."""
+    from sandbox.pki import PKCS12_PASSWORD, issue
+
+    try:
+        topology = load_topology(args.topology)
+    except (TopologyError, SeedError) as exc:
+        errors.print(f"[red]{escape(str(exc))}[/]", highlight=False)
+        return 2
+    names = {a.code: a.name for a in topology.agencies}
+    if args.agency not in names:
+        errors.print(
+            f"[red]unknown agency {escape(args.agency)} in topology {topology.name} "
+            "(`gsp-sandbox topology` lists them)[/]",
+            highlight=False,
+        )
+        return 2
+    issued = issue(args.data_dir, args.agency, names[args.agency], args.out)
+    for label, path in (
+        ("key (PEM, PKCS#8)", issued.key),
+        ("certificate (PEM)", issued.certificate),
+        (f"key and certificate (PKCS#12, password {PKCS12_PASSWORD!r})", issued.pkcs12),
+        ("CA certificate (PEM)", issued.ca),
+    ):
+        console.print(f"{label}: {path}", highlight=False, soft_wrap=True)
+    return 0
+
+
 def _export_kubernetes(args: argparse.Namespace) -> int:
     options = ExportOptions(args.image, args.namespace, args.storage, args.storage_class)
     try:
@@ -668,6 +696,17 @@ def main(argv: list[str] | None = None) -> int:
     node.add_argument("--topology", default=DEFAULT_TOPOLOGY)
     node.add_argument("--data-dir", type=Path, default=Path("data"))
     node.add_argument("--pretty", action="store_true", help="logs as text, not JSON lines")
+
+    pki = sub.add_parser("pki", help="the sandbox PKI: agencies' signing keys and certificates")
+    pki_actions = pki.add_subparsers(dest="action", required=True)
+    issue = pki_actions.add_parser(
+        "issue",
+        help="write an agency's key and certificate (PEM and PKCS#12) and the CA certificate",
+    )
+    issue.add_argument("agency", help="the agency's code (edXML OrganId), e.g. 000.00.01.H04")
+    issue.add_argument("--topology", default=DEFAULT_TOPOLOGY)
+    issue.add_argument("--data-dir", type=Path, default=Path("data"), help="as given to `up`")
+    issue.add_argument("--out", type=Path, default=Path("."), help="folder to write into")
 
     check = sub.add_parser("validate", help="check a topology file and print its counts")
     check.add_argument("topology")
@@ -795,6 +834,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.command == "logs":
         return _logs(args)
+    if args.command == "pki":
+        return _pki_issue(args)
     if args.command in ("stop", "start", "restart", "ps"):
         return _node_command(args)
     if args.command == "samples":

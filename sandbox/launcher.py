@@ -33,6 +33,7 @@ from sandbox.addresses import AddressBook
 from sandbox.harness import all_healthy
 from sandbox.identity import NodeIdentity
 from sandbox.logview import WORKERS_FILE
+from sandbox.pki import ca_missing, missing_agencies
 from sandbox.zygote import CONTROL_FD_ENV
 
 _PR_SET_PDEATHSIG = 1
@@ -152,6 +153,7 @@ class Launcher:
     history: list[NodeExit] = field(default_factory=list)
     exits: asyncio.Queue[NodeExit] = field(default_factory=asyncio.Queue)
     _zygote: asyncio.subprocess.Process | None = None
+    _pki_filler: asyncio.subprocess.Process | None = None
     _writer: asyncio.StreamWriter | None = None
     _reader: asyncio.Task[None] | None = None
     _watchers: set[asyncio.Task[None]] = field(default_factory=set)
@@ -211,6 +213,38 @@ class Launcher:
         if self.fork:
             await self._start_zygote()
         await asyncio.gather(*(self.start_node(unit) for unit in chosen))
+
+    async def _fill_pki(self) -> None:
+        """The sandbox PKI (its CA, then a certificate per agency: an RSA key each) is made
+        by a low-priority process once the nodes are healthy, never in their way; a platform
+        reads the CA on the first signed package, `pki issue` makes what is not there yet."""
+        if self._pki_filler is not None:
+            return
+        agencies = {a.code: a.name for a in self.topology.agencies}
+        missing = missing_agencies(self.data_dir, agencies)
+        if not missing and not ca_missing(self.data_dir):
+            return
+        log_path = self.log_path("pki")
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log_file:
+            self._pki_filler = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "sandbox.pki",
+                str(self.data_dir),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=log_file,
+                stderr=log_file,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        assert self._pki_filler.stdin is not None
+        self._pki_filler.stdin.write(json.dumps(missing).encode())
+        self._pki_filler.stdin.close()
+
+    async def pki_filled(self) -> int | None:
+        """Wait for the certificate maker started at start, if any; its exit code."""
+        return None if self._pki_filler is None else await self._pki_filler.wait()
 
     def node_pids(self) -> dict[str, int]:
         """The pid serving each node now (packed nodes share their worker's)."""
@@ -414,12 +448,18 @@ class Launcher:
                 if len(reports) == len(self.topology.platforms) and all(
                     all_healthy(r) for r in reports.values()
                 ):
+                    await self._fill_pki()
                     return reports
                 if time.monotonic() > deadline:
                     return reports  # the table shows what is not healthy
                 await asyncio.sleep(0.1)
 
     async def stop(self, grace: float = 10.0) -> None:
+        if self._pki_filler is not None and self._pki_filler.returncode is None:
+            # Its files are linked into place whole: stopping it mid-way leaves none half made.
+            with contextlib.suppress(ProcessLookupError):
+                self._pki_filler.terminate()
+            await self._pki_filler.wait()
         if self._zygote is not None:
             await self._stop_zygote(grace)
         for p in self.processes.values():

@@ -24,8 +24,10 @@ import httpx
 import pytest
 
 from contracts.edxml import DocumentPackage, DocumentView
+from contracts.edxml.signature import sign_package
 from contracts.edxml.xml import package_from_xml, package_to_xml, status_from_xml
 from contracts.topology import Topology
+from sandbox import pki
 from sandbox.harness import RunningTopology, run_topology
 from tests.document_topology import (
     BG_NOIVU,
@@ -549,3 +551,24 @@ async def test_without_a_messagetype_the_package_says_what_it_is(
     ]
     rows = (await bare.call("getSentEdocList", {"docId": doc_id}))["data"]
     assert [(r["messageType"], r["toCode"]) for r in rows] == [("edoc", BG_NOIVU)]
+
+
+async def test_a_signed_package_sent_through_the_sdk_reaches_an_sdk_reader_byte_identical(
+    axis: RunningTopology, client: httpx.AsyncClient
+) -> None:
+    data_dir = axis.settings.data_dir
+    mine = pki.ensure_agency(data_dir, BG_OFFICE, axis.topology.agency_name(BG_OFFICE))
+    signed = sign_package(package_to_xml(package_to("2977", BN_NOIVU)), mine.key, mine.certificate)
+    sender = sdk(axis, client, VPUBND)
+    doc_id = ok(await sender.send(signed))["DocId"]
+
+    # Bắc Ninh's Home Affairs gets the very bytes signed, LGSP -> NGSP -> LGSP Bắc Ninh
+    reader = sdk(axis, client, BN_SNV)
+    await eventually(lambda: received_ids(reader), "the signed document in Bắc Ninh")
+    got = base64.b64decode((await reader.call("getEdoc", {"docId": doc_id}))["data"])
+    assert got == signed
+
+    # a package altered after signing is the SDK's FAIL, saying so
+    altered = signed.replace(b"<edXML:Subject>", b"<edXML:Subject>[changed] ", 1)
+    refused = fail(await sender.send(altered), 422, "changed after it was signed")
+    assert refused["DocId"] == ""

@@ -44,6 +44,16 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _zygote(pid: int) -> int:
+    """The one process `up` forks nodes from (beside it: the PKI's certificate maker)."""
+    (zygote,) = [
+        child
+        for child in _children(pid)
+        if b"sandbox.zygote" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+    return zygote
+
+
 def test_up_prints_every_service_and_the_counts_then_stops_cleanly_on_ctrl_c(
     topology_2022: Topology, tmp_path: Path
 ) -> None:
@@ -83,9 +93,14 @@ def test_up_prints_every_service_and_the_counts_then_stops_cleanly_on_ctrl_c(
     for node in book.nodes():
         assert node in text and book.url(node) in text, node
     assert text.count("healthy") >= len(book.nodes())
+    # once healthy, `up` makes the sandbox PKI's root CA in the data dir (in the background)
+    deadline = time.monotonic() + 30
+    while not (data_dir / "pki" / "ca.pem").is_file():
+        assert time.monotonic() < deadline, "no CA made"
+        time.sleep(0.05)
 
     # `up` starts one zygote, which forks one process per node.
-    (zygote,) = _children(process.pid)
+    zygote = _zygote(process.pid)
     nodes = _children(zygote)
     assert len(nodes) == len(book.nodes())
     process.send_signal(signal.SIGINT)
@@ -93,6 +108,7 @@ def test_up_prints_every_service_and_the_counts_then_stops_cleanly_on_ctrl_c(
     assert process.returncode == 0, rest
     assert "all nodes stopped" in rest
     assert not [pid for pid in {zygote, *nodes} if Path(f"/proc/{pid}").exists()]
+    assert (data_dir / "pki" / "ca.pem").is_file()  # kept after the stop
     # SQLite removes a WAL file when its last connection closes cleanly.
     for platform in topology_2022.platforms:
         assert (data_dir / f"{platform}.audit.sqlite3").exists()

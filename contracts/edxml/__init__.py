@@ -4,6 +4,7 @@
 - status.py: the status packet a receiver sends back;
 - xml.py: both as XML, read (hardened, bounded, by local names) and written as real
   packages are;
+- signature.py: the XML-DSig Signature in edXMLHeader, signed and verified (signxml);
 - exchange.py: the platforms' own shapes around them (receipts, trails, inbox pages).
 """
 
@@ -16,6 +17,7 @@ from contracts.edxml.exchange import (
     ReceiverState,
     ReceiverView,
     SendReceipt,
+    SignedBy,
     StatusRelay,
     TrailEvent,
 )
@@ -81,6 +83,7 @@ __all__ = [
     "ReplacementInfo",
     "ResponseFor",
     "SendReceipt",
+    "SignedBy",
     "SignerInfo",
     "StaffInfo",
     "StatusCode",

@@ -45,6 +45,18 @@ class TrailEvent(BaseModel):
     )
 
 
+class SignedBy(BaseModel):
+    """Who signed a package, as the platform that verified its XML-DSig signature saw it."""
+
+    agency: str | None = Field(description="The signer's agency: its certificate subject's UID")
+    subject: str = Field(description="The signing certificate's subject (RFC 4514)")
+    issuer: str = Field(description="Who certified the signer (the sandbox CA)")
+    serial: str = Field(description="The certificate's serial number, hex")
+    algorithm: str = Field(description="The SignatureMethod, e.g. …xmldsig-more#rsa-sha256")
+    verifiedAt: str = Field(description="The platform that verified the signature")
+    verified: datetime
+
+
 class ReceiverView(BaseModel):
     organId: str
     state: ReceiverState
@@ -67,6 +79,9 @@ class DocumentView(SendReceipt):
     """A document as its sender or a receiver sees it, with its trail."""
 
     sender: str = Field(description="Sending agency code")
+    signedBy: SignedBy | None = Field(
+        default=None, description="The verified signer, when the package is signed"
+    )
     final: bool = Field(description="Every receiver is delivered or failed")
     trail: list[TrailEvent]
 
@@ -77,6 +92,7 @@ class DocumentWithPackage(BaseModel):
     relatedDocument: str | None = Field(
         description="The edXML DocumentId it revokes, updates or replaces"
     )
+    signedBy: SignedBy | None = None
     package: DocumentPackage
 
 
@@ -98,6 +114,13 @@ class Delivery(BaseModel):
     fromPlatform: str = Field(description="The platform handing it over (the previous hop)")
     messageId: str
     package: DocumentPackage
+    packageXml: str | None = Field(
+        default=None,
+        description="The package as XML, base64: to a receiver's back end always, what "
+        "GET /documents/{id}/package answers as XML; between platforms only for a signed "
+        "package. A signed package is exactly as its sender wrote it, the bytes its XML-DSig "
+        "signature covers (the platforms' own TraceHeaders are then in `package` only)",
+    )
 
 
 class StatusRelay(BaseModel):

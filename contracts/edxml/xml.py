@@ -332,6 +332,28 @@ def status_from_xml(body: bytes) -> StatusPacket:
     return StatusPacket.model_validate(status_data(body))
 
 
+# -- signatures (found here; checked in signature.py) --------------------------------------
+
+DSIG = "http://www.w3.org/2000/09/xmldsig#"
+
+
+def signatures_in(root: etree._Element) -> list[etree._Element]:
+    """Every XML-DSig Signature element anywhere in the document."""
+    return list(root.iter(f"{{{DSIG}}}Signature"))
+
+
+def has_signature(body: bytes) -> bool:
+    """The package carries an XML-DSig Signature (a refused or malformed body: False).
+
+    Only lxml: a platform asks this of every XML package, and loads the signature library
+    (signxml, cryptography) only for one that is signed.
+    """
+    try:
+        return bool(signatures_in(parse(body)))
+    except XmlRefused:
+        return False
+
+
 # -- writing -------------------------------------------------------------------------------
 
 

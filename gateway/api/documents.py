@@ -27,7 +27,7 @@ from contracts.edxml import (
     StatusPacket,
     StatusRelay,
 )
-from contracts.edxml.xml import XmlRefused, package_data, package_to_xml, status_data
+from contracts.edxml.xml import XmlRefused, package_data, status_data
 from contracts.problem import FieldError, Problem
 from contracts.topology import Consumer, Role
 from gateway.api.deps import Caller, DocumentsDep, ExchangeDep, SettingsDep, SpecDep
@@ -52,8 +52,11 @@ _PACKAGE_BODY = {
 }
 
 
-async def _body(request: Request, settings: GatewaySettings, exchange: Exchange) -> bytes:
-    body = await read_body(request, settings.document_max_bytes, settings.body_timeout_seconds)
+async def _body(
+    request: Request, settings: GatewaySettings, exchange: Exchange, times: int = 1
+) -> bytes:
+    limit = settings.document_max_bytes * times
+    body = await read_body(request, limit, settings.body_timeout_seconds)
     exchange.note_body(body)
     return body
 
@@ -145,7 +148,10 @@ async def send(
 ) -> SendReceipt:
     body = await _body(request, settings, exchange)
     package = _parse(DocumentPackage, _decode(request, body, package_data))
-    receipt, created = await documents.send(consumer, package, exchange.message_id, idempotency_key)
+    xml = body if is_xml(request.headers.get("content-type")) else None
+    receipt, created = await documents.send(
+        consumer, package, exchange.message_id, idempotency_key, xml=xml
+    )
     response.headers["Location"] = f"/documents/{receipt.id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
@@ -173,7 +179,13 @@ async def inbox(
     )
     return InboxPage(
         documents=[
-            DocumentWithPackage(id=d.id, kind=d.kind, relatedDocument=d.related, package=d.package)
+            DocumentWithPackage(
+                id=d.id,
+                kind=d.kind,
+                relatedDocument=d.related,
+                signedBy=d.signed_by,
+                package=d.package,
+            )
             for d in docs
         ],
         next_cursor=str(docs[-1].rowid) if more else None,
@@ -194,7 +206,8 @@ async def relay(
     settings: SettingsDep,
     exchange: ExchangeDep,
 ) -> dict[str, str]:
-    body = await _body(request, settings, exchange)
+    # A signed package travels twice in a hand-over: as the model and as its signed bytes.
+    body = await _body(request, settings, exchange, times=3)
     delivery = _parse(Delivery, _decode(request, body, None))
     _require_platform(consumer, spec, delivery.fromPlatform)
     await documents.relay_in(delivery)
@@ -252,7 +265,7 @@ async def package(
 ) -> Response:
     doc = await documents.visible(consumer, document_id)
     if accept and is_xml(accept.split(",")[0]):
-        return Response(package_to_xml(doc.package), media_type="application/xml")
+        return Response(documents.package_xml(doc), media_type="application/xml")
     return Response(doc.package.model_dump_json(by_alias=True), media_type="application/json")
 
 

@@ -234,7 +234,8 @@ class AxisDesk:
                 f"messagetype {word} but the package's BussinessDocType is "
                 f"{kind.value} ({package.kind.value}).",
             )
-        receipt, _ = await self.documents.send(consumer, package, message_id)
+        # The file as the system wrote it: a signed package is checked and kept byte for byte.
+        receipt, _ = await self.documents.send(consumer, package, message_id, xml=file)
         return receipt.id
 
     async def _send_status(self, consumer: Consumer, file: bytes) -> str:

@@ -142,10 +142,11 @@ class DeliveryWorker:
     async def _deliver(self, item: OutboxItem) -> None:
         doc = await self.store.get(item.document_id)
         assert doc is not None
-        delivery = self.service.delivery(doc, item.receivers)
+        push = item.hop.startswith("push:")
+        delivery = self.service.delivery(doc, item.receivers, to_receiver=push)
         body = delivery.model_dump_json(by_alias=True, exclude_none=True)
         headers = {"Content-Type": "application/json", h.MESSAGE_ID: doc.message_id}
-        if item.hop.startswith("push:"):
+        if push:
             box = self.service.directory.mailbox(item.hop.removeprefix("push:"))
             assert box is not None and box.push_url is not None
             response = await self.client.post(

@@ -4,15 +4,25 @@ Every method that changes something does it in one store transaction, so a docum
 receipts, its trail and the outbox rows that will move it on are committed together or not
 at all. Statuses travel back hop by hop to the sender's platform, each carrying an event id
 fixed where it happened, so a status relayed twice is recorded once.
+
+A signed package (XML-DSig in edXMLHeader) travels as its sender wrote it: its bytes are kept
+beside the model in the same row, handed to the next hop with it (Delivery.packageXml) and
+served to receivers as they are (`package_xml`), so the signature verifies at the far end.
+Each platform's own TraceHeader goes into the model (the JSON view) and the trail, never into
+the signed bytes: rewriting them would break the sender's signature. Each platform checks the
+signature on receipt by its own policy (gateway/trust/signatures.py).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiosqlite
 from pydantic import ValidationError
@@ -27,18 +37,20 @@ from contracts.edxml import (
     DocumentView,
     ReceiverState,
     SendReceipt,
+    SignedBy,
     StatusCode,
     StatusPacket,
     StatusRelay,
     TraceHeader,
     now_local,
 )
-from contracts.edxml.xml import package_to_xml
+from contracts.edxml.xml import XmlRefused, package_from_xml, package_to_xml
 from contracts.problem import FieldError
 from contracts.topology import Consumer
 from gateway.documents.directory import Directory, Unroutable
 from gateway.documents.store import DocumentStore, NewEvent, StoredDocument, new_document_id
 from gateway.spec import PlatformSpec
+from gateway.trust.signatures import SignaturePolicy
 
 
 def _package_hash(package: DocumentPackage) -> str:
@@ -107,6 +119,16 @@ def _check_sender_traces(package: DocumentPackage) -> None:
         )
 
 
+def _signed_note(signed_by: SignedBy | None) -> str:
+    if signed_by is None:
+        return ""
+    return f"; signature of {signed_by.agency} verified at {signed_by.verifiedAt}"
+
+
+def _sent(signed_by: SignedBy | None) -> str:
+    return "sent" + _signed_note(signed_by)
+
+
 def _not_found(document_id: str) -> ProblemError:
     # The same answer whether the document does not exist or is not the caller's to see:
     # existence alone must not leak across agencies.
@@ -118,12 +140,51 @@ def _not_found(document_id: str) -> ProblemError:
     )
 
 
+def _relayed_xml(delivery: Delivery) -> bytes | None:
+    if delivery.packageXml is None:
+        return None
+    try:
+        return base64.b64decode(delivery.packageXml, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProblemError(
+            422,
+            "invalid-package-xml",
+            "packageXml is not base64",
+            "A relayed Delivery carries the signed package as base64 in packageXml.",
+            errors=[FieldError(field="$.packageXml", reason="not base64")],
+        ) from None
+
+
+def _same_package(xml: bytes, package: DocumentPackage) -> None:
+    """The signed bytes and the model handed over with them say the same (traces aside)."""
+    try:
+        signed = package_from_xml(xml)
+    except (XmlRefused, ValidationError):
+        signed = None
+    if signed is None or _package_hash(signed) != _package_hash(package):
+        raise ProblemError(
+            422,
+            "package-mismatch",
+            "The signed package and the package handed over differ",
+            "packageXml must be the signed form of the same package as `package`.",
+            errors=[FieldError(field="$.packageXml", reason="not the same package")],
+        )
+
+
 class DocumentService:
-    def __init__(self, spec: PlatformSpec, store: DocumentStore, wake: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        spec: PlatformSpec,
+        store: DocumentStore,
+        wake: Callable[[], None],
+        signatures: SignaturePolicy | None = None,
+    ) -> None:
         self.spec = spec
         self.store = store
         self.directory = Directory(spec)
         self._wake = wake
+        # None: nothing verified, signed bytes still kept (a service built without settings).
+        self.signatures = signatures or SignaturePolicy("off", Path("/nonexistent"), spec.name)
 
     def _trace(self) -> TraceHeader:
         return TraceHeader(organId=self.spec.agency, timestamp=now_local())
@@ -199,8 +260,13 @@ class DocumentService:
         package: DocumentPackage,
         message_id: str,
         idempotency_key: str | None = None,
+        xml: bytes | None = None,
     ) -> tuple[SendReceipt, bool]:
-        """(receipt, created). A repeat of an idempotency key returns the first document."""
+        """(receipt, created). A repeat of an idempotency key returns the first document.
+
+        `xml`: the package as the sender wrote it, when it came as edXML; its signature (if
+        any) is checked by the platform's policy and a signed package is kept byte for byte.
+        """
         if package.from_.organId != consumer.agency:
             raise ProblemError(
                 403,
@@ -211,6 +277,7 @@ class DocumentService:
                 errors=[FieldError(field="$.from.organId", reason="not the caller's agency")],
             )
         _check_sender_traces(package)
+        signed_xml, signed_by = await self.signatures.check(xml, package.from_.organId)
         key = idempotency_key or default_idempotency_key(package)
         digest = _package_hash(package)
         existing = await self.store.by_idempotency_key(consumer.id, key)
@@ -234,11 +301,13 @@ class DocumentService:
                 package=package,
                 created=time.time(),
                 rowid=0,
+                package_xml=signed_xml,
+                signed_by=signed_by,
             )
             try:
                 async with self.store.transaction() as db:
                     await self.store.insert_document(db, doc)
-                    await self._event(db, doc, NewEvent(None, "accepted", detail="sent"))
+                    await self._event(db, doc, NewEvent(None, "accepted", detail=_sent(signed_by)))
                     await self._route(db, doc, hops)
             except aiosqlite.IntegrityError:
                 # The same key raced in from a concurrent retry: the first one stands.
@@ -286,6 +355,12 @@ class DocumentService:
         """A neighbouring platform hands a document over; accepted once, by document id."""
         if await self.store.get(delivery.id) is None:
             hops = self._hops(delivery.receivers)
+            relayed = _relayed_xml(delivery)
+            signed_xml, signed_by = await self.signatures.check(
+                relayed, delivery.package.from_.organId
+            )
+            if signed_xml is not None:
+                _same_package(signed_xml, delivery.package)
             package = _with_trace(delivery.package, self._trace())
             doc = StoredDocument(
                 id=delivery.id,
@@ -302,13 +377,14 @@ class DocumentService:
                 package=package,
                 created=time.time(),
                 rowid=0,
+                package_xml=signed_xml,
+                signed_by=signed_by,
             )
             try:
                 async with self.store.transaction() as db:
                     await self.store.insert_document(db, doc)
-                    await self._event(
-                        db, doc, NewEvent(None, "accepted", detail=f"from {delivery.fromPlatform}")
-                    )
+                    detail = f"from {delivery.fromPlatform}" + _signed_note(signed_by)
+                    await self._event(db, doc, NewEvent(None, "accepted", detail=detail))
                     await self._route(db, doc, hops)
             except aiosqlite.IntegrityError:
                 return  # a concurrent retry of the same hand-over got there first
@@ -457,10 +533,6 @@ class DocumentService:
 
     # -- reading -----------------------------------------------------------------------
 
-    def package_xml(self, doc: StoredDocument) -> bytes:
-        """The package as a receiver gets it, as edXML."""
-        return package_to_xml(doc.package)
-
     async def _receivable(self, consumer: Consumer, document_id: str) -> StoredDocument:
         doc = await self.store.get(document_id)
         if doc is None or await self.store.local_receipt(doc.id, consumer.agency) is None:
@@ -492,11 +564,18 @@ class DocumentService:
         return DocumentView(
             **receipt.model_dump(),
             sender=doc.sender_agency,
+            signedBy=doc.signed_by,
             final=all(r.state.final for r in receipt.receivers),
             trail=await self.store.trail(doc.id),
         )
 
-    def delivery(self, doc: StoredDocument, receivers: list[str]) -> Delivery:
+    def delivery(
+        self, doc: StoredDocument, receivers: list[str], *, to_receiver: bool = False
+    ) -> Delivery:
+        """The hand-over to the next hop. A receiver's back end (`to_receiver`) gets the
+        package as XML too, exactly what `package_xml` answers; the next platform gets the
+        XML only for a signed package, the bytes it verifies and keeps."""
+        xml = self.package_xml(doc) if to_receiver else doc.package_xml
         return Delivery(
             id=doc.id,
             kind=doc.kind,
@@ -506,4 +585,13 @@ class DocumentService:
             fromPlatform=self.spec.name,
             messageId=doc.message_id,
             package=doc.package,
+            packageXml=None if xml is None else base64.b64encode(xml).decode(),
         )
+
+    def package_xml(self, doc: StoredDocument) -> bytes:
+        """What a receiver gets as XML: a signed package byte for byte as its sender wrote it
+        (the platforms' TraceHeaders are in the JSON view and the trail); any other package
+        written from the model, with every platform's TraceHeader."""
+        if doc.package_xml is not None:
+            return doc.package_xml
+        return package_to_xml(doc.package)

@@ -30,6 +30,7 @@ from contracts.edxml import (
     MessageKind,
     ReceiverState,
     ReceiverView,
+    SignedBy,
     StatusCode,
     StatusPacket,
     TrailEvent,
@@ -55,6 +56,8 @@ CREATE TABLE IF NOT EXISTS documents (
     edxml_id TEXT NOT NULL,
     package TEXT NOT NULL,
     created REAL NOT NULL,
+    package_xml BLOB,
+    signed_by TEXT,
     UNIQUE (origin_platform, sender_consumer, idempotency_key)
 );
 CREATE TABLE IF NOT EXISTS receipts (
@@ -113,6 +116,9 @@ class StoredDocument:
     package: DocumentPackage
     created: float
     rowid: int
+    # A signed package as its sender wrote it: what receivers get as XML, byte for byte.
+    package_xml: bytes | None = None
+    signed_by: SignedBy | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,10 @@ class DocumentStore:
         columns = [r[1] for r in await self._db.execute_fetchall("PRAGMA table_info(trail)")]
         if "status" not in columns:  # a store written before status packets were kept
             await self._db.execute("ALTER TABLE trail ADD COLUMN status TEXT")
+        kept = [r[1] for r in await self._db.execute_fetchall("PRAGMA table_info(documents)")]
+        if "package_xml" not in kept:  # a store written before signed packages were kept
+            await self._db.execute("ALTER TABLE documents ADD COLUMN package_xml BLOB")
+            await self._db.execute("ALTER TABLE documents ADD COLUMN signed_by TEXT")
         [(version,)] = list(await self._db.execute_fetchall("PRAGMA user_version"))
         if version < _FORMAT:
             await self._upgrade_packages()
@@ -248,7 +258,8 @@ class DocumentStore:
         await db.execute(
             "INSERT INTO documents (id, message_id, idempotency_key, package_hash, "
             "sender_consumer, sender_agency, origin_platform, previous_hop, kind, related, "
-            "edxml_id, package, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "edxml_id, package, created, package_xml, signed_by) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 doc.id,
                 doc.message_id,
@@ -263,6 +274,8 @@ class DocumentStore:
                 doc.edxml_id,
                 doc.package.model_dump_json(by_alias=True, exclude_none=True),
                 doc.created,
+                doc.package_xml,
+                None if doc.signed_by is None else doc.signed_by.model_dump_json(),
             ),
         )
 
@@ -356,7 +369,7 @@ class DocumentStore:
             return [], False
         marks = ", ".join("?" * len(taken))
         rows = await self._rows(
-            f"SELECT d.rowid, d.* FROM documents d WHERE d.rowid IN ({marks}) ORDER BY d.rowid",
+            f"SELECT {_INBOX_COLUMNS} FROM documents d WHERE d.rowid IN ({marks}) ORDER BY d.rowid",
             taken,
         )
         return [_document(r) for r in rows], len(taken) < len(sizes)
@@ -487,6 +500,15 @@ class DocumentStore:
         return {r["state"]: r["n"] for r in rows}
 
 
+# An inbox page carries packages as JSON: the signed bytes stay on disk (the page's byte
+# bound counts what it returns), read one document at a time through GET .../package.
+_INBOX_COLUMNS = (
+    "d.rowid, d.id, d.message_id, d.idempotency_key, d.package_hash, d.sender_consumer, "
+    "d.sender_agency, d.origin_platform, d.previous_hop, d.kind, d.related, d.edxml_id, "
+    "d.package, d.created, NULL AS package_xml, d.signed_by"
+)
+
+
 def _edxml_id_of(stored: str) -> str | None:
     data = json.loads(stored)
     if not is_legacy(data):
@@ -516,4 +538,6 @@ def _document(row: aiosqlite.Row) -> StoredDocument:
         package=DocumentPackage.model_validate_json(row["package"]),
         created=row["created"],
         rowid=row["rowid"],
+        package_xml=row["package_xml"],
+        signed_by=SignedBy.model_validate_json(row["signed_by"]) if row["signed_by"] else None,
     )
