@@ -191,6 +191,11 @@ def configure_logging(node: str, level: str, fmt: LogFormat) -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Records name their node, never their thread or process (the formatters above read
+    # neither): not looked up for every record, a line per exchange on the hot path.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     # One line per HTTP call the platform makes (health checks every second) would bury
     # the exchanges; the exchange log already says what each call did.
     for chatty in ("httpx", "httpcore"):
