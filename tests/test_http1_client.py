@@ -185,3 +185,31 @@ async def test_the_same_under_uvloop_the_loop_platforms_run_on() -> None:
         return bodies
 
     assert await asyncio.to_thread(uvloop.run, round_trip()) == [b"ok", b"ok"]
+
+
+async def test_past_the_deadline_the_call_fails_and_its_connection_goes() -> None:
+    connections: list[int] = []
+    ended = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        await reader.readuntil(b"\r\n\r\n")  # the request; never an answer
+        await reader.read()  # until the client gives the connection up
+        ended.set()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/slow"
+    pool = _pool()
+    try:
+        deadline = asyncio.get_running_loop().time() + 0.2
+        with pytest.raises(TimeoutError):
+            await pool.request("GET", url, [], b"", deadline)
+        await asyncio.wait_for(ended.wait(), 5)  # closed by the client, not kept for later
+        with pytest.raises(TimeoutError):
+            await pool.request("GET", url, [], b"", asyncio.get_running_loop().time() + 0.2)
+    finally:
+        await pool.aclose()
+        server.close()
+        await server.wait_closed()
+    assert len(connections) == 2  # the second call had a connection of its own

@@ -107,11 +107,12 @@ class Http1Forwarder:
         body: bytes,
         limit_seconds: float | None = None,
     ) -> Reply:
+        limit = self._timeout if limit_seconds is None else limit_seconds
+        deadline = asyncio.get_running_loop().time() + limit  # both attempts, all told
         try:
-            async with asyncio.timeout(self._timeout if limit_seconds is None else limit_seconds):
-                return await _once_more_if_idempotent(
-                    method, lambda: self._send_once(method, url, headers, body), (Broken,)
-                )
+            return await _once_more_if_idempotent(
+                method, lambda: self._send_once(method, url, headers, body, deadline), (Broken,)
+            )
         except TimeoutError as exc:
             raise TimedOut("TimeoutError") from exc
         except TooLarge:
@@ -122,9 +123,9 @@ class Http1Forwarder:
             raise Unreachable(f"Broken: {exc}") from exc
 
     async def _send_once(
-        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes
+        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes, deadline: float
     ) -> Reply:
-        answer, _ = await self._pool.request(method, url, headers, body)
+        answer, _ = await self._pool.request(method, url, headers, body, deadline)
         return Reply(answer.status, answer.headers, answer.body)
 
     async def aclose(self) -> None:

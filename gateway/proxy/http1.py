@@ -231,6 +231,10 @@ class _Connection(asyncio.Protocol):
         self.transport.write(request)
         return self._waiter
 
+    def expire(self) -> None:
+        """The call's deadline passed: its answer fails, and the connection goes."""
+        self._fail(TimeoutError("no answer in time"))
+
     def _complete(self, *, reusable: bool) -> None:
         waiter = self._waiter
         self.reusable = reusable and not self.closed
@@ -289,9 +293,19 @@ class Http1Pool:
         return origin
 
     async def request(
-        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        deadline: float | None = None,
     ) -> tuple[Answer, bool]:
-        """The answer, and whether it came over a connection taken from the pool."""
+        """The answer, and whether it came over a connection taken from the pool.
+
+        `deadline` (the loop's clock) bounds the whole call: TimeoutError past it. A timer
+        on the answer rather than a timeout scope around the call: one per call, on the hot
+        path, and the connection is given up by the same hand that fails the answer.
+        """
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https") or not parts.hostname:
@@ -305,14 +319,28 @@ class Http1Pool:
         request = _request_bytes(method, target, host, headers, body)
         connection, pooled = self._pooled(origin), True
         if connection is None:
-            connection, pooled = await self._connect(origin), False
+            if deadline is None:
+                connection = await self._connect(origin)
+            else:
+                async with asyncio.timeout_at(deadline):
+                    connection = await self._connect(origin)
+            pooled = False
+        waiter = connection.start(request, head_only=method.upper() == "HEAD")
+        timer = (
+            None
+            if deadline is None
+            else asyncio.get_running_loop().call_at(deadline, connection.expire)
+        )
         try:
-            answer = await connection.start(request, head_only=method.upper() == "HEAD")
+            answer = await waiter
         except BaseException:
-            # Cancelled (timeout), broken or too large: whatever is still arriving on it
+            # Cancelled, timed out, broken or too large: whatever is still arriving on it
             # belongs to nobody, so it goes.
             connection.abort()
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         if connection.reusable and not self._closed:
             self._release(origin, connection, answer)
         else:
