@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -91,3 +92,27 @@ def full_name(record: dict[str, Any]) -> str:
     """The name of a population record (GET /congDan): Ho, ChuDem and Ten joined."""
     parts = record["CongDan"]["HoVaTen"]
     return " ".join(p for p in (parts["Ho"], parts["ChuDem"], parts["Ten"]) if p)
+
+
+def child_pids(pid: int) -> set[int]:
+    """The processes whose parent is `pid`, read from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # field 4: the parent pid
+                found.add(int(entry.name))
+    return found
+
+
+def zygote_of(pid: int) -> int:
+    """The one process `up` forks nodes from (beside it: the PKI's certificate maker)."""
+    (zygote,) = [
+        child
+        for child in child_pids(pid)
+        if b"sandbox.zygote" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+    return zygote

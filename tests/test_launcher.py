@@ -13,6 +13,7 @@ from pathlib import Path
 
 from contracts.topology import Topology
 from sandbox.addresses import AddressBook
+from tests.helpers import child_pids, zygote_of
 
 
 def _free_offset(topology: Topology) -> int:
@@ -28,30 +29,6 @@ def _free_offset(topology: Topology) -> int:
             continue
         return offset
     raise RuntimeError("no free block of ports")
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # the parent pid is the 2nd field after the parenthesised command name
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry.name))
-    return found
-
-
-def _zygote(pid: int) -> int:
-    """The one process `up` forks nodes from (beside it: the PKI's certificate maker)."""
-    (zygote,) = [
-        child
-        for child in _children(pid)
-        if b"sandbox.zygote" in Path(f"/proc/{child}/cmdline").read_bytes()
-    ]
-    return zygote
 
 
 def test_up_prints_every_service_and_the_counts_then_stops_cleanly_on_ctrl_c(
@@ -100,8 +77,8 @@ def test_up_prints_every_service_and_the_counts_then_stops_cleanly_on_ctrl_c(
         time.sleep(0.05)
 
     # `up` starts one zygote, which forks one process per node.
-    zygote = _zygote(process.pid)
-    nodes = _children(zygote)
+    zygote = zygote_of(process.pid)
+    nodes = child_pids(zygote)
     assert len(nodes) == len(book.nodes())
     process.send_signal(signal.SIGINT)
     rest, _ = process.communicate(timeout=30)

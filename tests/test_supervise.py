@@ -26,6 +26,7 @@ from contracts.platform import TopologyReport
 from sandbox import control
 from sandbox.supervisor import RestartPolicy
 from sandbox.topology import SHIPPED_DIR
+from tests.helpers import zygote_of
 
 LGSP = "lgsp-bac-giang"
 NATIONAL = "population"  # reached through NGSP
@@ -281,29 +282,6 @@ def test_up_exits_non_zero_when_a_node_crash_loops(tmp_path: Path) -> None:
     assert not any(answers(up.url(n)) for n in up.ports)
 
 
-def _children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # field 4: the parent pid
-                found.add(int(entry.name))
-    return found
-
-
-def _zygote(pid: int) -> int:
-    """The one process `up` forks nodes from (beside it: the PKI's certificate maker)."""
-    (zygote,) = [
-        child
-        for child in _children(pid)
-        if b"sandbox.zygote" in Path(f"/proc/{child}/cmdline").read_bytes()
-    ]
-    return zygote
-
-
 def test_restart_no_leaves_a_node_down_and_a_lost_zygote_ends_up(tmp_path: Path) -> None:
     up = start_up(tmp_path, "--restart", "no")
     try:
@@ -317,7 +295,7 @@ def test_restart_no_leaves_a_node_down_and_a_lost_zygote_ends_up(tmp_path: Path)
         until(lambda: intra(up.report()) == (1, 1), what="the LGSP counts it back")
 
         # The process that forks the nodes is gone: no node could be restarted any more.
-        zygote = _zygote(up.process.pid)
+        zygote = zygote_of(up.process.pid)
         os.kill(zygote, signal.SIGKILL)
         assert up.process.wait(timeout=60) == 1
     finally:
