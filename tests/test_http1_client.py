@@ -213,3 +213,24 @@ async def test_past_the_deadline_the_call_fails_and_its_connection_goes() -> Non
         server.close()
         await server.wait_closed()
     assert len(connections) == 2  # the second call had a connection of its own
+
+
+async def test_calls_to_one_back_end_in_flight_at_once_are_bounded() -> None:
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    async with backend(_fixed(reply)) as seen:
+        pool = Http1Pool(
+            connect_timeout=2.0,
+            keepalive_seconds=5.0,
+            max_response_bytes=1024,
+            allowed=[],
+            max_in_flight_per_origin=3,
+        )
+        try:
+            answers = await asyncio.gather(
+                *(pool.request("GET", f"{seen[0].decode()}/{i}", [], b"") for i in range(12))
+            )
+        finally:
+            await pool.aclose()
+    assert [a.body for a, _ in answers] == [b"ok"] * 12
+    # At most three connections were ever open: the other nine calls reused them.
+    assert sum(1 for _, pooled in answers if not pooled) <= 3

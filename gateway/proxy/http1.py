@@ -86,6 +86,9 @@ class _Origin:
     scheme: str
     host: str
     port: int
+    # Calls in flight to this origin at once; more wait their turn (a burst cannot open
+    # connections without bound to one back end).
+    in_flight: asyncio.Semaphore
     idle: deque[_Connection] = field(default_factory=deque)
     # The back end's announced keep-alive less the margin, once it has said one.
     announced_idle: float | None = None
@@ -275,12 +278,14 @@ class Http1Pool:
         max_response_bytes: int,
         allowed: Sequence[IPNetwork],
         max_idle_per_origin: int = 256,
+        max_in_flight_per_origin: int = 256,
     ) -> None:
         self._connect_timeout = connect_timeout
         self._keepalive = keepalive_seconds
         self._limit = max_response_bytes
         self._allowed = allowed
         self._max_idle = max_idle_per_origin
+        self._max_in_flight = max_in_flight_per_origin
         self._origins: dict[tuple[str, str, int], _Origin] = {}
         self._ssl: ssl.SSLContext | None = None
         self._closed = False
@@ -289,7 +294,8 @@ class Http1Pool:
         key = (scheme, host, port)
         origin = self._origins.get(key)
         if origin is None:
-            origin = self._origins[key] = _Origin(scheme, host, port)
+            in_flight = asyncio.Semaphore(self._max_in_flight)
+            origin = self._origins[key] = _Origin(scheme, host, port, in_flight)
         return origin
 
     async def request(
@@ -317,6 +323,19 @@ class Http1Pool:
             target = f"{target}?{parts.query}"
         host = parts.netloc.rpartition("@")[2]  # as the URL names it, port and brackets kept
         request = _request_bytes(method, target, host, headers, body)
+        if deadline is not None and origin.in_flight.locked():
+            async with asyncio.timeout_at(deadline):  # waiting for a turn counts, too
+                await origin.in_flight.acquire()
+        else:
+            await origin.in_flight.acquire()
+        try:
+            return await self._exchange(origin, request, method, deadline)
+        finally:
+            origin.in_flight.release()
+
+    async def _exchange(
+        self, origin: _Origin, request: bytes, method: str, deadline: float | None
+    ) -> tuple[Answer, bool]:
         connection, pooled = self._pooled(origin), True
         if connection is None:
             if deadline is None:
