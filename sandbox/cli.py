@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -612,13 +613,25 @@ def _pki_issue(args: argparse.Namespace) -> int:
 
 
 def _export_kubernetes(args: argparse.Namespace) -> int:
+    from sandbox.pki import CA_FILE, ensure_ca, pki_dir
+
     options = ExportOptions(args.image, args.namespace, args.storage, args.storage_class)
     try:
-        path = write_manifests(load_topology(args.topology), options, args.out)
-    except (TopologyError, SeedError, ExportError) as exc:
+        options.check()  # a wrong option is named before anything is made or written
+        topology = load_topology(args.topology)
+        ensure_ca(args.pki_data_dir)  # the CA the platforms will trust; made if missing
+        ca_pem = (pki_dir(args.pki_data_dir) / CA_FILE).read_text(encoding="ascii")
+        options = replace(options, trust_anchor_pem=ca_pem)
+        path = write_manifests(topology, options, args.out)
+    except (OSError, TopologyError, SeedError, ExportError) as exc:
         errors.print(f"[red]{exc}[/]", highlight=False)
         return 2
-    console.print(f"wrote {path}\napply with: kubectl apply -f {path}", highlight=False)
+    console.print(
+        f"wrote {path}\napply with: kubectl apply -f {path}\nsigned documents: the platforms "
+        f"trust the CA in {pki_dir(args.pki_data_dir)}; give an agency its key with "
+        f"`gsp-sandbox pki issue AGENCY --data-dir {args.pki_data_dir}`",
+        highlight=False,
+    )
     return 0
 
 
@@ -803,6 +816,12 @@ def main(argv: list[str] | None = None) -> int:
         "--storage", default=DEFAULT_STORAGE, help="each node's volume for its SQLite files"
     )
     k8s.add_argument("--storage-class", help="default: the cluster's default StorageClass")
+    k8s.add_argument(
+        "--pki-data-dir",
+        type=Path,
+        default=Path("data"),
+        help="the data dir whose sandbox PKI the platforms trust (its CA is made if missing)",
+    )
 
     args = parser.parse_args(argv)
     if args.command == "export":

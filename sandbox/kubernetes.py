@@ -3,7 +3,8 @@
 The same image and the same node process as docker-compose.yml, laid out for a cluster:
 per node a Deployment (one replica, `python -m sandbox.node` with GSP_NODES naming that
 node), a Service of the node's own name and port, and a PersistentVolumeClaim for its
-SQLite files; one ConfigMap holds the topology (and its seeds, if it names any), mounted
+SQLite files; one ConfigMap holds the topology (and its seeds, if it names any, and the
+sandbox PKI's CA certificate, the platforms' trust anchor for signed documents), mounted
 where every node reads it. Nodes reach each other as compose's do, by host name
 (GSP_HOST_PATTERN={node}): here the Service's DNS name in the namespace.
 
@@ -38,6 +39,8 @@ DATA_DIR = "/data"
 CONFIG_DIR = "/etc/gsp-sandbox"
 TOPOLOGY_KEY = "topology.yaml"
 SEEDS_KEY = "seeds.json"
+# The sandbox PKI's root certificate: every platform's trust anchor for signed documents.
+TRUST_ANCHOR_KEY = "ca.pem"
 CONFIG_MAP = "gsp-topology"
 HEALTH_PATH = "/healthz"
 PORT_NAME = "http"
@@ -65,6 +68,9 @@ class ExportOptions:
     namespace: str = DEFAULT_NAMESPACE
     storage: str = DEFAULT_STORAGE
     storage_class: str | None = None  # None: the cluster's default StorageClass
+    # The PEM of the CA whose agency certificates the platforms accept on signed documents.
+    # Each pod has a volume of its own, so the CA travels in the ConfigMap (it is public).
+    trust_anchor_pem: str | None = None
 
     def check(self) -> None:
         if not self.image.strip() or any(c.isspace() for c in self.image):
@@ -148,6 +154,8 @@ def _config_map(layout: _Layout) -> Manifest:
     data = {TOPOLOGY_KEY: topology_document(layout.topology, SEEDS_KEY if seeds else None)}
     if seeds is not None:
         data[SEEDS_KEY] = seeds
+    if layout.options.trust_anchor_pem is not None:
+        data[TRUST_ANCHOR_KEY] = layout.options.trust_anchor_pem
     size = sum(len(k) + len(v.encode()) for k, v in data.items())
     if size > CONFIG_MAP_LIMIT:
         raise ExportError(
@@ -218,6 +226,8 @@ def _deployment(layout: _Layout, node: str, checksum: str) -> Manifest:
         # The Service of the node's name: its DNS name within the namespace.
         "GSP_HOST_PATTERN": layout.addresses.host_pattern,
     }
+    if layout.options.trust_anchor_pem is not None and node in layout.topology.platforms:
+        env["GSP_DOCUMENT_TRUST_ANCHORS"] = f"{CONFIG_DIR}/{TRUST_ANCHOR_KEY}"
     container = {
         "name": "node",
         "image": layout.options.image,

@@ -16,6 +16,7 @@ import contextlib
 import json
 import re
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +27,11 @@ import pytest
 import yaml
 from kubernetes_validate.utils import ValidationError, latest_version, validate
 
+from contracts.edxml import DocumentPackage
+from contracts.edxml.signature import sign_package
+from contracts.edxml.xml import package_from_xml, package_to_xml
 from contracts.topology import Topology
-from sandbox import kubernetes
+from sandbox import kubernetes, pki
 from sandbox.addresses import AddressBook
 from sandbox.cli import main
 from sandbox.harness import all_healthy
@@ -49,14 +53,21 @@ from tests.test_compose import (
 )
 
 TOPOLOGIES = ["bac-giang-2022", "bac-giang-2023"]
+PKI_HOME = "pki-home"
+SIGNER, PULL_RECEIVER = "000.00.01.H04", "000.00.05.H04"  # the provincial office; Home Affairs
+FIXTURES = Path(__file__).parent / "data" / "edxml"
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SEEDS = ROOT / "seeds" / "example"
 Manifest = dict[str, Any]
 
 
 def export(topology: str | Path, out: Path, *options: str) -> list[Manifest]:
-    """What the command writes, read back as `kubectl apply -f` reads it."""
-    assert main(["export", "kubernetes", str(topology), "--out", str(out), *options]) == 0
+    """What the command writes, read back as `kubectl apply -f` reads it; the PKI whose CA
+    the platforms trust in `out/PKI_HOME`."""
+    pki_home = ["--pki-data-dir", str(out / PKI_HOME)]
+    assert (
+        main(["export", "kubernetes", str(topology), "--out", str(out), *pki_home, *options]) == 0
+    )
     (written,) = out.glob("*.yaml")
     return [doc for doc in yaml.safe_load_all(written.read_text(encoding="utf-8")) if doc]
 
@@ -388,6 +399,17 @@ async def cluster_up(
         assert not unclean, f"did not stop cleanly on SIGTERM: {unclean}"
 
 
+def _package_to(receiver: str) -> bytes:
+    """The fixture package, unsigned, as a new document of its own for `receiver`."""
+    data = package_from_xml((FIXTURES / "new-with-attachments.edxml").read_bytes()).model_dump(
+        by_alias=True
+    )
+    data["to"] = [{**data["to"][0], "organId": receiver}]
+    data["code"]["codeNumber"] = str(int(time.time() * 1000) % 1_000_000)
+    data["documentId"] = ""
+    return package_to_xml(DocumentPackage.model_validate(data))
+
+
 @pytest.mark.parametrize(
     ("topology_name", "national", "intra"),
     [("bac-giang-2022", 9, 3), ("bac-giang-2023", 13, 26)],
@@ -425,6 +447,22 @@ async def test_every_deployment_as_a_process_brings_the_topology_up(
         )
         assert response.status_code == 200, response.text
         assert full_name(response.json()) == citizen.ho_ten
+
+        # a signed document: every pod has its own volume, and the platforms trust the CA
+        # the export put in the ConfigMap (without it: 422, "no trust anchor")
+        mine = pki.ensure_agency(
+            tmp_path / "manifests" / PKI_HOME, SIGNER, topology.agency_name(SIGNER)
+        )
+        body = sign_package(_package_to(PULL_RECEIVER), mine.key, mine.certificate)
+        headers = await bearer(client, lgsp, topology, MOTCUA)
+        sent = await client.post(
+            f"{lgsp}/documents",
+            content=body,
+            headers={**headers, "Content-Type": "application/xml"},
+        )
+        assert sent.status_code == 202, sent.text
+        view = (await client.get(f"{lgsp}/documents/{sent.json()['id']}", headers=headers)).json()
+        assert view["signedBy"]["agency"] == SIGNER
     # each platform's audit log on its own volume, and on no other
     volumes = tmp_path / "volumes"
     for platform in topology.platforms:
