@@ -219,8 +219,10 @@ class _Connection(asyncio.Protocol):
     # -- one call ----------------------------------------------------------------------------
 
     def start(self, request: bytes, head_only: bool) -> asyncio.Future[Answer]:
-        if self.transport is None:
-            raise Broken("connection not made")
+        if self.transport is None or self.transport.is_closing():
+            # Closed by the back end, the close not yet seen by this side: a broken pooled
+            # connection like any other (an idempotent call goes once more).
+            raise Broken("connection closed before the request was written")
         self._waiter = asyncio.get_running_loop().create_future()
         self._head_only = head_only
         self._status = 0
@@ -231,7 +233,10 @@ class _Connection(asyncio.Protocol):
         self._headers_done = False
         self._framed = False
         self.reusable = False
-        self.transport.write(request)
+        try:
+            self.transport.write(request)
+        except (OSError, RuntimeError) as exc:  # uvloop raises on a handle it has closed
+            raise Broken(f"the request could not be written: {exc}") from exc
         return self._waiter
 
     def expire(self) -> None:
@@ -344,14 +349,13 @@ class Http1Pool:
                 async with asyncio.timeout_at(deadline):
                     connection = await self._connect(origin)
             pooled = False
-        waiter = connection.start(request, head_only=method.upper() == "HEAD")
         timer = (
             None
             if deadline is None
             else asyncio.get_running_loop().call_at(deadline, connection.expire)
         )
         try:
-            answer = await waiter
+            answer = await connection.start(request, head_only=method.upper() == "HEAD")
         except BaseException:
             # Cancelled, timed out, broken or too large: whatever is still arriving on it
             # belongs to nobody, so it goes.
