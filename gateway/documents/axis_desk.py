@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from apikit.problems import ProblemError, validation_problem
 from contracts.edxml import (
+    KIND_OF,
     BussinessDocType,
     DocumentPackage,
     Organization,
@@ -53,12 +54,8 @@ MESSAGE_TYPES = {
     "update": BussinessDocType.UPDATE,
     "replacement": BussinessDocType.REPLACEMENT,
 }
-_WORD_OF_KIND = {
-    "new": "edoc",
-    "revocation": "revocation",
-    "update": "update",
-    "replacement": "replacement",
-}
+# The stored kind ("new", ...) as the axis's messagetype word: the table above, read back.
+_WORD_OF_KIND = {KIND_OF[doc_type].value: word for word, doc_type in MESSAGE_TYPES.items()}
 STATUS_WORDS = {
     "acceptance": StatusCode.ACCEPTED,
     "rejection": StatusCode.REJECTED,
