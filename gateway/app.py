@@ -112,7 +112,6 @@ class PlatformApp(FastAPI):
     """
 
     outer_max_header_bytes: int = 0
-    _outer: ASGIApp | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         return HeaderLimit(

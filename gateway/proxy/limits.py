@@ -64,7 +64,7 @@ class BodyLimit:
         # Packages arrive at /documents and at the document axis endpoint (/vxp/sendEdoc).
         documents = path == "/documents" or path.startswith(("/documents/", "/vxp/"))
         limit = self.document_max_bytes if documents else self.max_bytes
-        if scope["path"] == "/documents/relay":
+        if path == "/documents/relay":
             limit *= 3  # a signed package is handed over twice: as the model and its bytes
         await self.app(scope, _bounded(receive, scope, limit, self.within_seconds), send)
 
