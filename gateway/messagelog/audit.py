@@ -3,20 +3,22 @@
 No exchange is answered unlogged (X-Road's rule): `commit` returns only once the record is
 in the database (WAL, synchronous=NORMAL: it survives a SIGKILL of the platform).
 
-Group commit on the event loop. Every record handed over during one turn of the loop goes
-in one transaction, committed at the end of that turn, so a burst costs one transaction, not
+Group commit on the event loop. Every record handed over during one turn of the loop goes in
+one transaction, committed at the end of that turn, so a burst costs one transaction, not
 one per request, and nobody waits for a timer. The commit runs on the loop itself: in WAL
-with synchronous=NORMAL it is a write into the WAL file with no fsync (tens of microseconds),
-far cheaper than handing the batch to a thread and waking the loop again, which cost more
-than the commit (and the two threads fought over the GIL). What does wait for the disk, the
-checkpoint that copies the WAL back into the database and fsyncs it, is taken off the loop:
-automatic checkpoints are off on the writer, and a thread with its own connection checkpoints
-(PASSIVE: it never blocks the writer) every few hundred commits. Reads (`query`, `count`,
-`ping`) use that thread too. The writer never waits for a lock (busy timeout 0): if another
-process holds one, the commit fails at once and is retried with a backoff, and waiters are
-told after `commit_timeout_seconds` that their record is not committed yet. A failed write
-keeps its batch: a record once enqueued is never dropped. The chain's head is anchored in
-the same transaction as the records it covers.
+with synchronous=NORMAL it is a write into the WAL file with no fsync (tens of
+microseconds), far cheaper than handing the batch to a thread and waking the loop again,
+which cost more than the commit (and the two threads fought over the GIL). What does wait
+for the disk, the checkpoint that copies the WAL back into the database and fsyncs it, is
+taken off the loop: automatic checkpoints are off on the writer, and a thread with its own
+connection checkpoints (PASSIVE: it never blocks the writer) every few hundred commits; the
+writer then copies the few frames appended meanwhile, so the WAL is complete and starts over
+instead of growing. Reads (`query`, `count`, `ping`) use that thread too. The writer never
+waits for a lock (busy timeout 0): if another process holds one, the commit fails at once
+and is retried with a backoff, and waiters are told after `commit_timeout_seconds` that
+their record is not committed yet. A failed write keeps its batch: a record once enqueued is
+never dropped. The chain's head is anchored in the same transaction as the records it
+covers.
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ class AuditLog:
         self._reader: sqlite3.Connection | None = None
         self._commits_since_checkpoint = 0
         self._checkpointing = False
+        self._finish_checkpoint = False
         self._last_hash = GENESIS
         self._key = b""
         self._write_failing = False
@@ -315,6 +318,18 @@ class AuditLog:
             self._expiry = asyncio.get_running_loop().call_later(delay, self._expire_waiters)
 
     def _maybe_checkpoint(self) -> None:
+        if self._finish_checkpoint:
+            self._finish_checkpoint = False
+            # The side thread copied nearly all of the WAL back (and synced the database),
+            # but the writer kept appending meanwhile, so it never sees the WAL complete and
+            # SQLite never starts the WAL over: under steady load it grew without end (gigabytes
+            # in a benchmark). Copying here, between transactions, the few frames written since
+            # completes it; the next transaction then starts the WAL from the beginning.
+            try:
+                self._connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlite3.Error as exc:  # the WAL keeps everything; the next round tries again
+                log.warning("audit checkpoint failed: %s", exc)
+            return
         if self._commits_since_checkpoint < CHECKPOINT_EVERY_COMMITS or self._checkpointing:
             return
         self._commits_since_checkpoint = 0
@@ -324,9 +339,13 @@ class AuditLog:
 
     def _checkpointed(self, task: asyncio.Future[None]) -> None:
         self._checkpointing = False
-        if not task.cancelled() and task.exception() is not None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
             # Not a lost record: the WAL keeps everything; the next checkpoint tries again.
             log.warning("audit checkpoint failed: %s", task.exception())
+            return
+        self._finish_checkpoint = True
 
 
 def _checkpoint(db: sqlite3.Connection) -> None:
