@@ -12,7 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from contracts.edxml.model import DocumentPackage, MessageKind, StatusCode
+from contracts.edxml.model import (
+    MAX_TRACE_HEADERS,
+    DocumentPackage,
+    MessageKind,
+    StatusCode,
+    TraceHeader,
+)
 from contracts.edxml.status import StatusPacket
 
 DocumentId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,63}$")]
@@ -37,7 +43,7 @@ class TrailEvent(BaseModel):
     time: datetime
     platform: str
     receiver: str | None = Field(description="The receiving agency it concerns, if one")
-    event: Literal["accepted", "forwarded", "delivered", "retry", "failed", "status"]
+    event: Literal["accepted", "claimed", "forwarded", "delivered", "retry", "failed", "status"]
     statusCode: StatusCode | None = None
     detail: str = ""
     status: StatusPacket | None = Field(
@@ -83,6 +89,13 @@ class DocumentView(SendReceipt):
         default=None, description="The verified signer, when the package is signed"
     )
     final: bool = Field(description="Every receiver is delivered or failed")
+    claimedTrace: list[TraceHeader] = Field(
+        default_factory=list,
+        description="The TraceHeader entries the sender wrote itself (its own, and organs it "
+        "says the document passed before): its claim, kept and forwarded as written, never "
+        "checked and never used for routing or identity. The platforms' own entries follow "
+        "them in the package's traceHeaderList",
+    )
     trail: list[TrailEvent]
 
 
@@ -114,6 +127,19 @@ class Delivery(BaseModel):
     fromPlatform: str = Field(description="The platform handing it over (the previous hop)")
     messageId: str
     package: DocumentPackage
+    claimedTraces: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_TRACE_HEADERS,
+        description="How many leading entries of package.traceHeaderList the sender wrote "
+        "(its claim); the platforms' own entries follow",
+    )
+    senderAgency: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The sending agency as the first platform identified it (a document-axis "
+        "systemId in From/OrganId stands for its agency); none: From/OrganId itself",
+    )
     packageXml: str | None = Field(
         default=None,
         description="The package as XML, base64: to a receiver's back end always, what "

@@ -44,9 +44,12 @@ NAMESPACE = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 MAX_ATTACHMENTS = 20
 # Per attachment, decoded. The request as a whole is capped by the platform's settings.
 MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024
-# Trace entries a sender may write itself (each naming its own organ); every platform on the
-# way appends one more, so a package never holds more than MAX_TRACE_HEADERS.
-MAX_SENDER_TRACE_HEADERS = 3
+# Trace entries a sender may write itself: its own, and those of organs the package passed
+# before (an update or replacement carries the trail of the document it concerns, as the
+# vendor's samples and Bkav's hub do). They are the sender's claim, kept and forwarded as
+# written and never trusted. Every platform on the way appends one more (three on the
+# longest path, LGSP -> NGSP -> LGSP), so a package never holds more than MAX_TRACE_HEADERS.
+MAX_SENDER_TRACE_HEADERS = 12
 MAX_TRACE_HEADERS = 16
 
 # Vietnam keeps one offset all year; edXML timestamps are its local time without a zone.
@@ -262,7 +265,8 @@ class StaffInfo(_Part):
 
 
 class TraceHeader(_Part):
-    """One organ the package passed: the sender writes its own, every platform appends one."""
+    """One organ the package passed: the sender writes what it claims, every platform
+    appends its own."""
 
     organId: OrganId
     timestamp: EdTimestamp

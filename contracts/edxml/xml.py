@@ -11,6 +11,12 @@ not know: real packages differ in prefixes, carry stray namespace declarations a
 TraceHeader and Bussiness in either order. The parser is lxml with entity expansion, DTD
 loading and network access off; a DOCTYPE is refused outright, and nesting depth, element
 count and size are bounded while parsing, before anything is built from the tree.
+
+A prefix used without its declaration (`xlink:href` on a manifest Reference, as the vendor's
+sample package writes it) is read, as the namespace-unaware parsers of the field read it
+(the vendor's EdXML102 library; Bkav's hub: `setNamespaceAware(false)`, XmlUtil.java): a
+document whose only faults are undefined prefixes is parsed again in libxml2's recovery
+mode, under the same bounds. Any other fault, alone or beside those, is refused as before.
 """
 
 from __future__ import annotations
@@ -58,6 +64,20 @@ def parse(body: bytes) -> etree._Element:
     """The root element of a safe, bounded XML document, or XmlRefused."""
     if len(body) > MAX_XML_BYTES:
         raise XmlRefused("xml-limit-exceeded", f"XML over {MAX_XML_BYTES} bytes")
+    try:
+        return _parse(body, recover=False)
+    except _UndeclaredPrefixes:
+        return _parse(body, recover=True)
+
+
+class _UndeclaredPrefixes(Exception):
+    """The document is well-formed XML but for prefixes used without a declaration."""
+
+
+_UNDECLARED = etree.ErrorTypes.NS_ERR_UNDEFINED_NAMESPACE
+
+
+def _parse(body: bytes, *, recover: bool) -> etree._Element:
     events = etree.iterparse(
         io.BytesIO(body),
         events=("start", "end"),
@@ -68,6 +88,7 @@ def parse(body: bytes) -> etree._Element:
         huge_tree=False,
         remove_comments=True,
         remove_pis=True,
+        recover=recover,
     )
     depth = count = 0
     try:
@@ -81,13 +102,17 @@ def parse(body: bytes) -> etree._Element:
                 )
             depth += 1
             count += 1
+            if recover and len(set(element.keys())) != len(element.keys()):
+                # Unique attribute names are XML 1.0 well-formedness, which libxml2 leaves to
+                # namespace processing for prefixed names; a namespace-unaware reader refuses.
+                raise XmlRefused("invalid-xml", f"An attribute is repeated on {element.tag[:80]}")
             if depth > MAX_DEPTH:
                 raise XmlRefused("xml-limit-exceeded", f"XML nested deeper than {MAX_DEPTH} levels")
             if count > MAX_ELEMENTS:
                 raise XmlRefused(
                     "xml-limit-exceeded", f"XML with more than {MAX_ELEMENTS} elements"
                 )
-        root: etree._Element = events.root
+        root: etree._Element | None = events.root
     except etree.XMLSyntaxError as exc:
         if "excessive depth" in str(exc).lower():
             # libxml2 (2.14 on) stops at its own depth limit (256) inside a chunk, before
@@ -95,13 +120,28 @@ def parse(body: bytes) -> etree._Element:
             raise XmlRefused(
                 "xml-limit-exceeded", f"XML over a parser limit (depth {MAX_DEPTH}): {exc}"
             ) from None
-        raise XmlRefused("invalid-xml", f"The body is not well-formed XML: {exc}") from None
+        # libxml2 reports an undefined prefix and reads on to the end; only when nothing
+        # else went wrong is the document worth reading again, leniently.
+        if not recover and _only_undeclared_prefixes(events.error_log):
+            raise _UndeclaredPrefixes() from None
+        # Name the fault that made it unreadable, not an undefined prefix read before it.
+        fault = next((e for e in events.error_log if e.type != _UNDECLARED), None)
+        reason = exc if fault is None else f"{fault.message}, line {fault.line}"
+        raise XmlRefused("invalid-xml", f"The body is not well-formed XML: {reason}") from None
+    if recover and (root is None or not _only_undeclared_prefixes(events.error_log)):
+        raise XmlRefused("invalid-xml", "The body is not well-formed XML")
+    assert root is not None
     return root
+
+
+def _only_undeclared_prefixes(log: etree._ListErrorLog) -> bool:
+    return len(log) > 0 and all(error.type == _UNDECLARED for error in log)
 
 
 def _local(element: etree._Element) -> str:
     tag = element.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+    # `prefix:name` without a namespace: a prefix its writer never declared (read leniently).
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1] if isinstance(tag, str) else ""
 
 
 def _all(parent: etree._Element | None, name: str) -> list[etree._Element]:

@@ -191,7 +191,7 @@ class AxisDesk:
     ) -> str:
         """`params`: the signed parameter of that name (XroadVnpt-from, -hash-file, ...)."""
         sender = params("from")
-        if sender and sender not in (system.agency, system.systemid):
+        if sender and self.documents.directory.agency_of(sender) != system.agency:
             raise _refused(
                 403,
                 "axis-sender-mismatch",
@@ -222,9 +222,11 @@ class AxisDesk:
                 f"messagetype {word[:30]!r}: one of {', '.join([*MESSAGE_TYPES, 'status'])}.",
             )
         package = _model(DocumentPackage, file, package_data)
-        # Without a messagetype the package's own BussinessDocType says what it is.
+        # Without a messagetype, or with `edoc`, the package's own BussinessDocType says what
+        # it is: Bkav's hub relays every kind as `edoc` (ServiceVPCP.java). A specific word
+        # must agree with the package.
         kind = package.bussiness.bussinessDocType
-        if given_type is not None and kind is not MESSAGE_TYPES[word]:
+        if given_type is not None and word != "edoc" and kind is not MESSAGE_TYPES[word]:
             raise _refused(
                 422,
                 "axis-messagetype-mismatch",

@@ -11,6 +11,11 @@ served to receivers as they are (`package_xml`), so the signature verifies at th
 Each platform's own TraceHeader goes into the model (the JSON view) and the trail, never into
 the signed bytes: rewriting them would break the sender's signature. Each platform checks the
 signature on receipt by its own policy (gateway/trust/signatures.py).
+
+The TraceHeader entries a sender writes (its own, and organs it says the document passed
+before, as an update carries the trail of the document it concerns) are its claim: kept and
+forwarded as written, counted (`claimed_traces`) and shown as claimed in the trail and the
+document view, never used for routing, identity or anything counted.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from contracts.edxml import (
     TraceHeader,
     now_local,
 )
+from contracts.edxml.model import format_timestamp
 from contracts.edxml.xml import XmlRefused, package_from_xml, package_to_xml
 from contracts.problem import FieldError
 from contracts.topology import Consumer
@@ -90,33 +96,36 @@ def default_idempotency_key(package: DocumentPackage) -> str:
 
 
 def _check_sender_traces(package: DocumentPackage) -> None:
-    """A sender writes at most a few trace entries, each naming its own organ."""
+    """A sender's trace entries are its claim, of any organ; their number leaves room for
+    every platform on the longest path to append its own."""
     traces = package.traceHeaderList
-    sender = package.from_.organId
-    problems = [
-        FieldError(
-            field=f"$.traceHeaderList[{i}].organId",
-            reason=f"a sender's TraceHeader names its own organ {sender}, not {t.organId}",
-        )
-        for i, t in enumerate(traces)
-        if t.organId != sender
-    ]
     if len(traces) > MAX_SENDER_TRACE_HEADERS:
-        problems.append(
-            FieldError(
-                field="$.traceHeaderList",
-                reason=f"{len(traces)} entries; a sender writes at most "
-                f"{MAX_SENDER_TRACE_HEADERS} (the platforms append their own)",
-            )
+        reason = (
+            f"{len(traces)} entries; a sender writes at most {MAX_SENDER_TRACE_HEADERS} "
+            f"(the platforms append their own, up to {MAX_TRACE_HEADERS} in all)"
         )
-    if problems:
         raise ProblemError(
             422,
-            "forged-trace-header",
-            "Trace entries a sender writes must be its own",
-            "; ".join(f"{p.field}: {p.reason}" for p in problems),
-            errors=problems,
+            "too-many-trace-headers",
+            "The package carries too many trace entries",
+            f"$.traceHeaderList: {reason}",
+            errors=[FieldError(field="$.traceHeaderList", reason=reason)],
         )
+
+
+async def _record_claims(
+    store: DocumentStore, db: aiosqlite.Connection, doc: StoredDocument
+) -> None:
+    """The sender's trace entries in this platform's trail, as what they are: its claim.
+
+    Recorded here only, not sent back: each platform on the way shows them in its own trail.
+    """
+    for trace in doc.package.traceHeaderList[: doc.claimed_traces]:
+        detail = (
+            f"TraceHeader {trace.organId} {format_timestamp(trace.timestamp)}: written by the "
+            "sender, kept as its claim (not checked, not used for routing or identity)"
+        )
+        await store.add_event(db, doc.id, NewEvent(None, "claimed", detail=detail))
 
 
 def _signed_note(signed_by: SignedBy | None) -> str:
@@ -267,7 +276,8 @@ class DocumentService:
         `xml`: the package as the sender wrote it, when it came as edXML; its signature (if
         any) is checked by the platform's policy and a signed package is kept byte for byte.
         """
-        if package.from_.organId != consumer.agency:
+        sender = self.directory.agency_of(package.from_.organId)
+        if sender != consumer.agency:
             raise ProblemError(
                 403,
                 "sender-mismatch",
@@ -277,7 +287,7 @@ class DocumentService:
                 errors=[FieldError(field="$.from.organId", reason="not the caller's agency")],
             )
         _check_sender_traces(package)
-        signed_xml, signed_by = await self.signatures.check(xml, package.from_.organId)
+        signed_xml, signed_by = await self.signatures.check(xml, sender)
         key = idempotency_key or default_idempotency_key(package)
         digest = _package_hash(package)
         existing = await self.store.by_idempotency_key(consumer.id, key)
@@ -285,6 +295,7 @@ class DocumentService:
             if package.related_document is not None:
                 await self._check_related(consumer, package)
             hops = self._hops([o.organId for o in package.to])
+            claimed = len(package.traceHeaderList)
             package = _with_trace(package, self._trace())
             doc = StoredDocument(
                 id=new_document_id(),
@@ -303,11 +314,13 @@ class DocumentService:
                 rowid=0,
                 package_xml=signed_xml,
                 signed_by=signed_by,
+                claimed_traces=claimed,
             )
             try:
                 async with self.store.transaction() as db:
                     await self.store.insert_document(db, doc)
                     await self._event(db, doc, NewEvent(None, "accepted", detail=_sent(signed_by)))
+                    await _record_claims(self.store, db, doc)
                     await self._route(db, doc, hops)
             except aiosqlite.IntegrityError:
                 # The same key raced in from a concurrent retry: the first one stands.
@@ -356,9 +369,8 @@ class DocumentService:
         if await self.store.get(delivery.id) is None:
             hops = self._hops(delivery.receivers)
             relayed = _relayed_xml(delivery)
-            signed_xml, signed_by = await self.signatures.check(
-                relayed, delivery.package.from_.organId
-            )
+            sender = delivery.senderAgency or delivery.package.from_.organId
+            signed_xml, signed_by = await self.signatures.check(relayed, sender)
             if signed_xml is not None:
                 _same_package(signed_xml, delivery.package)
             package = _with_trace(delivery.package, self._trace())
@@ -368,7 +380,7 @@ class DocumentService:
                 idempotency_key=f"relay:{delivery.id}",
                 package_hash=_package_hash(package),
                 sender_consumer=f"{delivery.fromPlatform}",
-                sender_agency=package.from_.organId,
+                sender_agency=sender,
                 origin_platform=delivery.originPlatform,
                 previous_hop=delivery.fromPlatform,
                 kind=delivery.kind,
@@ -379,12 +391,14 @@ class DocumentService:
                 rowid=0,
                 package_xml=signed_xml,
                 signed_by=signed_by,
+                claimed_traces=min(delivery.claimedTraces, len(delivery.package.traceHeaderList)),
             )
             try:
                 async with self.store.transaction() as db:
                     await self.store.insert_document(db, doc)
                     detail = f"from {delivery.fromPlatform}" + _signed_note(signed_by)
                     await self._event(db, doc, NewEvent(None, "accepted", detail=detail))
+                    await _record_claims(self.store, db, doc)
                     await self._route(db, doc, hops)
             except aiosqlite.IntegrityError:
                 return  # a concurrent retry of the same hand-over got there first
@@ -566,6 +580,7 @@ class DocumentService:
             sender=doc.sender_agency,
             signedBy=doc.signed_by,
             final=all(r.state.final for r in receipt.receivers),
+            claimedTrace=doc.package.traceHeaderList[: doc.claimed_traces],
             trail=await self.store.trail(doc.id),
         )
 
@@ -585,6 +600,8 @@ class DocumentService:
             fromPlatform=self.spec.name,
             messageId=doc.message_id,
             package=doc.package,
+            claimedTraces=doc.claimed_traces,
+            senderAgency=doc.sender_agency,
             packageXml=None if xml is None else base64.b64encode(xml).decode(),
         )
 
