@@ -94,3 +94,57 @@ PLATFORM_VARIANTS: dict[str, Fidelity] = {
         "and secret; AppName and the partner codes are carried but not checked.",
     ),
 }
+
+# What the platforms' document endpoints (`/documents`, `/vxp`) accept beyond the strict format,
+# because real clients send it: the ledger's third table, each rule with the public files that
+# show it.
+PVN_GATEWAY = "PVN-Organization/API-Gateway-iOffice JDK 1.8/SDKVXP_Example"
+BKAV_HUB = "QuangChuIT/edoc-integrator"
+DOCUMENT_LENIENCY: dict[str, Fidelity] = {
+    "undeclared prefix": verified(
+        f"{PVN_GATEWAY}/resources/edoc.edxml (read in its copy target/classes/edoc.edxml): "
+        '`<edXML:Reference xlink:href="">` with no xmlns:xlink',
+        f"{BKAV_HUB} XmlUtil.java: the hub parses with setNamespaceAware(false) (as the "
+        "project's domain notes cite it; the file itself was not found in the code index)",
+        note="A package whose only faults are prefixes used without a declaration is read "
+        "(elements by local name), under the same bounds (no DOCTYPE or entities, depth 32, "
+        "20,000 elements, 16 MiB). Anything else malformed, alone or beside it (a stray text "
+        "before `<?xml`, as one public sample has), stays 400 invalid-xml.",
+    ),
+    "trace entries of earlier organs": verified(
+        f"{BKAV_HUB} edoc-webapp/src/main/resources/edoc_update.edxml: an update carrying a "
+        "TraceHeader of 000.00.00.G22 (the vendor's edoc_update.edxml and edoc_replacement.edxml, "
+        f"listed in {PVN_GATEWAY}/resources by its README, are not in the code index)",
+        f"{BKAV_HUB} EdocDocumentService.java, DynamicService.java: the hub stores and forwards "
+        "the TraceHeaders senders write",
+        f"{BKAV_HUB} .../service/vpcp/ServiceVPCP.java: sendDocument builds the package from the "
+        "stored traceHeaderList",
+        note="Kept as the sender's claim: at most 12 entries (every platform appends its own, "
+        "16 in all), shown as `claimed` in the trail and as `claimedTrace` in the document "
+        "view, never used for routing, identity or counting. What the real platforms do with "
+        "them beyond forwarding is not public.",
+    ),
+    "system id as sender": verified(
+        f"{PVN_GATEWAY}/src/main/java/com/vpcp/gateway/EdxmlAggregateBuilder.java: From/OrganId "
+        "= the system id (vxp.saas.03), Header(messageHeader, null, null): no TraceHeaderList",
+        f"{PVN_GATEWAY}/src/main/java/com/vpcp/gateway/DocumentPipeline.java: `from` = systemId",
+        note="A system id of the platform's axis_systems in `from` or From/OrganId stands for "
+        "that system's agency (gateway/documents/directory.py agency_of), through /vxp and "
+        "/documents; the package keeps what its sender wrote. System ids as receivers (the "
+        "same gateway's To = vxp.saas.02) are not mapped: unverified how the axis routes them.",
+    ),
+    "every kind as messagetype edoc": verified(
+        f"{BKAV_HUB} edoc-service/src/main/java/com/bkav/edoc/service/vpcp/ServiceVPCP.java: "
+        "sendDocument sends every package with messagetype edoc, whatever its Bussiness",
+        note="With `edoc` (or none) the package's BussinessDocType decides the kind; "
+        "`revocation`, `update`, `replacement` must agree with it (422 otherwise).",
+    ),
+    "24-hex document ids": partial(
+        "the project's domain notes: document ids the real axis returned to PVN's gateway are "
+        "24 hexadecimal characters",
+        note="Made like a MongoDB ObjectId (4 bytes of seconds, 5 random bytes per process, a "
+        "3-byte counter), the same id at every platform on the way, in /documents and /vxp; how "
+        "the axis makes its own is not public. Status items of getReceivedEdocList keep ids of "
+        "their own (st-...).",
+    ),
+}

@@ -118,3 +118,19 @@ def test_every_provincial_variant_of_the_topology_names_its_source_in_the_ledger
     assert options <= set(Platform.model_fields)
     for name, entry in PLATFORM_VARIANTS.items():
         assert entry.status == "unverified" or entry.sources, name
+
+
+def test_every_leniency_of_the_document_endpoints_names_its_source_in_the_ledger() -> None:
+    from contracts.fidelity import DOCUMENT_LENIENCY
+
+    assert {
+        "undeclared prefix",
+        "trace entries of earlier organs",
+        "system id as sender",
+        "every kind as messagetype edoc",
+        "24-hex document ids",
+    } <= set(DOCUMENT_LENIENCY)
+    table = fidelity_table()
+    for name, entry in DOCUMENT_LENIENCY.items():
+        assert entry.sources and entry.note, name
+        assert f"| {name} | {entry.status} |" in table
