@@ -171,9 +171,11 @@ def test_the_reader_takes_undeclared_prefixes_and_nothing_else_malformed() -> No
 async def test_an_undeclared_prefix_travels_through_documents_and_the_axis(
     run: RunningTopology, client: httpx.AsyncClient
 ) -> None:
-    sent = await post_xml(client, run, with_xlink(package_to_xml(package_to("3101", BG_NOIVU))))
+    edxml = with_xlink(package_to_xml(package_to("3101", BG_NOIVU, BN_NOIVU)))
+    sent = await post_xml(client, run, edxml)
     assert sent.status_code == 202, sent.text
     await in_bg_inbox(client, run, sent.json()["id"])
+    await in_bn_inbox(client, run, sent.json()["id"])
 
     edxml = with_xlink(package_to_xml(package_to("3102", BG_NOIVU, BN_NOIVU)))
     doc_id = ok(await sdk(run, client, VPUBND).send(edxml))["DocId"]
@@ -295,10 +297,13 @@ async def test_a_system_id_sender_without_trace_headers_is_its_systems_agency(
     assert package_from_xml(base64.b64decode(data)).from_.organId == VPUBND
 
     # /documents takes the same package from a consumer of that agency, no other
-    same = as_pvn_gateway(package_to("3302", BG_NOIVU), VPUBND)
+    same = as_pvn_gateway(package_to("3302", BG_NOIVU, BN_NOIVU), VPUBND)
     sent = await post_xml(client, run, same)
     assert sent.status_code == 202, sent.text
     assert (await view_at(client, run, LGSP, BG_READER, sent.json()["id"])).sender == BG_OFFICE
+    await in_bn_inbox(client, run, sent.json()["id"])
+    at_bn = await view_at(client, run, OTHER_LGSP, BN_READER, sent.json()["id"])
+    assert at_bn.sender == BG_OFFICE
     assert_problem(await post_xml(client, run, same, BG_READER), 403, "sender-mismatch")
     # another system's id is not this system's agency
     fail(await sdk(run, client, SNV).send(same, sender=SNV), 403, "belongs to agency")
