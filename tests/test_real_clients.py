@@ -18,10 +18,12 @@ from __future__ import annotations
 import base64
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,6 +43,7 @@ from gateway.documents.store import new_document_id
 from sandbox.harness import RunningTopology, run_topology
 from tests.document_topology import BG_NOIVU, BG_OFFICE, GOV_OFFICE, OTHER_LGSP, delivery_settings
 from tests.helpers import assert_problem, bearer
+from tests.node_processes import node_processes, wait_healthy
 from tests.test_axis_sdk import (
     BN_NOIVU,
     BN_SNV,
@@ -397,3 +400,36 @@ def test_document_ids_stay_unique_across_processes_and_restarts(
     # a forked worker (--nodes-per-worker) is another process id: it draws its own bytes
     monkeypatch.setattr(os, "getpid", lambda: -2)
     assert new_document_id()[8:18] != many[0][8:18]
+
+
+async def test_ids_and_claims_survive_a_sigkill_and_the_restart_makes_new_ids(
+    tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    async with node_processes(tmp_path) as launcher:
+        await launcher.start([LGSP])
+        lgsp = launcher.addresses.url(LGSP)
+        await wait_healthy(client, lgsp)
+
+        async def send(number: str) -> str:
+            """An original, then an update of it carrying claims: the update's id."""
+            headers = await bearer(client, lgsp, launcher.topology, SENDER)
+            headers["Content-Type"] = "application/xml"
+            original = package_to(number, BG_NOIVU)
+            for body in (package_to_xml(original), update_of(original, f"{number}1", CLAIMS)):
+                response = await client.post(f"{lgsp}/documents", content=body, headers=headers)
+                assert response.status_code == 202, response.text
+            return str(response.json()["id"])
+
+        before = await send("3601")
+        launcher.processes[LGSP].process.send_signal(signal.SIGKILL)
+        await launcher.processes[LGSP].process.wait()
+        await launcher.start_node(LGSP)
+        await wait_healthy(client, lgsp)
+
+        headers = await bearer(client, lgsp, launcher.topology, BG_READER)
+        response = await client.get(f"{lgsp}/documents/{before}", headers=headers)
+        assert response.status_code == 200, response.text
+        claims_shown(DocumentView.model_validate(response.json()))
+        after = await send("3602")
+        assert AXIS_ID.match(before) and AXIS_ID.match(after)
+        assert before[8:18] != after[8:18]  # the restarted process drew its own bytes
