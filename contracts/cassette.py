@@ -39,6 +39,8 @@ _SECRET_HEADER = re.compile(
 _SECRET_FIELD = re.compile(r"secret|password|passwd|token|^authorization$|^api_?key$", re.I)
 SECRET_VALUE = "[secret removed]"
 MATCH_PARTS = ("method", "path", "query", "body")
+_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
+_VALUE = re.compile(r"^[^\r\n\x00]{0,4000}$")
 
 
 class CassetteError(ValueError):
@@ -204,14 +206,17 @@ def load_cassette(path: Path) -> dict[str, Any]:
         if not isinstance(response, dict):
             raise CassetteError(f"{where}.response: a mapping expected")
         status = response.get("status")
-        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-            raise CassetteError(f"{where}.response.status: an HTTP status (100–599)")
-        for part in (request, response):
+        if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:
+            raise CassetteError(f"{where}.response.status: an HTTP status (200–599)")
+        for name, part in (("request", request), ("response", response)):
             headers = part.get("headers", {})
             if not isinstance(headers, dict) or not all(
-                isinstance(v, str) for v in headers.values()
+                isinstance(k, str) and _TOKEN.match(k) and isinstance(v, str) and _VALUE.match(v)
+                for k, v in headers.items()
             ):
-                raise CassetteError(f"{where}: headers: a mapping of strings")
+                raise CassetteError(
+                    f"{where}.{name}.headers: a mapping of header names to one-line values"
+                )
     return raw
 
 

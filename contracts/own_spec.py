@@ -290,8 +290,10 @@ class _Normaliser:
         out["responses"] = {}
         for status, response in responses.items():
             status = str(status)
-            if not re.match(r"^([1-5]\d\d|[1-5]XX|default)$", status):
-                raise self.fail((*where, "responses", status), "not a status code")
+            if not re.match(r"^([2-5]\d\d|[2-5]XX|default)$", status):
+                raise self.fail(
+                    (*where, "responses", status), "not a status code the mock can answer (2xx–5xx)"
+                )
             response, place = self.resolve(response, (*where, "responses", status))
             if not isinstance(response, dict):
                 raise self.fail(place, "a response is a mapping")
@@ -347,6 +349,18 @@ class _Normaliser:
             if self.version == "3.0":
                 return {"$ref": ref}  # 3.0 ignores siblings of $ref
         out: dict[str, Any] = copy.copy(schema)
+        patterns = [("pattern", out.get("pattern"))] + [
+            (f"patternProperties.{k}", k) for k in out.get("patternProperties") or {}
+        ]
+        for key, pattern in patterns:
+            if pattern is None:
+                continue
+            if not isinstance(pattern, str) or len(pattern) > 1000:
+                raise self.fail((*where, key), "a regular expression (at most 1,000 chars)")
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise self.fail((*where, key), f"not a regular expression: {exc}") from None
         for key in _SUBSCHEMA_MAPS:
             if isinstance(out.get(key), dict):
                 out[key] = {

@@ -7,6 +7,10 @@ catalog, the contract check at the hop) and, for a national service, NGSP behind
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,21 +18,33 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from contracts.cassette import load_cassette, write_cassette
+from contracts.cassette import (
+    MAX_CASSETTE_BYTES,
+    CassetteError,
+    kept_headers,
+    load_cassette,
+    load_rules,
+    mask_value,
+    write_cassette,
+)
 from contracts.own_spec import SpecError, build_spec, load_spec, parse_text
 from contracts.topology import Topology
+from sandbox.addresses import AddressBook
 from sandbox.cassette_check import check, contract_spec
 from sandbox.cli import main
 from sandbox.harness import run_topology
 from sandbox.hosting import NodeHost, bind_socket
-from sandbox.own_services import OwnServiceError, with_own_service
+from sandbox.own_services import OwnServiceError, with_own_service, write_topology
 from sandbox.pytest_plugin import start_sandbox
-from sandbox.topology import SHIPPED_DIR
+from sandbox.specs import platform_spec
+from sandbox.topology import SHIPPED_DIR, load_topology
 from services.catalog import load_factory
 from services.common.config import BackendConfig
 from services.common.sampledata import citizens
 from tests.helpers import assert_problem, audit_records, bearer
+from tests.test_launcher import _free_offset
 
 DATA = Path(__file__).parent / "data" / "own"
 SPEC_30 = DATA / "cua-toi-3.0.yaml"
@@ -91,6 +107,12 @@ def test_30_and_31_are_normalised_to_one_dialect() -> None:
             '{"200": {"description": "ok", "content": {"application/json": {"schema": '
             '{"$ref": "other.yaml#/X"}}}}}}}}}',
             "paths./a.get.responses.200.content.application/json.schema.$ref: 'other.yaml#/X'",
+        ),
+        (
+            '{"openapi": "3.1.0", "info": {"title": "x"}, "paths": {"/a": {"get": {"responses": '
+            '{"200": {"description": "ok", "content": {"application/json": {"schema": '
+            '{"type": "string", "pattern": "[0-9"}}}}}}}}}',
+            "paths./a.get.responses.200.content.application/json.schema.pattern: not a regular",
         ),
     ],
 )
@@ -173,6 +195,14 @@ async def test_mock_answers_through_the_lgsp_with_token_grants_audit_and_catalog
     assert "daThem" in assert_problem(named, 404, "no-such-example")["detail"]
     missing = await client.get(f"{base}/canBo/CB000001", headers={**headers, "Prefer": "code=404"})
     assert missing.status_code == 404
+    by_query = await client.get(f"{base}/canBo/CB000001", params={"__code": "404"}, headers=headers)
+    assert by_query.status_code == 404
+    dynamic = await client.post(
+        f"{base}/canBo",
+        json={"hoTen": "A", "soCCCD": "024190000001"},
+        headers={**headers, "Prefer": "dynamic=true"},
+    )
+    assert dynamic.status_code == 201 and dynamic.json()["maCanBo"] != "CB000123"
     undocumented = await client.get(
         f"{base}/canBo/CB000001", headers={**headers, "Prefer": "code=500"}
     )
@@ -328,3 +358,217 @@ def test_cli_refuses_a_spec_it_cannot_serve(
     broken.write_text("interactions: [{request: {method: GET}}]\n", encoding="utf-8")
     assert main(["replay", str(broken), "--code", "apiX", "--data-dir", str(tmp_path)]) == 2
     assert "interactions[0].request: method and path" in capsys.readouterr().err
+
+
+# -- the commands, as a user runs them -----------------------------------------------
+
+
+class _Running:
+    """A `gsp-sandbox mock|record|replay` process, read until it says it is ready."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "COLUMNS": "240", "NO_COLOR": "1"},
+        )
+        assert self.process.stdout is not None
+        seen = []
+        for line in self.process.stdout:
+            seen.append(line)
+            if "Ctrl-C stops everything" in line:
+                return
+        self.process.wait(timeout=10)
+        pytest.fail("".join(seen))
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        self.process.communicate(timeout=60)
+
+
+def test_mock_record_and_check_cassette_from_the_command_line(tmp_path: Path) -> None:
+    bare = bare_topology()
+    base_file = write_topology(bare, tmp_path / "bare.yaml")
+    offset = _free_offset(with_own_service(bare, code="apiCuaToi", openapi=SPEC_30))
+    lgsp = f"http://127.0.0.1:{bare.platforms[LGSP].port + offset}"
+    mocked = _Running(
+        *("mock", str(SPEC_30), "--code", "apiCuaToi", "--topology", str(base_file)),
+        *("--data-dir", str(tmp_path / "mock"), "--port-offset", str(offset)),
+    )
+    try:
+        consumer = next(c for c in bare.consumers if c.id == CALLER)
+        auth = (consumer.client_id, consumer.client_secret)
+        token = httpx.post(
+            f"{lgsp}/token", data={"grant_type": "client_credentials"}, auth=auth, trust_env=False
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        answer = httpx.get(f"{lgsp}/apiCuaToi/1.0/canBo/CB000001", headers=headers, trust_env=False)
+        assert answer.status_code == 200, answer.text
+
+        # Record the mock's own back end as if it were the real system, beside it.
+        mock_node = (
+            max(
+                [p.port for p in bare.platforms.values()] + [b.port for b in bare.backends.values()]
+            )
+            + 1
+        )
+        upstream = f"http://127.0.0.1:{mock_node + offset}"
+        other = _free_offset(with_own_service(bare, code="apiGhiLai", openapi=SPEC_30))
+        cassette = tmp_path / "cassettes" / "apiGhiLai-1.0.json"
+        recording = _Running(
+            *("record", "--upstream", upstream, "--code", "apiGhiLai", "--cassette", str(cassette)),
+            *("--topology", str(base_file), "--data-dir", str(tmp_path / "rec")),
+            *("--port-offset", str(other)),
+        )
+        try:
+            lgsp2 = f"http://127.0.0.1:{bare.platforms[LGSP].port + other}"
+            token2 = httpx.post(
+                f"{lgsp2}/token",
+                data={"grant_type": "client_credentials"},
+                auth=auth,
+                trust_env=False,
+            ).json()["access_token"]
+            through = httpx.get(
+                f"{lgsp2}/apiGhiLai/1.0/canBo/CB000001",
+                headers={"Authorization": f"Bearer {token2}"},
+                trust_env=False,
+            )
+            assert through.json() == answer.json()
+        finally:
+            recording.stop()
+    finally:
+        mocked.stop()
+    recorded = json.loads(cassette.read_text(encoding="utf-8"))
+    assert recorded["service"] == "apiGhiLai"
+    assert recorded["interactions"][0]["response"]["body"]["soCCCD"] == "*" * 12
+    checked = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandbox.cli",
+            "check-cassette",
+            str(cassette),
+            "--spec",
+            str(SPEC_30),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "1 exchange(s)" in checked.stdout and "no drift" in checked.stdout
+
+
+def test_a_topology_file_names_its_own_spec_and_cassette_relative_to_itself(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "specs").mkdir()
+    (folder / "specs" / "api.yaml").write_text(
+        SPEC_30.read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    write_cassette(
+        folder / "replay.yaml", {"service": "apiGhi", "version": "1.0", "interactions": []}
+    )
+    raw = bare_topology().model_dump(mode="json", exclude_none=True)
+    raw["backends"] = {
+        "cua-toi": {"openapi": "specs/api.yaml", "port": 18601},
+        "ghi-lai": {"replay": "replay.yaml", "port": 18602, "params": {"match": "method,path"}},
+    }
+    for code, node in (("apiCuaToi", "cua-toi"), ("apiGhi", "ghi-lai")):
+        raw["services"].append(
+            {
+                "code": code,
+                "title": code,
+                "owner": "000.00.12.H04",
+                "tier": "provincial",
+                "platform": LGSP,
+                "backend": node,
+            }
+        )
+    (folder / "topology.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    topology = load_topology(folder / "topology.yaml")
+    mine = topology.backends["cua-toi"]
+    assert (mine.app, mine.params["spec"]) == ("openapi", str(folder / "specs" / "api.yaml"))
+    replayed = topology.backends["ghi-lai"]
+    assert replayed.app == "replay" and replayed.params["match"] == "method,path"
+    assert replayed.params["cassette"] == str(folder / "replay.yaml")
+    routes = {r.code: r for r in platform_spec(topology, LGSP, AddressBook(topology)).routes}
+    assert routes["apiCuaToi"].contract_file == str(folder / "specs" / "api.yaml")
+    assert routes["apiGhi"].contract is None  # a replay has no contract unless one is named
+    raw["backends"]["cua-toi"] = {"port": 18601}
+    with pytest.raises(ValidationError, match="give 'app'"):
+        Topology.model_validate(raw)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("interactions: " + "[" * 200 + "]" * 200, "nested more than"),
+        ("service: x\n", "(top level): a mapping with a list of interactions"),
+        (
+            "interactions: [{request: {method: GET, path: /a}, response: {status: 700}}]",
+            "interactions[0].response.status",
+        ),
+        (
+            "interactions: [{request: {method: GET, path: /a}, response: {status: 200, "
+            'headers: {"x-a": "1\\r\\nSet-Cookie: a=b"}}}]',
+            "interactions[0].response.headers",
+        ),
+        ("a: &x [1]\nb: *x\n", "aliases are not accepted"),
+    ],
+)
+def test_a_hostile_cassette_is_refused_naming_the_place(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CassetteError) as caught:
+        load_cassette(path)
+    assert says in str(caught.value) and str(path) in str(caught.value)
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (MAX_CASSETTE_BYTES + 1))
+    with pytest.raises(CassetteError, match="larger than"):
+        load_cassette(big)
+
+
+def test_masking_rules_blank_secrets_and_mask_numbers_of_people(tmp_path: Path) -> None:
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text("- {name: ma-ho-so, pattern: 'HS-\\d{6}'}\n", encoding="utf-8")
+    rules = load_rules(rules_file)
+    masked = mask_value(
+        {
+            "soDinhDanh": "024090012345",
+            "ghiChu": "CCCD 024090012345, hồ sơ HS-123456",
+            "maSoBhxh": "2412345678",
+            "soDienThoai": "0912345678",
+            "msdn": "0100109106",  # an enterprise code stays: not a person's number
+            "client_secret": "abc",
+            "access_token": "xyz",
+        },
+        rules,
+    )
+    assert masked == {
+        "soDinhDanh": "*" * 12,
+        "ghiChu": "CCCD ************, hồ sơ *********",
+        "maSoBhxh": "*" * 10,
+        "soDienThoai": "*" * 10,
+        "msdn": "0100109106",
+        "client_secret": "[secret removed]",
+        "access_token": "[secret removed]",
+    }
+    headers = kept_headers(
+        [
+            ("Authorization", "Bearer x"),
+            ("Content-Type", "application/json"),
+            ("XroadVnpt-hash-header", "ab12"),
+            ("Cookie", "a=b"),
+        ],
+        frozenset({"content-type", "authorization", "xroadvnpt-hash-header", "cookie"}),
+    )
+    assert headers == {"content-type": "application/json"}  # whatever a list says
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- {name: x, pattern: '[0-9'}\n", encoding="utf-8")
+    with pytest.raises(CassetteError, match=r"\[0\]\.pattern: not a regular expression"):
+        load_rules(bad)

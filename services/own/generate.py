@@ -7,6 +7,7 @@ the regular expression itself), bounds, lengths, required and optional propertie
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import string
@@ -14,6 +15,10 @@ from re import _parser as sre  # type: ignore[attr-defined]
 from typing import Any
 
 MAX_DEPTH = 12
+# A document is untrusted: a value of at most this many parts, strings and lists this long.
+MAX_PARTS = 10_000
+MAX_LENGTH = 10_000
+MAX_ITEMS = 100
 _FORMATS: dict[str, str] = {
     "date": "2024-01-15",
     "date-time": "2024-01-15T08:30:00+07:00",
@@ -31,9 +36,11 @@ class Generator:
     def __init__(self, components: dict[str, Any], rng: random.Random) -> None:
         self.schemas: dict[str, Any] = components.get("schemas", {})
         self.rng = rng
+        self.parts = 0
 
     def value(self, schema: Any, depth: int = 0) -> Any:
-        if not isinstance(schema, dict) or depth > MAX_DEPTH:
+        self.parts += 1
+        if not isinstance(schema, dict) or depth > MAX_DEPTH or self.parts > MAX_PARTS:
             return None
         if "$ref" in schema:
             name = str(schema["$ref"]).rsplit("/", 1)[-1]
@@ -105,14 +112,14 @@ class Generator:
         fmt = schema.get("format")
         if isinstance(fmt, str) and fmt in _FORMATS:
             return _FORMATS[fmt]
-        low = int(schema.get("minLength", 6))
-        high = int(schema.get("maxLength", max(low, 12)))
+        low = min(_int(schema.get("minLength"), 6), MAX_LENGTH)
+        high = min(_int(schema.get("maxLength"), max(low, 12)), MAX_LENGTH)
         size = self.rng.randint(low, max(low, min(high, low + 12)))
         return "".join(self.rng.choice(string.ascii_lowercase) for _ in range(size))
 
     def _array(self, schema: dict[str, Any], depth: int) -> list[Any]:
-        low = int(schema.get("minItems", 1))
-        high = int(schema.get("maxItems", max(low, 2)))
+        low = min(_int(schema.get("minItems"), 1), MAX_ITEMS)
+        high = min(_int(schema.get("maxItems"), max(low, 2)), MAX_ITEMS)
         size = self.rng.randint(low, max(low, min(high, low + 2)))
         return [self.value(schema.get("items", {}), depth + 1) for _ in range(size)]
 
@@ -145,6 +152,8 @@ class Generator:
                 out.append(self._in(arg))
             elif name in {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}:
                 low, high, body = arg
+                if low > MAX_LENGTH:
+                    raise _Unsupported("repeat")
                 count = self.rng.randint(low, max(low, min(high, low + 3)))
                 out.extend(self._emit(body) for _ in range(count))
             elif name == "SUBPATTERN":
@@ -187,9 +196,15 @@ class _Unsupported(Exception):
     pass
 
 
+def _int(value: Any, default: int) -> int:
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+    )
+
+
 def _bounds(schema: dict[str, Any], low: float, high: float) -> tuple[float, float]:
     lo = schema.get("minimum", schema.get("exclusiveMinimum", low))
     hi = schema.get("maximum", schema.get("exclusiveMaximum", max(high, lo)))
-    if not isinstance(lo, int | float) or not isinstance(hi, int | float):
+    if not all(isinstance(x, int | float) and math.isfinite(x) for x in (lo, hi)):
         return low, high
     return lo, max(lo, hi)

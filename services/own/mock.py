@@ -3,8 +3,9 @@
 Every operation of the document is answered: with the media type's example (or the first of
 its named examples), else with a value built from the schema, the same for the same seed.
 What it receives is checked against the document first (422 problem+json naming each wrong
-field, as the platforms answer). `Prefer: code=404, example=notFound, dynamic=true` chooses
-the answer as Prism's Prefer header does.
+field, as the platforms answer). `Prefer: code=404, example=notFound, dynamic=true` (or the
+query parameters `__code`, `__example`, `__dynamic`) chooses the answer as Prism's do; an
+undocumented code or an unknown example is a 404 problem naming what is documented.
 """
 
 from __future__ import annotations
@@ -64,6 +65,22 @@ class SpecMock:
             for method, op in item.items()
         ]
         self._validators: dict[int, Draft202012Validator] = {}
+        self._try_every_answer()
+
+    def _try_every_answer(self) -> None:
+        """Build each documented answer once, so a document whose schemas cannot be
+        answered stops the back end at start, naming the place, instead of failing a call."""
+        for op in self.operations:
+            for status, response in op.spec["responses"].items():
+                for media_type, media in response["content"].items():
+                    try:
+                        self._body(op, 200, media, {"dynamic": "true"})
+                    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+                        raise SpecError(
+                            f"{self.spec.path}: paths.{op.template}.{op.method.lower()}."
+                            f"responses.{status}.content.{media_type}.schema: no value can "
+                            f"be built from it ({type(exc).__name__}: {exc})"
+                        ) from None
 
     def match(self, method: str, path: str) -> tuple[_Operation, dict[str, str]]:
         allowed = []
@@ -173,11 +190,10 @@ class SpecMock:
             return [FieldError(field="$.body", reason=f"not valid JSON: {exc}")]
         return self._errors("$.body", schema, value)
 
-    def answer(self, op: _Operation, prefer: str) -> Response:
-        wanted = _prefer(prefer)
+    def answer(self, op: _Operation, wanted: dict[str, str]) -> Response:
         status, response = self._response(op, wanted.get("code"))
         content: dict[str, Any] = response["content"]
-        if not content:
+        if not content or status in (204, 304):
             return Response(status_code=status)
         media_type = next((m for m in content if _JSON.match(m)), next(iter(content)))
         media = content[media_type]
@@ -288,7 +304,11 @@ def create_app(config: BackendConfig) -> FastAPI:
                 f"{op.name} of {spec.title}: fix {', '.join(e.field for e in errors)}.",
                 errors=errors,
             )
-        return mock.answer(op, request.headers.get("prefer", ""))
+        wanted = _prefer(request.headers.get("prefer", ""))
+        for key in ("code", "example", "dynamic"):  # Prism's query form: ?__code=404
+            if f"__{key}" in request.query_params:
+                wanted[key] = request.query_params[f"__{key}"]
+        return mock.answer(op, wanted)
 
     methods = sorted({o.method for o in mock.operations} | {"HEAD"})
     router.add_api_route("/{resource:path}", handle, methods=methods, include_in_schema=False)

@@ -97,6 +97,8 @@ def _answer(response: dict[str, Any]) -> Response:
     content = body_bytes(body) if not (isinstance(body, dict) and "$omitted" in body) else b""
     if media_type and "json" in media_type and isinstance(body, str):
         content = json.dumps(body).encode() if not _is_json(body) else body.encode()
+    if response["status"] in (204, 304):
+        content = b""  # no body may follow these, whatever the file says
     return Response(content, status_code=response["status"], media_type=media_type, headers=headers)
 
 
