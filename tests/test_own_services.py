@@ -572,3 +572,37 @@ def test_masking_rules_blank_secrets_and_mask_numbers_of_people(tmp_path: Path) 
     bad.write_text("- {name: x, pattern: '[0-9'}\n", encoding="utf-8")
     with pytest.raises(CassetteError, match=r"\[0\]\.pattern: not a regular expression"):
         load_rules(bad)
+
+
+async def test_record_from_a_staging_lgsp_with_its_own_token(
+    tmp_path: Path, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real use: a staging LGSP (here a second sandbox) that wants its own WSO2 token."""
+    staging = with_own_service(bare_topology(), code="apiCuaToi", openapi=SPEC_30)
+    async with run_topology(staging, tmp_path / "staging") as remote:
+        staging_lgsp = remote.url(LGSP)
+        consumer = next(c for c in staging.consumers if c.id == CALLER)
+        monkeypatch.setenv("GSP_RECORD_TOKEN_URL", f"{staging_lgsp}/token")
+        monkeypatch.setenv("GSP_RECORD_CLIENT_ID", consumer.client_id)
+        monkeypatch.setenv("GSP_RECORD_CLIENT_SECRET", consumer.client_secret)
+        cassette_path = tmp_path / "apiCuaToi-1.0.json"
+        local = with_own_service(
+            bare_topology(),
+            code="apiCuaToi",
+            record=(f"{staging_lgsp}/apiCuaToi/1.0", cassette_path),
+        )
+        async with run_topology(local, tmp_path / "local") as running:
+            lgsp = running.url(LGSP)
+            headers = await bearer(client, lgsp, local, CALLER)
+            direct = await client.get(
+                f"{staging_lgsp}/apiCuaToi/1.0/canBo/CB000001",
+                headers=await bearer(client, staging_lgsp, staging, CALLER),
+            )
+            through = await client.get(f"{lgsp}/apiCuaToi/1.0/canBo/CB000001", headers=headers)
+            assert through.status_code == 200, through.text
+            assert through.json() == direct.json()
+    text = cassette_path.read_text(encoding="utf-8")
+    assert consumer.client_secret not in text and "Bearer" not in text
+    cassette = load_cassette(cassette_path)
+    assert cassette["upstream"] == f"{staging_lgsp}/apiCuaToi/1.0"
+    assert cassette["interactions"][0]["response"]["body"]["soCCCD"] == "*" * 12

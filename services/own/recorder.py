@@ -3,14 +3,17 @@
 params: `upstream` (the base URL the resource is appended to), `cassette` (the file, YAML
 or JSON by its suffix; exchanges are added to what it holds), `rules` (optional: a file of
 extra masking rules, contracts/cassette.py). The upstream's own credentials, when it wants
-some, come from the environment (GSP_RECORD_AUTHORIZATION: the whole Authorization value),
-never from a file, and are never written.
+some, come from the environment, never from a file, and are never written: either the whole
+Authorization value (GSP_RECORD_AUTHORIZATION), or a WSO2 client-credentials grant as the
+real LGSPs issue tokens (GSP_RECORD_TOKEN_URL, GSP_RECORD_CLIENT_ID, GSP_RECORD_CLIENT_SECRET:
+a token is fetched, kept until it expires, and fetched again once when the upstream says 401).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +40,9 @@ from services.common.app import create_backend_app
 from services.common.config import BackendConfig
 
 AUTHORIZATION_ENV = "GSP_RECORD_AUTHORIZATION"
+TOKEN_URL_ENV = "GSP_RECORD_TOKEN_URL"
+CLIENT_ID_ENV = "GSP_RECORD_CLIENT_ID"
+CLIENT_SECRET_ENV = "GSP_RECORD_CLIENT_SECRET"
 MAX_BODY_BYTES = 4 * 1024 * 1024
 UPSTREAM_TIMEOUT_SECONDS = 30.0
 _NOT_PASSED = frozenset(
@@ -56,6 +62,41 @@ def _checked_upstream(url: str) -> str:
     return url.rstrip("/")
 
 
+class UpstreamCredentials:
+    """The Authorization value to send upstream, from the environment."""
+
+    def __init__(self) -> None:
+        self.fixed = os.environ.get(AUTHORIZATION_ENV)
+        self.token_url = os.environ.get(TOKEN_URL_ENV)
+        self.client = (os.environ.get(CLIENT_ID_ENV, ""), os.environ.get(CLIENT_SECRET_ENV, ""))
+        self._token: str | None = None
+        self._until = 0.0
+
+    async def header(self, client: httpx.AsyncClient, *, fresh: bool = False) -> str | None:
+        if self.fixed or not self.token_url:
+            return self.fixed
+        if fresh or self._token is None or time.monotonic() >= self._until:
+            answer = await client.post(
+                self.token_url, data={"grant_type": "client_credentials"}, auth=self.client
+            )
+            if answer.status_code != 200:
+                raise ProblemError(
+                    502,
+                    "upstream-token-refused",
+                    "The recorded upstream refused a token",
+                    f"POST {self.token_url} answered {answer.status_code}: check "
+                    f"{CLIENT_ID_ENV} and {CLIENT_SECRET_ENV}.",
+                )
+            body = answer.json()
+            self._token = str(body["access_token"])
+            self._until = time.monotonic() + max(0, int(body.get("expires_in", 3600)) - 30)
+        return f"Bearer {self._token}"
+
+    @property
+    def refreshable(self) -> bool:
+        return not self.fixed and bool(self.token_url)
+
+
 def create_app(config: BackendConfig) -> FastAPI:
     upstream = _checked_upstream(str(config.params.get("upstream", "")))
     cassette_path = Path(str(config.params.get("cassette", "")))
@@ -71,6 +112,7 @@ def create_app(config: BackendConfig) -> FastAPI:
         else new_cassette(service, version, upstream)
     )
     lock = asyncio.Lock()
+    credentials = UpstreamCredentials()
     router = APIRouter()
 
     async def record(request: Request, resource: str) -> Response:
@@ -80,22 +122,23 @@ def create_app(config: BackendConfig) -> FastAPI:
                 413, "payload-too-large", "Payload too large", f"more than {MAX_BODY_BYTES} bytes"
             )
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _NOT_PASSED]
-        secret = os.environ.get(AUTHORIZATION_ENV)
-        if secret:
-            headers.append(("Authorization", secret))
         path = "/" + resource
         try:
             async with httpx.AsyncClient(
                 trust_env=False, timeout=UPSTREAM_TIMEOUT_SECONDS
             ) as client:
-                answer = await client.request(
-                    request.method,
-                    upstream + path,
-                    params=list(request.query_params.multi_items()),
-                    headers=headers,
-                    content=body,
-                )
-        except httpx.HTTPError as exc:
+                for fresh in (False, True):
+                    secret = await credentials.header(client, fresh=fresh)
+                    answer = await client.request(
+                        request.method,
+                        upstream + path,
+                        params=list(request.query_params.multi_items()),
+                        headers=headers + ([("Authorization", secret)] if secret else []),
+                        content=body,
+                    )
+                    if answer.status_code != 401 or not credentials.refreshable:
+                        break
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
             raise ProblemError(
                 502,
                 "upstream-unreachable",
