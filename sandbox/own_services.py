@@ -23,6 +23,7 @@ from contracts.topology import Role, Tier, Topology
 from sandbox.consoles import stderr_console, stdout_console
 from sandbox.platform_client import default_caller, provincial_platform
 from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology
+from services.own.recorder import checked_upstream
 
 OWN_COMMANDS = ("mock", "record", "replay", "check-cassette")
 
@@ -177,6 +178,7 @@ def add_commands(sub: Any) -> None:
     replay.add_argument(
         "--match", default=None, help="what must match: method,path,query,body (default all)"
     )
+    replay.add_argument("--contract", help="a committed contract to check the hop against")
     _service_options(replay)
     _run_options(replay)
 
@@ -245,11 +247,16 @@ def run_command(args: argparse.Namespace, up: Callable[[argparse.Namespace], int
                 highlight=False,
             )
             own = with_own_service(
-                topology, replay=args.cassette, match=args.match, **_service_args(args)
+                topology,
+                replay=args.cassette,
+                match=args.match,
+                contract=args.contract,
+                **_service_args(args),
             )
         else:
             cassette_path = args.cassette or Path("cassettes") / f"{args.code}-{args.version}.yaml"
-            load_rules(args.rules)  # a bad rule file stops here
+            load_rules(args.rules)  # a bad rule file stops here, and a URL that is none
+            checked_upstream(args.upstream)
             own = with_own_service(
                 topology,
                 record=(args.upstream, cassette_path),

@@ -31,10 +31,11 @@ from contracts.cassette import (
 )
 from contracts.own_spec import SpecError, build_spec, load_spec, parse_text
 from contracts.topology import Topology
+from gateway.settings import GatewaySettings
 from sandbox.addresses import AddressBook
 from sandbox.cassette_check import check, contract_spec
 from sandbox.cli import main
-from sandbox.harness import run_topology
+from sandbox.harness import fast_settings, run_topology
 from sandbox.hosting import NodeHost, bind_socket
 from sandbox.own_services import OwnServiceError, with_own_service, write_topology
 from sandbox.pytest_plugin import start_sandbox
@@ -51,6 +52,14 @@ SPEC_30 = DATA / "cua-toi-3.0.yaml"
 SPEC_31 = DATA / "quoc-gia-3.1.json"
 LGSP = "lgsp-bac-giang"
 CALLER = "motcua-bac-giang"  # granted every service ("*")
+
+
+def _patient(data_dir: Path) -> GatewaySettings:
+    """The harness's fast health checks, with room for a loaded machine: a recorded call
+    makes a second call of its own, in the same process as every node."""
+    return fast_settings(data_dir).model_copy(
+        update={"connect_timeout_seconds": 5.0, "upstream_timeout_seconds": 30.0}
+    )
 
 
 def bare_topology() -> Topology:
@@ -144,7 +153,9 @@ def test_hostile_documents_are_refused_within_bounds() -> None:
 
 @pytest.fixture
 async def own(tmp_path: Path) -> AsyncIterator[Any]:
-    async with run_topology(own_topology(), tmp_path / "data") as running:
+    async with run_topology(
+        own_topology(), tmp_path / "data", settings=_patient(tmp_path / "data")
+    ) as running:
         yield running
 
 
@@ -284,7 +295,9 @@ async def test_record_replay_and_a_planted_drift(
     recording = with_own_service(
         bare_topology(), code="apiDanCu", record=(real_population, cassette_path)
     )
-    async with run_topology(recording, tmp_path / "rec") as running:
+    async with run_topology(
+        recording, tmp_path / "rec", settings=_patient(tmp_path / "rec")
+    ) as running:
         lgsp = running.url(LGSP)
         headers = await bearer(client, lgsp, recording, CALLER)
         headers["Cookie"] = "JSESSIONID=abc123"
@@ -299,7 +312,9 @@ async def test_record_replay_and_a_planted_drift(
     assert cassette["interactions"][0]["request"]["query"] == [["soDinhDanh", "*" * 12]]
 
     replaying = with_own_service(bare_topology(), code="apiDanCu", replay=cassette_path)
-    async with run_topology(replaying, tmp_path / "replay") as running:
+    async with run_topology(
+        replaying, tmp_path / "replay", settings=_patient(tmp_path / "replay")
+    ) as running:
         lgsp = running.url(LGSP)
         headers = await bearer(client, lgsp, replaying, CALLER)
         replayed = await _calls(client, f"{lgsp}/apiDanCu/1.0", headers, cccd)
@@ -358,6 +373,9 @@ def test_cli_refuses_a_spec_it_cannot_serve(
     broken.write_text("interactions: [{request: {method: GET}}]\n", encoding="utf-8")
     assert main(["replay", str(broken), "--code", "apiX", "--data-dir", str(tmp_path)]) == 2
     assert "interactions[0].request: method and path" in capsys.readouterr().err
+    upstream = ["--upstream", "ftp://x", "--code", "apiX", "--data-dir", str(tmp_path)]
+    assert main(["record", *upstream]) == 2
+    assert "an http(s) URL with a host expected" in capsys.readouterr().err
 
 
 # -- the commands, as a user runs them -----------------------------------------------
@@ -579,7 +597,9 @@ async def test_record_from_a_staging_lgsp_with_its_own_token(
 ) -> None:
     """The real use: a staging LGSP (here a second sandbox) that wants its own WSO2 token."""
     staging = with_own_service(bare_topology(), code="apiCuaToi", openapi=SPEC_30)
-    async with run_topology(staging, tmp_path / "staging") as remote:
+    async with run_topology(
+        staging, tmp_path / "staging", settings=_patient(tmp_path / "staging")
+    ) as remote:
         staging_lgsp = remote.url(LGSP)
         consumer = next(c for c in staging.consumers if c.id == CALLER)
         monkeypatch.setenv("GSP_RECORD_TOKEN_URL", f"{staging_lgsp}/token")
@@ -591,7 +611,9 @@ async def test_record_from_a_staging_lgsp_with_its_own_token(
             code="apiCuaToi",
             record=(f"{staging_lgsp}/apiCuaToi/1.0", cassette_path),
         )
-        async with run_topology(local, tmp_path / "local") as running:
+        async with run_topology(
+            local, tmp_path / "local", settings=_patient(tmp_path / "local")
+        ) as running:
             lgsp = running.url(LGSP)
             headers = await bearer(client, lgsp, local, CALLER)
             direct = await client.get(

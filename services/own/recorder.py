@@ -53,7 +53,7 @@ _NOT_RETURNED = frozenset(
 )
 
 
-def _checked_upstream(url: str) -> str:
+def checked_upstream(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise CassetteError(f"upstream {url!r}: an http(s) URL with a host expected")
@@ -98,7 +98,7 @@ class UpstreamCredentials:
 
 
 def create_app(config: BackendConfig) -> FastAPI:
-    upstream = _checked_upstream(str(config.params.get("upstream", "")))
+    upstream = checked_upstream(str(config.params.get("upstream", "")))
     cassette_path = Path(str(config.params.get("cassette", "")))
     if not cassette_path.name:
         raise CassetteError(f"back end {config.name}: params.cassette is required")
