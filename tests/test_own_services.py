@@ -311,7 +311,10 @@ async def test_record_replay_and_a_planted_drift(
     assert [i["request"]["method"] for i in cassette["interactions"]] == ["GET", "POST"]
     assert cassette["interactions"][0]["request"]["query"] == [["soDinhDanh", "*" * 12]]
 
-    replaying = with_own_service(bare_topology(), code="apiDanCu", replay=cassette_path)
+    # Replayed as the national service it stands for: the province reaches it through NGSP.
+    replaying = with_own_service(
+        bare_topology(), code="apiDanCu", platform="ngsp", replay=cassette_path
+    )
     async with run_topology(
         replaying, tmp_path / "replay", settings=_patient(tmp_path / "replay")
     ) as running:
@@ -328,6 +331,8 @@ async def test_record_replay_and_a_planted_drift(
         problem = assert_problem(miss, 404, "no-recorded-exchange")
         assert "Closest: interactions[0]" in problem["detail"]
         assert problem["near_miss"]["differences"][0].startswith("query:")
+        at_ngsp = await audit_records(client, running.url("ngsp"), replaying, "ngsp")
+        assert {r.status for r in at_ngsp if r.service == "apiDanCu"} == {200, 404}
 
     contract = contract_spec(
         cassette, spec_file=None, contract="vn.gov.csdldc.population", version="1.0", topology=""
