@@ -633,3 +633,46 @@ async def test_record_from_a_staging_lgsp_with_its_own_token(
     cassette = load_cassette(cassette_path)
     assert cassette["upstream"] == f"{staging_lgsp}/apiCuaToi/1.0"
     assert cassette["interactions"][0]["response"]["body"]["soCCCD"] == "*" * 12
+
+
+def test_the_plugin_fixture_serves_a_topology_file_with_an_openapi_back_end(
+    pytester: pytest.Pytester,
+) -> None:
+    """As an agency suite meets it: its own file, `backend: {openapi: …}`, `--gsp-topology`."""
+    (pytester.path / "specs").mkdir()
+    (pytester.path / "specs" / "can-bo.yaml").write_text(
+        SPEC_30.read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    raw = bare_topology().model_dump(mode="json", exclude_none=True)
+    raw["name"] = "agency-own"
+    raw["backends"] = {"can-bo": {"openapi": "specs/can-bo.yaml", "port": 18601}}
+    raw["services"] = [
+        {
+            "code": "apiCuaToi",
+            "title": "Hồ sơ cán bộ",
+            "owner": "000.00.01.H04",
+            "tier": "provincial",
+            "platform": LGSP,
+            "backend": "can-bo",
+        }
+    ]
+    (pytester.path / "agency.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    pytester.makepyfile(
+        test_agency="""
+import httpx
+
+
+def test_my_client_against_our_own_api(gsp_sandbox):
+    token = gsp_sandbox.token()
+    base = f"{gsp_sandbox.lgsp_url}/apiCuaToi/1.0"
+    auth = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{base}/canBo", headers=auth, trust_env=False).status_code == 200
+    wrong = httpx.post(f"{base}/canBo", json={}, headers=auth, trust_env=False)
+    assert wrong.status_code == 422
+    assert {e["field"] for e in wrong.json()["errors"]} == {"$.body.hoTen", "$.body.soCCCD"}
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-q", "--gsp-topology", str(pytester.path / "agency.yaml")
+    )
+    result.assert_outcomes(passed=1)
