@@ -219,6 +219,11 @@ async def test_mock_answers_through_the_lgsp_with_token_grants_audit_and_catalog
     )
     assert "no 500 response" in assert_problem(undocumented, 404, "no-such-response")["detail"]
 
+    busy = await client.get(
+        f"{base}/canBo", headers={**headers, "X-Sandbox-Scenario": "service-busy"}
+    )
+    assert busy.status_code == 503  # the shared scenarios act on the document's operations
+
     catalog = await client.get(f"{lgsp}/catalog", headers=headers)
     entry = next(s for s in catalog.json()["services"] if s["code"] == "apiCuaToi")
     document = await client.get(f"{lgsp}{entry['openapi']}", headers=headers)
