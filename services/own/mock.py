@@ -154,8 +154,17 @@ class SpecMock:
                 if param["required"]:
                     errors.append(FieldError(field=where, reason="required"))
                 continue
-            value = _convert(given, param["schema"])
-            errors += self._errors(where, param["schema"], value)
+            schema = param["schema"]
+            value: Any
+            if isinstance(schema, dict) and schema.get("type") == "array":
+                # form style: ?id=1&id=2 (explode, the default) or ?id=1,2
+                raw = request.query_params.getlist(name) if location == "query" else [given]
+                if len(raw) == 1 and "," in raw[0]:
+                    raw = raw[0].split(",")
+                value = [_convert(v, schema.get("items", {})) for v in raw]
+            else:
+                value = _convert(given, schema)
+            errors += self._errors(where, schema, value)
         request_body = op.spec.get("requestBody")
         if request_body is not None:
             errors += self._check_body(request_body, request.headers.get("content-type", ""), body)
