@@ -22,6 +22,7 @@ import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
+from apikit.headers import CONSUMER, HOP_BY_HOP, MESSAGE_ID, ORIGIN_CONSUMER
 from apikit.problems import ProblemError
 from contracts.cassette import (
     KEPT_REQUEST_HEADERS,
@@ -45,9 +46,15 @@ CLIENT_ID_ENV = "GSP_RECORD_CLIENT_ID"
 CLIENT_SECRET_ENV = "GSP_RECORD_CLIENT_SECRET"
 MAX_BODY_BYTES = 4 * 1024 * 1024
 UPSTREAM_TIMEOUT_SECONDS = 30.0
-_NOT_PASSED = frozenset(
-    {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "upgrade", "te"}
-)
+# Not passed on: hop-by-hop headers, and the identity the sandbox's platform stamped on the
+# call (a real platform upstream names its own consumer from the token it issued).
+_NOT_PASSED = HOP_BY_HOP | {
+    "host",
+    "content-length",
+    MESSAGE_ID.lower(),
+    ORIGIN_CONSUMER.lower(),
+    CONSUMER.lower(),
+}
 _NOT_RETURNED = frozenset(
     {"content-length", "content-encoding", "transfer-encoding", "connection", "set-cookie"}
 )
