@@ -49,13 +49,17 @@ def with_own_service(
     match: str | None = None,
     rules: str | Path | None = None,
     contract: str | None = None,
+    replace: bool = False,
 ) -> Topology:
     """The topology with one more service `code`/`version`, answered by the agency's own
     OpenAPI file (`openapi`), a cassette (`replay`), or a real upstream recorded to a
     cassette (`record=(upstream_url, cassette)`). It is published at `platform` (default:
     the provincial one); a service at the national platform is also reached from every
     provincial platform through its upstream. The platform's broadest consumer (the
-    one-stop shop) is granted it, and so is each province's platform consumer at NGSP."""
+    one-stop shop) is granted it, and so is each province's platform consumer at NGSP.
+    With `replace`, a service of the topology with the same code and version gives way
+    (at its own platform unless another is named): a sample national database replaced by
+    the recording of the real one, under its real code."""
     given = [x for x in (openapi, replay, record) if x is not None]
     if len(given) != 1:
         raise OwnServiceError("give exactly one of openapi, replay and record")
@@ -68,7 +72,17 @@ def with_own_service(
                 backend["params"][key] = str(Path(backend["params"][key]).resolve())
         backend.pop("openapi", None)
         backend.pop("replay", None)
-    host = platform or provincial_platform(topology)
+    same = [s for s in topology.services if (s.code, s.version) == (code, version)]
+    if same and not replace:
+        where = ", ".join(s.platform for s in same)
+        raise OwnServiceError(
+            f"{code}/{version} is already a service of {topology.name} (at {where}); "
+            "replace it (--replace), or choose another code"
+        )
+    raw["services"] = [
+        s for s in raw["services"] if (s["code"], s.get("version", "1.0")) != (code, version)
+    ]
+    host = platform or (same[0].platform if same else provincial_platform(topology))
     if host not in topology.platforms:
         raise OwnServiceError(f"no platform {host!r} in {topology.name}")
     tier = topology.platforms[host].tier
@@ -115,11 +129,13 @@ def with_own_service(
     if tier is Tier.NATIONAL:
         for name, other in topology.platforms.items():
             if other.upstream is not None and other.upstream.platform == host:
-                raw["platforms"][name].setdefault("national_services", []).append(code)
+                wanted = raw["platforms"][name].setdefault("national_services", [])
+                wanted += [] if code in wanted else [code]
                 _grant(topology, raw, name, code)
                 for consumer in raw["consumers"]:
                     if consumer["id"] == other.upstream.consumer and consumer["platform"] == host:
-                        consumer.setdefault("grants", []).append(code)
+                        grants = consumer.setdefault("grants", [])
+                        grants += [] if code in grants or "*" in grants else [code]
     try:
         return Topology.model_validate(raw)
     except ValidationError as exc:
@@ -133,8 +149,9 @@ def _grant(topology: Topology, raw: dict[str, Any], platform: str, code: str) ->
         return
     caller = default_caller(topology, platform) if any(not c.roles for c in plain) else plain[0]
     for consumer in raw["consumers"]:
-        if consumer["id"] == caller.id and "*" not in consumer.get("grants", []):
-            consumer.setdefault("grants", []).append(code)
+        grants = consumer.setdefault("grants", []) if consumer["id"] == caller.id else None
+        if grants is not None and "*" not in grants and code not in grants:
+            grants.append(code)
 
 
 def write_topology(topology: Topology, path: Path) -> Path:
@@ -202,6 +219,11 @@ def _service_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", default="1.0")
     parser.add_argument("--title", help="the service's title in the catalog")
     parser.add_argument("--platform", help="where to publish it (default: the provincial one)")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="put it in place of the topology's service of the same code and version",
+    )
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -282,4 +304,5 @@ def _service_args(args: argparse.Namespace) -> dict[str, Any]:
         "version": args.version,
         "title": args.title,
         "platform": args.platform,
+        "replace": args.replace,
     }

@@ -260,6 +260,20 @@ def test_with_own_service_says_what_is_wrong() -> None:
         with_own_service(bare_topology(), code="apiX", openapi=SPEC_30, replay=SPEC_30)
 
 
+def test_replace_puts_a_recording_in_place_of_a_sample_national_database(tmp_path: Path) -> None:
+    shipped = load_topology("bac-giang-2022")
+    with pytest.raises(OwnServiceError, match=r"apiCSDLDC/1.0 is already a service .* \(at ngsp\)"):
+        with_own_service(shipped, code="apiCSDLDC", replay=tmp_path / "c.yaml")
+    replaced = with_own_service(shipped, code="apiCSDLDC", replay=tmp_path / "c.yaml", replace=True)
+    service = next(s for s in replaced.services if s.code == "apiCSDLDC")
+    assert (service.platform, service.backend) == ("ngsp", "own-apicsdldc")
+    assert replaced.backends["own-apicsdldc"].app == "replay"
+    assert replaced.platforms[LGSP].national_services.count("apiCSDLDC") == 1
+    relay = next(c for c in replaced.consumers if c.id == "lgsp-bac-giang")
+    assert relay.grants.count("apiCSDLDC") == 1
+    assert len(replaced.services) == len(shipped.services)
+
+
 # -- record, replay, drift ------------------------------------------------------------
 
 
