@@ -159,6 +159,7 @@ class _Normaliser:
         self.version = version[:3]
         info = raw.get("info")
         title = info.get("title") if isinstance(info, dict) else None
+        info_version = info.get("version", "") if isinstance(info, dict) else ""
         if not isinstance(title, str):
             raise self.fail(("info", "title"), "required (a string)")
         components = raw.get("components", {})
@@ -178,7 +179,7 @@ class _Normaliser:
         }
         document = {
             "openapi": version,
-            "info": {"title": title, "version": str(info.get("version", ""))},  # type: ignore[union-attr]
+            "info": {"title": title, "version": str(info_version)},
             "paths": out_paths,
             "components": {"schemas": converted},
         }

@@ -29,7 +29,9 @@ from contracts.cassette import (
     mask_value,
     write_cassette,
 )
+from contracts.openapi_store import load_document
 from contracts.own_spec import SpecError, build_spec, load_spec, parse_text
+from contracts.registry import contracts
 from contracts.topology import Topology
 from gateway.settings import GatewaySettings
 from sandbox.addresses import AddressBook
@@ -93,6 +95,13 @@ def test_30_and_31_are_normalised_to_one_dialect() -> None:
     listing = spec30.document["paths"]["/canBo"]["get"]
     assert listing["parameters"][0]["name"] == "trang"  # $ref to a parameter resolved
     assert load_spec(SPEC_31).version == "3.1"
+
+
+def test_every_committed_contract_reads_as_a_document_check_cassette_can_hold_to() -> None:
+    for ref in contracts().values():
+        document = load_document(ref.id, ref.version)
+        assert document is not None
+        assert build_spec(document, ref.id).operations, ref.id
 
 
 @pytest.mark.parametrize(
