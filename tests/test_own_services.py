@@ -584,6 +584,28 @@ def test_a_hostile_cassette_is_refused_naming_the_place(
         load_cassette(big)
 
 
+async def test_a_call_recorded_several_times_is_replayed_in_order(tmp_path: Path) -> None:
+    def exchange(status: int) -> dict[str, Any]:
+        return {
+            "request": {"method": "GET", "path": "/trangThai", "query": [["maHoSo", "HS1"]]},
+            "response": {"status": 200, "body": {"trangThai": status}},
+        }
+
+    cassette = tmp_path / "c.yaml"
+    write_cassette(cassette, {"interactions": [exchange(1), exchange(3), exchange(4)]})
+    config = BackendConfig(
+        name="r", app="replay", data_dir=tmp_path, params={"cassette": str(cassette)}
+    )
+    app = load_factory("replay")(config)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://replay") as replay:
+        seen = [
+            (await replay.get("/trangThai", params={"maHoSo": "HS1"})).json()["trangThai"]
+            for _ in range(4)
+        ]
+    assert seen == [1, 3, 4, 4]
+
+
 def test_masking_rules_blank_secrets_and_mask_numbers_of_people(tmp_path: Path) -> None:
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text("- {name: ma-ho-so, pattern: 'HS-\\d{6}'}\n", encoding="utf-8")

@@ -3,7 +3,8 @@
 A call is matched on method, path, query and body (params.match: which of them, comma
 separated; a MASK in the recording stands for any character). The first recorded exchange
 that matches answers; with none, a 404 problem names the closest near miss and what differs,
-as WireMock's near-miss report does.
+as WireMock's near-miss report does. The same call recorded several times is answered in the
+recorded order, the last answer repeating after that.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def create_app(config: BackendConfig) -> FastAPI:
     cassette = load_cassette(path)  # a broken cassette stops the back end, saying where
     parts = match_parts(config.params.get("match"))
     interactions: list[dict[str, Any]] = cassette["interactions"]
+    served: set[int] = set()
     router = APIRouter()
 
     async def replay(request: Request, resource: str) -> Response:
@@ -59,12 +61,19 @@ def create_app(config: BackendConfig) -> FastAPI:
         query = list(request.query_params.multi_items())
         resource_path = "/" + resource
         nearest: tuple[int, int, list[str]] | None = None
+        matching: list[int] = []
         for i, item in enumerate(interactions):
             found = differences(item["request"], request.method, resource_path, query, given, parts)
             if not found:
-                return _answer(item["response"])
-            if nearest is None or len(found) < len(nearest[2]):
+                matching.append(i)
+            elif nearest is None or len(found) < len(nearest[2]):
                 nearest = (len(found), i, found)
+        if matching:
+            # The same call recorded several times (a status polled while it changed) is
+            # answered in the recorded order; the last answer then stays.
+            chosen = next((i for i in matching if i not in served), matching[-1])
+            served.add(chosen)
+            return _answer(interactions[chosen]["response"])
         detail = f"No recorded exchange in {path.name} matches {request.method} {resource_path}"
         extra: dict[str, Any] = {}
         if nearest is not None:
