@@ -73,18 +73,20 @@ def with_own_service(
         backend.pop("openapi", None)
         backend.pop("replay", None)
     same = [s for s in topology.services if (s.code, s.version) == (code, version)]
-    if same and not replace:
-        where = ", ".join(s.platform for s in same)
-        raise OwnServiceError(
-            f"{code}/{version} is already a service of {topology.name} (at {where}); "
-            "replace it (--replace), or choose another code"
-        )
-    raw["services"] = [
-        s for s in raw["services"] if (s["code"], s.get("version", "1.0")) != (code, version)
-    ]
     host = platform or (same[0].platform if same else provincial_platform(topology))
     if host not in topology.platforms:
         raise OwnServiceError(f"no platform {host!r} in {topology.name}")
+    if any(s.platform == host for s in same) and not replace:
+        raise OwnServiceError(
+            f"{code}/{version} is already a service of {topology.name} (at {host}); "
+            "replace it (--replace), or choose another code"
+        )
+    # A code is unique per platform: another province's service of that code stays.
+    raw["services"] = [
+        s
+        for s in raw["services"]
+        if (s["code"], s.get("version", "1.0"), s["platform"]) != (code, version, host)
+    ]
     tier = topology.platforms[host].tier
     node = _node_name(code)
     if node in raw["backends"]:
