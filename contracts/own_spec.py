@@ -50,6 +50,20 @@ class OwnSpec:
         ]
 
 
+def schema_at(components: dict[str, Any], ref: str) -> Any:
+    """What a `#/components/…` reference names inside the components ({} for nothing)."""
+    target: Any = components
+    for part in ref.removeprefix("#/components/").split("/"):
+        key = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(target, list) and key.isdigit() and int(key) < len(target):
+            target = target[int(key)]
+        elif isinstance(target, dict) and key in target:
+            target = target[key]
+        else:
+            return {}
+    return target
+
+
 def pointer(parts: tuple[str | int, ...]) -> str:
     """A place in the file, written as its keys: `paths./hoSo.post.responses.200`."""
     return ".".join(str(p) for p in parts) or "(top level)"

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from contracts.cassette import MASK, SECRET_VALUE, load_cassette
 from contracts.openapi_store import load_document
-from contracts.own_spec import OwnSpec, build_spec, load_spec
+from contracts.own_spec import OwnSpec, build_spec, load_spec, schema_at
 from sandbox.topology import load_topology
 
 MAX_FINDINGS = 1_000
@@ -62,14 +62,14 @@ def _type_of(value: Any) -> str:
 
 class _Walker:
     def __init__(self, document: dict[str, Any]) -> None:
-        self.schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+        self.components: dict[str, Any] = document.get("components", {})
         self.found: list[tuple[str, str, str]] = []
 
     def deref(self, schema: Any) -> Any:
         for _ in range(32):
             if not isinstance(schema, dict) or "$ref" not in schema:
                 return schema
-            schema = self.schemas.get(str(schema["$ref"]).rsplit("/", 1)[-1], {})
+            schema = schema_at(self.components, str(schema["$ref"]))
         return {}
 
     def _types(self, schema: dict[str, Any]) -> set[str] | None:

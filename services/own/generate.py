@@ -14,6 +14,8 @@ import string
 from re import _parser as sre  # type: ignore[attr-defined]
 from typing import Any
 
+from contracts.own_spec import schema_at
+
 MAX_DEPTH = 12
 # A document is untrusted: a value of at most this many parts, strings and lists this long.
 MAX_PARTS = 10_000
@@ -34,7 +36,7 @@ _FORMATS: dict[str, str] = {
 
 class Generator:
     def __init__(self, components: dict[str, Any], rng: random.Random) -> None:
-        self.schemas: dict[str, Any] = components.get("schemas", {})
+        self.components = components
         self.rng = rng
         self.parts = 0
 
@@ -43,8 +45,7 @@ class Generator:
         if not isinstance(schema, dict) or depth > MAX_DEPTH or self.parts > MAX_PARTS:
             return None
         if "$ref" in schema:
-            name = str(schema["$ref"]).rsplit("/", 1)[-1]
-            return self.value(self.schemas.get(name, {}), depth + 1)
+            return self.value(schema_at(self.components, str(schema["$ref"])), depth + 1)
         if "const" in schema:
             return schema["const"]
         examples = schema.get("examples")
