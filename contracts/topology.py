@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AnyHttpUrl,
@@ -111,9 +111,54 @@ class Platform(_Strict):
 
 
 class Backend(_Strict):
-    app: str = Field(min_length=1, description="Key of a sample back-end app (services.catalog)")
+    app: str = Field(
+        default="",
+        description="Key of a sample back-end app (services.catalog); or give openapi or replay",
+    )
     port: Port
     params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    openapi: str | None = Field(
+        default=None,
+        min_length=1,
+        description="An OpenAPI 3.0 or 3.1 file of the agency's own (relative to this file): "
+        "the back end answers every operation from its examples or schemas (app: openapi)",
+    )
+    replay: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A cassette written by `gsp-sandbox record` (relative to this file): the "
+        "back end answers from the recorded exchanges (app: replay; params.match: which of "
+        "method,path,query,body must match)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _own_backend(cls, data: Any) -> Any:
+        # `{openapi: file}` is the openapi app with the file as its param (and replay alike),
+        # so every later step (config, launcher, catalog) sees an app like any other.
+        if not isinstance(data, dict) or data.get("app"):
+            return data
+        for key, app, param in (("openapi", "openapi", "spec"), ("replay", "replay", "cassette")):
+            if isinstance(data.get(key), str):
+                given = data.get("params")
+                params: dict[str, Any] = given if isinstance(given, dict) else {}
+                return {**data, "app": app, "params": {**params, param: data[key]}}
+        return data
+
+    @model_validator(mode="after")
+    def _one_app(self) -> Self:
+        if not self.app:
+            raise ValueError("give 'app' (a sample back end), 'openapi' (a file) or 'replay'")
+        if self.openapi is not None and self.replay is not None:
+            raise ValueError("give at most one of 'openapi' and 'replay'")
+        return self
+
+    @property
+    def contract_file(self) -> str | None:
+        """The OpenAPI document the back end answers from, which its calls are checked
+        against at the hop (the mock's own spec)."""
+        spec = self.params.get("spec") if self.app == "openapi" else None
+        return str(spec) if spec is not None else None
 
 
 class Service(_Strict):

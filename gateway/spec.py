@@ -20,6 +20,8 @@ class RouteSpec(BaseModel):
     target: Literal["backend", "upstream"]
     url: str  # the back end's base URL, or the upstream platform's base URL
     contract: str | None = None  # contract id; its version is the service version
+    # Or the agency's own OpenAPI file its back end answers from (`backend: {openapi: …}`).
+    contract_file: str | None = None
     timeout_seconds: float | None = None  # none: the platform's default
 
     @property

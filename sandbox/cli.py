@@ -34,6 +34,9 @@ from sandbox.kubernetes import (
     write_manifests,
 )
 from sandbox.launcher import AUTO_WORKERS, PACK_ABOVE_NODES, Launcher, auto_nodes_per_worker
+from sandbox.own_services import OWN_COMMANDS
+from sandbox.own_services import add_commands as add_own_commands
+from sandbox.own_services import run_command as run_own_command
 from sandbox.supervisor import RestartCondition, RestartPolicy, Supervisor
 from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
 from sandbox.topology_counts import count
@@ -823,7 +826,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the data dir whose sandbox PKI the platforms trust (its CA is made if missing)",
     )
 
+    add_own_commands(sub)  # mock, record, replay, check-cassette (sandbox/own_services.py)
+
     args = parser.parse_args(argv)
+    if args.command in OWN_COMMANDS:
+        return run_own_command(args, lambda given: asyncio.run(_up(given)))
     if args.command == "export":
         return _export_kubernetes(args)
     if args.command == "contracts":

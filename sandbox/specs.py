@@ -11,6 +11,8 @@ from services.common.config import BackendConfig
 
 
 def _route(topology: Topology, service: Service, target: str, url: str) -> RouteSpec:
+    backend = topology.backends.get(service.backend) if service.backend else None
+    own_spec = backend.contract_file if backend is not None else None
     return RouteSpec(
         code=service.code,
         version=service.version,
@@ -20,7 +22,8 @@ def _route(topology: Topology, service: Service, target: str, url: str) -> Route
         tier=service.tier,
         target=target,
         url=url,
-        contract=service.contract,
+        contract=service.contract or (f"{service.code}.openapi" if own_spec else None),
+        contract_file=own_spec if not service.contract else None,
         timeout_seconds=service.timeout_seconds,
     )
 

@@ -66,6 +66,11 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise TopologyError(f"{path}: (top level): expected a mapping of topology fields")
     if isinstance(raw.get("seeds"), str):  # relative to the file that names it
         raw["seeds"] = str(path.parent / raw["seeds"])
+    if isinstance(raw.get("backends"), dict):  # an agency's own spec or cassette, likewise
+        for backend in raw["backends"].values():
+            for key in ("openapi", "replay"):
+                if isinstance(backend, dict) and isinstance(backend.get(key), str):
+                    backend[key] = str(path.parent / backend[key])
     base = raw.pop("extends", None)
     if base is None:
         return raw

@@ -30,6 +30,11 @@ BACKEND_APPS: dict[str, str] = {
     "data-warehouse": "services.provincial.data_warehouse:create_app",
     # any further service: one data-driven app, its dataset named in params.dataset
     "generic": "services.generic.app:create_app",
+    # the agency's own: from its OpenAPI (params.spec), recording a real upstream
+    # (params.upstream, params.cassette), replaying a cassette (params.cassette)
+    "openapi": "services.own.mock:create_app",
+    "recorder": "services.own.recorder:create_app",
+    "replay": "services.own.replay:create_app",
 }
 
 

@@ -8,13 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 
 from apikit.problems import ProblemError
-from contracts.openapi_store import load_document
 from contracts.platform import Catalog, CatalogEntry, ScenarioInfo
 from contracts.problem import Problem
 from contracts.registry import scenarios_for_contract
 from contracts.topology import Consumer
 from gateway.api.deps import AccessDep, Caller, RegistryDep, SpecDep
-from gateway.proxy.registry import Route
+from gateway.proxy.registry import Route, contract_document
 from gateway.trust.access import AccessRights
 from gateway.trust.auth import is_admin
 
@@ -97,7 +96,7 @@ async def service_openapi(
             f"{code}/{version} is not a service with a contract that {consumer.id!r} may call "
             f"at {spec.name}.",
         )
-    document = load_document(route.spec.contract, version)
+    document = contract_document(route.spec)
     assert document is not None  # the registry refused to start without it
     document = copy.deepcopy(document)
     # Clients generated from the document call the service through this platform.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from contracts.openapi_store import load_document
+from contracts.own_spec import load_spec
 from contracts.platform import PlatformGroup, PlatformStatus, ServiceGroup, ServiceStatus
 from contracts.topology import Tier
 from gateway.proxy.validation import ContractValidator
@@ -64,12 +66,22 @@ class Peer:
         )
 
 
-def _validator(spec: RouteSpec) -> ContractValidator | None:
+def contract_document(spec: RouteSpec) -> dict[str, Any] | None:
+    """The route's contract: a committed document, or the agency's own OpenAPI file."""
+    if spec.contract_file is not None:
+        return load_spec(spec.contract_file).document  # SpecError names the place
     if spec.contract is None:
         return None
     document = load_document(spec.contract, spec.version)
     if document is None:
         raise ValueError(f"{spec.code}/{spec.version}: no contract document {spec.contract}")
+    return document
+
+
+def _validator(spec: RouteSpec) -> ContractValidator | None:
+    document = contract_document(spec)
+    if document is None or spec.contract is None:
+        return None
     return ContractValidator(spec.contract, document)
 
 
