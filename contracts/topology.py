@@ -219,6 +219,11 @@ class AxisSystem(_Strict):
     agency: AgencyCode
     platform: NodeName = Field(description="The platform whose /vxp endpoint the system calls")
     name: str = Field(min_length=1)
+    registers_agencies: bool = Field(
+        default=False,
+        description="The system may register and delete agencies (registerAgency, "
+        "deleteAgency): the agencies it registers are listed to every system",
+    )
 
 
 class Topology(_Strict):

@@ -48,6 +48,7 @@ from contracts.edxml.xml import XmlRefused, package_from_xml, package_to_xml
 from contracts.problem import FieldError
 from contracts.topology import Consumer
 from gateway.documents.directory import Directory, Unroutable
+from gateway.documents.senders import Senders, organ_of
 from gateway.documents.store import DocumentStore, NewEvent, StoredDocument, new_document_id
 from gateway.spec import PlatformSpec
 from gateway.trust.signatures import SignaturePolicy
@@ -182,6 +183,7 @@ class DocumentService:
         self.spec = spec
         self.store = store
         self.directory = Directory(spec)
+        self.senders = Senders(spec)
         self._wake = wake
         # None: nothing verified, signed bytes still kept (a service built without settings).
         self.signatures = signatures or SignaturePolicy("off", Path("/nonexistent"), spec.name)
@@ -236,7 +238,10 @@ class DocumentService:
     ) -> None:
         """Record an event here and send it back towards the sender's platform."""
         event_id, trail_event = await self.store.add_event(db, doc.id, event)
-        if doc.previous_hop is None:
+        if doc.previous_hop is None or event.receiver is None:
+            # A platform's own receipt of a hand-over concerns no receiver: the sender learns
+            # the hop from the previous platform's "forwarded" and each receiver's events, so
+            # only those cross back (README "Status fan-out across NGSP").
             return
         back = self.directory.back(doc.previous_hop)
         if back is None:
@@ -267,7 +272,7 @@ class DocumentService:
         `xml`: the package as the sender wrote it, when it came as edXML; its signature (if
         any) is checked by the platform's policy and a signed package is kept byte for byte.
         """
-        if package.from_.organId != consumer.agency:
+        if not self.senders.same(package.from_.organId, consumer.agency):
             raise ProblemError(
                 403,
                 "sender-mismatch",
@@ -277,10 +282,11 @@ class DocumentService:
                 errors=[FieldError(field="$.from.organId", reason="not the caller's agency")],
             )
         _check_sender_traces(package)
-        signed_xml, signed_by = await self.signatures.check(xml, package.from_.organId)
+        self._check_document_id(consumer, package)
+        signed_xml, signed_by = await self.signatures.check(xml, consumer.agency)
         key = idempotency_key or default_idempotency_key(package)
         digest = _package_hash(package)
-        existing = await self.store.by_idempotency_key(consumer.id, key)
+        existing = await self.store.by_idempotency_key(consumer.agency, key)
         if existing is None:
             if package.related_document is not None:
                 await self._check_related(consumer, package)
@@ -311,7 +317,7 @@ class DocumentService:
                     await self._route(db, doc, hops)
             except aiosqlite.IntegrityError:
                 # The same key raced in from a concurrent retry: the first one stands.
-                existing = await self.store.by_idempotency_key(consumer.id, key)
+                existing = await self.store.by_idempotency_key(consumer.agency, key)
                 if existing is None:
                     raise
             else:
@@ -333,22 +339,64 @@ class DocumentService:
             )
         return await self.receipt(existing), False
 
-    async def _check_related(self, consumer: Consumer, package: DocumentPackage) -> None:
-        edxml_id = package.related_document or ""
-        related = await self.store.by_edxml_id(consumer.agency, edxml_id)
-        if related is None:
-            field = (
-                "$.bussiness.replacementInfoList[0].documentId"
-                if package.bussiness.bussinessDocType is BussinessDocType.REPLACEMENT
-                else "$.bussiness.documentId"
-            )
+    def _check_document_id(self, consumer: Consumer, package: DocumentPackage) -> None:
+        """A DocumentId is `{organ},{date},{number}` and its organ is the sender's: a package
+        carrying another organ's DocumentId would be taken for that organ's document by every
+        receiver (and by a later revocation, update or status naming it)."""
+        organ = organ_of(package.documentId)
+        if not self.senders.same(organ, consumer.agency):
             raise ProblemError(
                 422,
-                "unknown-related-document",
-                f"The document to {package.kind.value.removesuffix('ment')} is not one of "
-                "the sender's",
-                f"No document with DocumentId {edxml_id} sent by {consumer.agency} here.",
-                errors=[FieldError(field=field, reason="not a document you sent")],
+                "document-id-not-senders",
+                "The DocumentId names another organ than the sender",
+                f"DocumentId {package.documentId[:120]!r} names organ {organ[:64]!r}, but the "
+                f"package is sent by {consumer.agency}: a DocumentId is "
+                "{organ},{yyyy/MM/dd},{number/notation} with the sending organ's own code.",
+                errors=[FieldError(field="$.documentId", reason="names another organ")],
+            )
+
+    async def _check_related(self, consumer: Consumer, package: DocumentPackage) -> None:
+        """A revocation, update or replacement names documents its sender sent from here, and
+        goes only to receivers of those documents."""
+        kind = package.bussiness.bussinessDocType
+        if kind is BussinessDocType.REPLACEMENT:
+            targets = [
+                (f"$.bussiness.replacementInfoList[{i}].documentId", r.documentId)
+                for i, r in enumerate(package.bussiness.replacementInfoList)
+            ]
+        else:
+            # A revocation without Bussiness/DocumentId names the MessageHeader's.
+            field = "$.bussiness.documentId" if package.bussiness.documentId else "$.documentId"
+            targets = [(field, package.related_document or "")]
+        receivers: set[str] = set()
+        for field, edxml_id in targets:
+            related = await self.store.by_edxml_id(consumer.agency, edxml_id)
+            if related is None:
+                raise ProblemError(
+                    422,
+                    "unknown-related-document",
+                    f"The document to {package.kind.value.removesuffix('ment')} is not one of "
+                    "the sender's",
+                    f"No document with DocumentId {edxml_id[:120]} sent by {consumer.agency} here.",
+                    errors=[FieldError(field=field, reason="not a document you sent")],
+                )
+            receivers.update(r.organId for r in await self.store.receipts(related.id))
+        strangers = [
+            FieldError(
+                field=f"$.to[{i}].organId",
+                reason=f"{o.organId} did not receive the document this {package.kind.value} "
+                "concerns",
+            )
+            for i, o in enumerate(package.to)
+            if o.organId not in receivers
+        ]
+        if strangers:
+            raise ProblemError(
+                422,
+                "not-a-receiver-of-related-document",
+                f"A {package.kind.value} goes only to the receivers of the document it concerns",
+                "; ".join(f"{p.field}: {p.reason}" for p in strangers),
+                errors=strangers,
             )
 
     async def relay_in(self, delivery: Delivery) -> None:
@@ -470,7 +518,7 @@ class DocumentService:
     ) -> None:
         doc = await self._receivable(consumer, document_id)
         problems = []
-        if packet.from_.organId != consumer.agency:
+        if not self.senders.same(packet.from_.organId, consumer.agency):
             problems.append(
                 FieldError(
                     field="$.from.organId",
@@ -482,6 +530,14 @@ class DocumentService:
                 FieldError(
                     field="$.responseFor.documentId",
                     reason=f"this status is posted for document {doc.edxml_id}",
+                )
+            )
+        if not self.is_sender(packet.responseFor.organId, doc):
+            # A DocumentId is one organ's: the status names that organ as the document's sender.
+            problems.append(
+                FieldError(
+                    field="$.responseFor.organId",
+                    reason=f"document {doc.edxml_id} was sent by {doc.sender_agency}",
                 )
             )
         if problems:
@@ -530,6 +586,12 @@ class DocumentService:
         async with self.store.transaction() as db:
             await self._event(db, doc, NewEvent(consumer.agency, "status", detail=detail))
         self._wake()
+
+    def is_sender(self, organ_id: str, doc: StoredDocument) -> bool:
+        """`organ_id` (as a package or status writes it) names the sender of `doc`."""
+        return self.senders.same(organ_id, doc.sender_agency) or self.senders.same(
+            organ_id, doc.package.from_.organId
+        )
 
     # -- reading -----------------------------------------------------------------------
 
