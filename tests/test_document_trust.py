@@ -21,6 +21,7 @@ import pytest
 from contracts.edxml import DocumentPackage, DocumentView
 from contracts.edxml.xml import package_to_xml
 from sandbox.harness import RunningTopology, run_topology
+from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
 from tests.document_topology import BG_NOIVU, BG_OFFICE, BG_STTTT, BN_OFFICE, delivery_settings
 from tests.helpers import assert_problem, bearer
 from tests.test_axis_sdk import (
@@ -294,3 +295,33 @@ async def test_the_timestamp_is_bounded_in_days(
     then = datetime.now() - timedelta(days=7)
     week_old.headers["timestamp"] = then.strftime("%d%m%YT%H%M%S") + "+0000"
     ok(await week_old.raw("getAgenciesList", {}))
+
+
+async def test_the_platform_operators_credential_reads_no_agencys_documents(
+    axis: RunningTopology, client: httpx.AsyncClient
+) -> None:
+    admin = next(c for c in axis.topology.consumers if c.id == "lgsp-bac-giang-admin")
+    assert admin.agency is None
+    doc_id = ok(await sdk(axis, client, VPUBND).send(package_to_xml(package_to("3701", BG_STTTT))))[
+        "DocId"
+    ]
+    headers = await bearer(client, axis.url(LGSP), axis.topology, admin.id)
+    for path in (f"/documents/{doc_id}", f"/documents/{doc_id}/package", "/documents/inbox"):
+        assert_problem(
+            await client.get(f"{axis.url(LGSP)}{path}", headers=headers), 403, "no-agency"
+        )
+    # it still administers
+    listed = await client.get(f"{axis.url(LGSP)}/admin/consumers", headers=headers)
+    assert listed.status_code == 200, listed.text
+    assert next(c for c in listed.json() if c["id"] == admin.id)["agency"] is None
+
+
+def test_a_shipped_preset_requires_signatures_and_the_default_verifies_them_if_present() -> None:
+    signed = load_topology("bac-giang-2022-signed")
+    assert signed.platforms[LGSP].document_signatures == "required"
+    assert signed.platforms["ngsp"].document_signatures == "verify-if-present"
+    default = load_topology(DEFAULT_TOPOLOGY)
+    assert {p.document_signatures for p in default.platforms.values()} == {"verify-if-present"}
+    # the same nodes as the default, so Compose serves it too
+    assert set(signed.platforms) == set(default.platforms)
+    assert set(signed.backends) == set(default.backends)

@@ -228,7 +228,7 @@ class AxisDesk:
         word = (given_type or "").lower()
         consumer = system_consumer(system)
         if word == "status":
-            return await self._send_status(consumer, file)
+            return await self._send_status(system, consumer, file)
         if given_type is not None and word not in MESSAGE_TYPES:
             raise _refused(
                 400,
@@ -249,20 +249,20 @@ class AxisDesk:
         receipt, _ = await self.documents.send(consumer, package, message_id, xml=file)
         return receipt.id
 
-    async def _send_status(self, consumer: Consumer, file: bytes) -> str:
+    async def _send_status(self, system: AxisSystem, consumer: Consumer, file: bytes) -> str:
         packet = _model(StatusPacket, file, status_data)
         about = packet.responseFor
         # The document is the one ResponseFor names by DocumentId *and* sender, received here.
         senders = self.documents.senders
         doc_id = await self.store.received(
-            consumer.agency, about.documentId, [about.organId, senders.agency(about.organId)]
+            system.agency, about.documentId, [about.organId, senders.agency(about.organId)]
         )
         if doc_id is None:
             raise _refused(
                 404,
                 "axis-unknown-document",
                 f"No document {about.documentId[:120]} from {about.organId[:64]} received by "
-                f"{consumer.agency} here.",
+                f"{system.agency} here.",
             )
         await self.documents.receiver_status(consumer, doc_id, packet)
         return doc_id

@@ -120,6 +120,20 @@ def _check_sender_traces(package: DocumentPackage) -> None:
         )
 
 
+def agency_of(consumer: Consumer) -> str:
+    """The agency a consumer sends, receives and reads documents as; an operator's credential
+    (an admin) has none, and so no documents."""
+    if consumer.agency is None:
+        raise ProblemError(
+            403,
+            "no-agency",
+            "This credential acts for no agency",
+            f"Consumer {consumer.id!r} is an operator's credential: official documents are "
+            "sent, received and read with an agency's own consumer.",
+        )
+    return consumer.agency
+
+
 def _signed_note(signed_by: SignedBy | None) -> str:
     if signed_by is None:
         return ""
@@ -272,21 +286,22 @@ class DocumentService:
         `xml`: the package as the sender wrote it, when it came as edXML; its signature (if
         any) is checked by the platform's policy and a signed package is kept byte for byte.
         """
-        if not self.senders.same(package.from_.organId, consumer.agency):
+        agency = agency_of(consumer)
+        if not self.senders.same(package.from_.organId, agency):
             raise ProblemError(
                 403,
                 "sender-mismatch",
                 "A consumer sends only as its own agency",
-                f"Consumer {consumer.id!r} belongs to agency {consumer.agency}, not "
+                f"Consumer {consumer.id!r} belongs to agency {agency}, not "
                 f"{package.from_.organId}.",
                 errors=[FieldError(field="$.from.organId", reason="not the caller's agency")],
             )
         _check_sender_traces(package)
         self._check_document_id(consumer, package)
-        signed_xml, signed_by = await self.signatures.check(xml, consumer.agency)
+        signed_xml, signed_by = await self.signatures.check(xml, agency)
         key = idempotency_key or default_idempotency_key(package)
         digest = _package_hash(package)
-        existing = await self.store.by_idempotency_key(consumer.agency, key)
+        existing = await self.store.by_idempotency_key(agency, key)
         if existing is None:
             if package.related_document is not None:
                 await self._check_related(consumer, package)
@@ -298,7 +313,7 @@ class DocumentService:
                 idempotency_key=key,
                 package_hash=digest,
                 sender_consumer=consumer.id,
-                sender_agency=consumer.agency,
+                sender_agency=agency,
                 origin_platform=self.spec.name,
                 previous_hop=None,
                 kind=package.kind,
@@ -317,7 +332,7 @@ class DocumentService:
                     await self._route(db, doc, hops)
             except aiosqlite.IntegrityError:
                 # The same key raced in from a concurrent retry: the first one stands.
-                existing = await self.store.by_idempotency_key(consumer.agency, key)
+                existing = await self.store.by_idempotency_key(agency, key)
                 if existing is None:
                     raise
             else:
@@ -344,13 +359,13 @@ class DocumentService:
         carrying another organ's DocumentId would be taken for that organ's document by every
         receiver (and by a later revocation, update or status naming it)."""
         organ = organ_of(package.documentId)
-        if not self.senders.same(organ, consumer.agency):
+        if not self.senders.same(organ, agency_of(consumer)):
             raise ProblemError(
                 422,
                 "document-id-not-senders",
                 "The DocumentId names another organ than the sender",
                 f"DocumentId {package.documentId[:120]!r} names organ {organ[:64]!r}, but the "
-                f"package is sent by {consumer.agency}: a DocumentId is "
+                f"package is sent by {agency_of(consumer)}: a DocumentId is "
                 "{organ},{yyyy/MM/dd},{number/notation} with the sending organ's own code.",
                 errors=[FieldError(field="$.documentId", reason="names another organ")],
             )
@@ -358,6 +373,7 @@ class DocumentService:
     async def _check_related(self, consumer: Consumer, package: DocumentPackage) -> None:
         """A revocation, update or replacement names documents its sender sent from here, and
         goes only to receivers of those documents."""
+        agency = agency_of(consumer)
         kind = package.bussiness.bussinessDocType
         if kind is BussinessDocType.REPLACEMENT:
             targets = [
@@ -370,14 +386,14 @@ class DocumentService:
             targets = [(field, package.related_document or "")]
         receivers: set[str] = set()
         for field, edxml_id in targets:
-            related = await self.store.by_edxml_id(consumer.agency, edxml_id)
+            related = await self.store.by_edxml_id(agency, edxml_id)
             if related is None:
                 raise ProblemError(
                     422,
                     "unknown-related-document",
                     f"The document to {package.kind.value.removesuffix('ment')} is not one of "
                     "the sender's",
-                    f"No document with DocumentId {edxml_id[:120]} sent by {consumer.agency} here.",
+                    f"No document with DocumentId {edxml_id[:120]} sent by {agency} here.",
                     errors=[FieldError(field=field, reason="not a document you sent")],
                 )
             receivers.update(r.organId for r in await self.store.receipts(related.id))
@@ -518,11 +534,11 @@ class DocumentService:
     ) -> None:
         doc = await self._receivable(consumer, document_id)
         problems = []
-        if not self.senders.same(packet.from_.organId, consumer.agency):
+        if not self.senders.same(packet.from_.organId, agency_of(consumer)):
             problems.append(
                 FieldError(
                     field="$.from.organId",
-                    reason=f"a status comes from the receiving organ {consumer.agency}",
+                    reason=f"a status comes from the receiving organ {agency_of(consumer)}",
                 )
             )
         if packet.responseFor.documentId != doc.edxml_id:
@@ -553,11 +569,13 @@ class DocumentService:
         staff = packet.staffInfo.staff
         detail = packet.description + (f" ({staff})" if staff else "")
         async with self.store.transaction() as db:
-            await self.store.set_receipt(db, doc.id, consumer.agency, status_code=packet.statusCode)
+            await self.store.set_receipt(
+                db, doc.id, agency_of(consumer), status_code=packet.statusCode
+            )
             await self._event(
                 db,
                 doc,
-                NewEvent(consumer.agency, "status", packet.statusCode, detail, status=packet),
+                NewEvent(agency_of(consumer), "status", packet.statusCode, detail, status=packet),
                 ReceiverState.DELIVERED,
             )
         self._wake()
@@ -565,16 +583,19 @@ class DocumentService:
     async def acknowledge(self, consumer: Consumer, document_id: str) -> None:
         """A pull receiver took the document from its inbox: it has arrived (01)."""
         doc = await self._receivable(consumer, document_id)
-        if await self.store.local_receipt(doc.id, consumer.agency) != ReceiverState.AWAITING_PICKUP:
+        if (
+            await self.store.local_receipt(doc.id, agency_of(consumer))
+            != ReceiverState.AWAITING_PICKUP
+        ):
             return  # acknowledging twice changes nothing
         async with self.store.transaction() as db:
             await self.store.set_receipt(
-                db, doc.id, consumer.agency, status_code=StatusCode.ARRIVED
+                db, doc.id, agency_of(consumer), status_code=StatusCode.ARRIVED
             )
             await self._event(
                 db,
                 doc,
-                NewEvent(consumer.agency, "delivered", StatusCode.ARRIVED, "taken from inbox"),
+                NewEvent(agency_of(consumer), "delivered", StatusCode.ARRIVED, "taken from inbox"),
                 ReceiverState.DELIVERED,
             )
         self._wake()
@@ -584,7 +605,7 @@ class DocumentService:
         `fail`): in the trail and back to the sender, the receipt's state unchanged."""
         doc = await self._receivable(consumer, document_id)
         async with self.store.transaction() as db:
-            await self._event(db, doc, NewEvent(consumer.agency, "status", detail=detail))
+            await self._event(db, doc, NewEvent(agency_of(consumer), "status", detail=detail))
         self._wake()
 
     def is_sender(self, organ_id: str, doc: StoredDocument) -> bool:
@@ -597,7 +618,7 @@ class DocumentService:
 
     async def _receivable(self, consumer: Consumer, document_id: str) -> StoredDocument:
         doc = await self.store.get(document_id)
-        if doc is None or await self.store.local_receipt(doc.id, consumer.agency) is None:
+        if doc is None or await self.store.local_receipt(doc.id, agency_of(consumer)) is None:
             raise _not_found(document_id)
         return doc
 
@@ -607,7 +628,7 @@ class DocumentService:
         if doc is None:
             raise _not_found(document_id)
         is_sender = doc.origin_platform == self.spec.name and doc.sender_consumer == consumer.id
-        if is_sender or await self.store.local_receipt(doc.id, consumer.agency) is not None:
+        if is_sender or await self.store.local_receipt(doc.id, agency_of(consumer)) is not None:
             return doc
         raise _not_found(document_id)
 
