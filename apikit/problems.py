@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -121,11 +122,21 @@ def json_path(loc: Iterable[str | int]) -> str:
     return out
 
 
+# A model-wide check names its field first ("bussiness.documentId: required ..."); pydantic
+# puts it at the model's location, so the field is read from the message.
+_NAMED_FIELD = re.compile(r"^(?:Value error, )?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*): ")
+
+
+def _location(error: Mapping[str, Any]) -> str:
+    loc = tuple(error.get("loc", ()))
+    named = _NAMED_FIELD.match(str(error.get("msg", "")))
+    if named is not None:
+        loc += tuple(named.group(1).split("."))
+    return json_path(loc)
+
+
 def field_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
-    return [
-        FieldError(field=json_path(e.get("loc", ())), reason=e.get("msg", "invalid"))
-        for e in errors
-    ]
+    return [FieldError(field=_location(e), reason=e.get("msg", "invalid")) for e in errors]
 
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:

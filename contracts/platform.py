@@ -182,7 +182,7 @@ class RegisteredService(BaseModel):
 class ConsumerView(BaseModel):
     id: str
     name: str
-    agency: str
+    agency: str | None
     roles: list[str]
     grants: list[str]
     rate_limit: RateLimit | None

@@ -247,7 +247,11 @@ class Consumer(_Strict):
     id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
     name: str = Field(min_length=1)
     platform: NodeName
-    agency: AgencyCode
+    agency: AgencyCode | None = Field(
+        default=None,
+        description="The agency the consumer acts for; none for an operator's credential "
+        "(an admin), which then sends, receives and reads no official documents",
+    )
     client_id: str = Field(min_length=8)
     client_secret: str = Field(min_length=12)
     grants: list[ServiceCode | Literal["*"]] = Field(default_factory=list)
@@ -264,6 +268,11 @@ class AxisSystem(_Strict):
     agency: AgencyCode
     platform: NodeName = Field(description="The platform whose /vxp endpoint the system calls")
     name: str = Field(min_length=1)
+    registers_agencies: bool = Field(
+        default=False,
+        description="The system may register and delete agencies (registerAgency, "
+        "deleteAgency): the agencies it registers are listed to every system",
+    )
 
 
 class Topology(_Strict):
@@ -398,7 +407,7 @@ class Topology(_Strict):
             where = f"consumers[{i}] ({consumer.id})"
             if consumer.platform not in self.platforms:
                 problems.append(f"{where}.platform: {consumer.platform!r} is not a platform")
-            if consumer.agency not in agencies:
+            if consumer.agency is not None and consumer.agency not in agencies:
                 problems.append(f"{where}.agency: {consumer.agency} is not in agencies")
             for j, grant in enumerate(consumer.grants):
                 if grant != "*" and grant not in codes:

@@ -35,6 +35,12 @@ class GatewaySettings(BaseSettings):
     audit_commit_timeout_seconds: float = 5.0
     # A client that has not sent its whole body by then gets 408 (slow-client defence).
     body_timeout_seconds: float = 10.0
+    # The document axis's XroadVnpt-timestamp: how old it may be. The SDK stamps it once, when
+    # its service object is made, and hubs keep that object for the process's life (Bkav's
+    # ServiceVPCP is a singleton), so the bound is days of uptime, not seconds of skew; a
+    # client whose process runs longer makes its SDK object again (README "The national
+    # document axis").
+    axis_timestamp_max_age_days: float = 30.0
     # The routed call's outbound client: the hop's own HTTP/1.1 client, or httpx.
     transport: Literal["http1", "httpx"] = "http1"
     # Check requests against their contracts at the first hop (422 on a mismatch) on every

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from contracts.topology import Topology
 
@@ -38,3 +39,19 @@ class AddressBook:
 
     def nodes(self) -> list[str]:
         return [*self.topology.platforms, *self.topology.backends]
+
+
+# Linux's default range for the local ports of outgoing connections; read from the kernel
+# where it says (net.ipv4.ip_local_port_range).
+DEFAULT_EPHEMERAL = (32768, 60999)
+_PORT_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel hands to outgoing connections: a listener there can lose its port
+    to any program's connection between a check and its bind."""
+    try:
+        low, high = (int(p) for p in _PORT_RANGE.read_text().split())
+    except (OSError, ValueError):
+        return DEFAULT_EPHEMERAL
+    return low, high

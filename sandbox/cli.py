@@ -22,7 +22,7 @@ from rich.table import Table
 from contracts.platform import TopologyReport
 from contracts.topology import Topology
 from gateway.messagelog.audit_chain import key_path_of, verify_chain
-from sandbox.addresses import AddressBook
+from sandbox.addresses import AddressBook, ephemeral_range
 from sandbox.consoles import stderr_console, stdout_console
 from sandbox.control import Handler as ControlHandler
 from sandbox.kubernetes import (
@@ -93,6 +93,28 @@ def status_table(
     return table
 
 
+def ephemeral_nodes(addresses: AddressBook) -> list[str]:
+    """Nodes whose port is in the kernel's ephemeral range."""
+    low, high = ephemeral_range()
+    return [n for n in addresses.nodes() if low <= addresses.port(n) <= high]
+
+
+def _warn_ephemeral(addresses: AddressBook) -> None:
+    exposed = ephemeral_nodes(addresses)
+    if not exposed:
+        return
+    low, high = ephemeral_range()
+    ports = sorted(addresses.port(n) for n in exposed)
+    errors.print(
+        f"[yellow]warning: {len(exposed)} node(s) listen in the kernel's ephemeral port range "
+        f"{low}–{high} (ports {ports[0]}–{ports[-1]}): any program's outgoing connection can "
+        "take such a port between the check above and the node's bind, and that node then "
+        "fails to start. Choose a --port-offset that keeps every node below "
+        f"{low}.[/]",
+        highlight=False,
+    )
+
+
 async def _up(args: argparse.Namespace) -> int:
     from sandbox import control
     from sandbox.supervisor import CannotKeepUp
@@ -154,6 +176,7 @@ async def _up(args: argparse.Namespace) -> int:
             highlight=False,
         )
         return 1
+    _warn_ephemeral(addresses)
     supervisor = Supervisor(launcher, policy, _say, health_within=args.timeout)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

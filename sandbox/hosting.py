@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import errno
 import logging
 import socket
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 import uvicorn
 from fastapi import FastAPI
 
+from sandbox.addresses import ephemeral_range
 from sandbox.http_protocol import bounded_protocol
 from sandbox.logformat import current_node
 
@@ -30,12 +32,32 @@ class _Server(uvicorn.Server):
         yield
 
 
+class PortTaken(OSError):
+    """A node's port taken at bind time, after `up` found it free."""
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     # proto named: asyncio sets TCP_NODELAY only on connections of a socket whose proto is
     # IPPROTO_TCP; with 0, Nagle holds each keep-alive answer ~40 ms for a delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+            raise
+        low, high = ephemeral_range()
+        why = (
+            f" ({port} is in the kernel's ephemeral range {low}–{high}, where any program's "
+            "outgoing connection can take it: choose a --port-offset that keeps every node "
+            "below it)"
+            if low <= port <= high
+            else ""
+        )
+        raise PortTaken(
+            exc.errno, f"cannot listen on {host}:{port}: the port is taken{why}"
+        ) from None
     sock.set_inheritable(True)
     return sock
 

@@ -264,13 +264,13 @@ def _add_province(
         }
     )
 
-    def consumer(cid: str, title: str, platform: str, agency: str, **extra: Any) -> None:
+    def consumer(cid: str, title: str, platform: str, agency: str | None, **extra: Any) -> None:
         merged.consumer(
             {
                 "id": cid,
                 "name": title,
                 "platform": platform,
-                "agency": agency,
+                **({"agency": agency} if agency is not None else {}),
                 "client_id": f"{cid}-key",
                 "client_secret": f"{cid}-secret-{seed}",
                 **extra,
@@ -287,7 +287,8 @@ def _add_province(
         merged.out["platforms"][NATIONAL_PLATFORM]["agency"],
         roles=["platform"],
     )
-    consumer(f"{lgsp}-admin", f"Quản trị LGSP {where}", lgsp, department, roles=["admin"])
+    # An operator's credential acts for no agency: it reads no agency's documents.
+    consumer(f"{lgsp}-admin", f"Quản trị LGSP {where}", lgsp, None, roles=["admin"])
     consumer(
         f"qlvb-{name}",
         f"Hệ thống quản lý văn bản {where}",

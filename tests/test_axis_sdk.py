@@ -377,7 +377,7 @@ async def test_agencies_and_registration(axis: RunningTopology, client: httpx.As
     codes = [a["code"] for a in (await system.call("getAgenciesListQD20"))["data"]]
     assert "000.01.01.H04" in codes
     other = sdk(axis, client, SNV)
-    fail(await other.raw("deleteAgency", {"AgencyCode": "000.01.01.H04"}), 404, "registered")
+    fail(await other.raw("deleteAgency", {"AgencyCode": "000.01.01.H04"}), 403, "entitle")
     ok(await system.raw("deleteAgency", {"AgencyCode": "000.01.01.H04"}))
     fail(await system.raw("registerAgency", {}, b"{not json"), 400, "json")
     taken = json.dumps({"code": BG_OFFICE, "name": "x"}).encode()

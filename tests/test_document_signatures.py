@@ -266,6 +266,34 @@ def _wrapped(run: RunningTopology, body: bytes) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+def _header_in_key_info(body: bytes) -> bytes:
+    """The signed package, with another sender's MessageHeader hidden in the unsigned KeyInfo,
+    where a reader that takes the first MessageHeader by name could find it."""
+    root = etree.fromstring(body)
+    header = next(e for e in root.iter() if etree.QName(e).localname == "MessageHeader")
+    forged = etree.fromstring(etree.tostring(header))
+    organ = next(e for e in forged.iter() if etree.QName(e).localname == "OrganId")
+    organ.text = BG_NOIVU
+    next(root.iter(f"{{{DSIG}}}KeyInfo")).append(forged)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _foreign_signature(body: bytes, namespace: str) -> bytes:
+    """The package unsigned, with a Signature element in no namespace or another one: not
+    absent (so not "unsigned"), and not XML-DSig."""
+    element = f'<Signature xmlns="{namespace}"><SignatureValue>AAAA</SignatureValue></Signature>'
+    unsigned = _strip_signature(body)
+    assert unsigned.count(b"</edXML:edXMLHeader>") == 1
+    return unsigned.replace(b"</edXML:edXMLHeader>", element.encode() + b"</edXML:edXMLHeader>")
+
+
+def _strip_signature(body: bytes) -> bytes:
+    root = etree.fromstring(body)
+    for signature in list(root.iter(f"{{{DSIG}}}Signature")):
+        signature.getparent().remove(signature)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
 def _fragment(run: RunningTopology) -> bytes:
     """A valid signature over the MessageHeader only: the rest could be anything."""
     from signxml.algorithms import CanonicalizationMethod, SignatureMethod
@@ -304,6 +332,40 @@ def _algorithm(body: bytes, uri: str) -> bytes:
     return body.replace(RSA_SHA256.encode(), uri.encode(), 1)
 
 
+def _forged_certificate_first(run: RunningTopology, claimed: str, signer: str) -> bytes:
+    """Issue 20's forgery: signed with `signer`'s key and certificate, and before that
+    certificate another one naming `claimed` (UID) with `signer`'s public key, issued under
+    the sandbox CA's name by a key of the forger's own."""
+    real = credentials(run, signer)
+    forger_key = new_key()
+    fake_ca = ca_certificate(forger_key, "GSP sandbox root CA")
+    fake = agency_certificate(real.key, claimed, "Forged", forger_key, fake_ca)
+    body = sign_package(package(BG_STTTT), real.key, real.certificate)
+    root = etree.fromstring(body)
+    genuine = next(root.iter(f"{{{DSIG}}}X509Certificate"))
+    forged = etree.Element(f"{{{DSIG}}}X509Certificate")
+    forged.text = base64.b64encode(fake.public_bytes(serialization.Encoding.DER)).decode()
+    genuine.addprevious(forged)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def test_the_signer_is_the_certificate_that_verified_not_the_first_holding_its_key(
+    run: RunningTopology,
+) -> None:
+    body = _forged_certificate_first(run, BG_OFFICE, BG_STTTT)
+    signer = verify_package(body, ca_file(run))
+    assert signer.agency == BG_STTTT
+    assert signer.serial == f"{credentials(run, BG_STTTT).certificate.serial_number:x}"
+    # a standard library agrees on the key that signed
+    result = XMLVerifier().verify(
+        body, ca_pem_file=str(ca_file(run)), expect_config=SignatureConfiguration(location=".//")
+    )
+    assert not isinstance(result, list)
+    assert result.signature_key == credentials(run, BG_STTTT).certificate.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
 def _hostile_cases(run: RunningTopology) -> dict[str, tuple[bytes, str]]:
     """name: (package, the problem's slug)"""
     good = signed(run, package(BG_STTTT))
@@ -319,8 +381,19 @@ def _hostile_cases(run: RunningTopology) -> dict[str, tuple[bytes, str]]:
             signed(run, package(BG_NOIVU), agency=BG_STTTT),
             "signer-not-sender",
         ),
+        "a certificate naming the sender with the signer's key, before the signer's": (
+            _forged_certificate_first(run, BG_OFFICE, BG_STTTT),
+            "signer-not-sender",
+        ),
         "two signatures": (_two_signatures(run, good), "multiple-signatures"),
-        "signature wrapping": (_wrapped(run, good), "multiple-signatures"),
+        # the original's MessageHeader in ds:Object: refused before its signature is read
+        "signature wrapping": (_wrapped(run, good), "invalid-xml"),
+        "a forged MessageHeader in KeyInfo": (_header_in_key_info(good), "invalid-xml"),
+        "a Signature in no namespace": (_foreign_signature(good, ""), "invalid-xml"),
+        "a Signature in a foreign namespace": (
+            _foreign_signature(good, "urn:example:not-xmldsig"),
+            "invalid-xml",
+        ),
         "a signature over a fragment": (_fragment(run), "partial-signature"),
         "signature outside edXMLHeader": (_misplaced(run, good), "signature-misplaced"),
         "garbage base64 signature value": (
@@ -352,7 +425,7 @@ async def test_hostile_signatures_get_a_4xx_that_says_what_to_do_never_a_500(
     for name, (body, slug) in _hostile_cases(run).items():
         response = await send(client, run, body)
         assert response.status_code < 500, f"{name}: {response.text}"
-        problem = assert_problem(response, 422, slug)
+        problem = assert_problem(response, 400 if slug == "invalid-xml" else 422, slug)
         assert len(problem["detail"]) > 40, f"{name}: {problem}"
 
 

@@ -343,7 +343,9 @@ async def test_revocation_recalls_the_document_at_the_receiver(
             "validation-error",
             "$.attachments[0].value",
         ),
-        ({"bussiness": {"bussinessDocType": 1}}, 422, "validation-error", "$"),
+        # a revocation without Bussiness/DocumentId names the MessageHeader's DocumentId
+        ({"bussiness": {"bussinessDocType": 1}}, 422, "unknown-related-document", "$.documentId"),
+        ({"bussiness": {"bussinessDocType": 2}}, 422, "validation-error", "$.bussiness.documentId"),
         ({"to": []}, 422, "validation-error", "$.to"),
     ],
 )

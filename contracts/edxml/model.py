@@ -392,12 +392,14 @@ class DocumentPackage(_Part):
         if len(set(receivers)) != len(receivers):
             raise ValueError("to: the same receiver is named twice")
         kind = self.bussiness.bussinessDocType
-        if kind in (BussinessDocType.REVOCATION, BussinessDocType.UPDATE):
-            if not self.bussiness.documentId:
-                raise ValueError(
-                    f"bussiness.documentId: required for a {KIND_OF[kind].value} "
-                    "(the DocumentId of the document it concerns)"
-                )
+        # A revocation without Bussiness/DocumentId names the MessageHeader's DocumentId, as
+        # the vendor's revocation sample writes it (PVN-Organization/API-Gateway-iOffice
+        # `JDK 1.8/SDKVXP_Example/resources/edoc_revocation.edxml`); an update names it there.
+        if kind is BussinessDocType.UPDATE and not self.bussiness.documentId:
+            raise ValueError(
+                "bussiness.documentId: required for an update "
+                "(the DocumentId of the document it concerns)"
+            )
         if kind is BussinessDocType.REPLACEMENT and not self.bussiness.replacementInfoList:
             raise ValueError(
                 "bussiness.replacementInfoList: required for a replacement "
@@ -426,4 +428,6 @@ class DocumentPackage(_Part):
             return self.bussiness.replacementInfoList[0].documentId
         if kind is BussinessDocType.NEW:
             return None
+        if kind is BussinessDocType.REVOCATION:
+            return self.bussiness.documentId or self.documentId
         return self.bussiness.documentId or None

@@ -28,10 +28,10 @@ attacker's second Signature, a Reference to a fragment, a Signature elsewhere: r
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -201,19 +201,53 @@ def _algorithm(signature: etree._Element, name: str) -> str:
     return "" if element is None else str(element.get("Algorithm") or "")
 
 
-def _signing_certificate(signature: etree._Element, public_key_pem: bytes) -> x509.Certificate:
-    for element in signature.iter(f"{_DS}X509Certificate"):
-        try:
-            der = base64.b64decode("".join((element.text or "").split()), validate=True)
-            certificate = x509.load_der_x509_certificate(der)
-            key = certificate.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        except (binascii.Error, ValueError, UnsupportedAlgorithm):
-            continue
-        if key == public_key_pem:
-            return certificate
-    raise SignatureRefused("unknown-signer", "No certificate in the Signature holds its key.")
+class _ChainRecorder:
+    """signxml's chain verifier, remembering the certificate whose chain it verified: the one
+    whose key then checks the signature (signxml verifies with exactly that certificate)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.verified: x509.Certificate | None = None
+
+    def verify(self, cert_chain: list[x509.Certificate]) -> x509.Certificate:
+        certificate: x509.Certificate = self.inner.verify(cert_chain)
+        self.verified = certificate
+        return certificate
+
+
+class _Verifier(XMLVerifier):
+    """XMLVerifier that tells which certificate verified the signature.
+
+    The signer is that certificate, and no other: every other certificate in KeyInfo is only a
+    chain candidate. Naming "the first certificate holding the key" instead lets a forger put
+    a certificate with another agency's UID and the real signer's public key (signed by any
+    key, never checked) before the real one, and be named as that agency.
+    """
+
+    recorder: _ChainRecorder | None = None
+
+    def get_cert_chain_verifier(self, ca_pem_file: Any, ee_policy: Any, ca_policy: Any) -> Any:
+        self.recorder = _ChainRecorder(
+            super().get_cert_chain_verifier(ca_pem_file, ee_policy, ca_policy)  # type: ignore[no-untyped-call]
+        )
+        return self.recorder
+
+
+def _signing_certificate(verifier: _Verifier, public_key_pem: bytes) -> x509.Certificate:
+    certificate = verifier.recorder.verified if verifier.recorder is not None else None
+    if certificate is None:
+        raise SignatureRefused("unknown-signer", "No certificate in the Signature was verified.")
+    try:
+        key = certificate.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    except (ValueError, UnsupportedAlgorithm):
+        key = b""
+    if key != public_key_pem:  # signxml checks with this certificate's key; never otherwise
+        raise SignatureRefused(
+            "unknown-signer", "The signature was not checked with the verified certificate."
+        )
+    return certificate
 
 
 def verify_package(body: bytes, ca_file: Path, *, at: datetime | None = None) -> Signer:
@@ -233,8 +267,9 @@ def verify_package(body: bytes, ca_file: Path, *, at: datetime | None = None) ->
         digest_algorithms=ACCEPTED_DIGESTS,
         verification_time=at,
     )
+    verifier = _Verifier()
     try:
-        found = XMLVerifier().verify(body, ca_pem_file=str(ca_file), expect_config=config)
+        found = verifier.verify(body, ca_pem_file=str(ca_file), expect_config=config)
     except signxml_errors.InvalidCertificate as exc:
         raise SignatureRefused(
             "unknown-signer",
@@ -269,7 +304,7 @@ def verify_package(body: bytes, ca_file: Path, *, at: datetime | None = None) ->
             "partial-signature", "The signature does not cover the whole edXML document."
         )
     try:
-        certificate = _signing_certificate(signature, result.signature_key)
+        certificate = _signing_certificate(verifier, result.signature_key)
         return Signer(
             agency=agency_of(certificate),
             subject=certificate.subject.rfc4514_string(),

@@ -225,7 +225,38 @@ def _message_header(root: etree._Element) -> etree._Element:
     message = _one(header, "MessageHeader")
     if message is None:
         raise XmlRefused("invalid-xml", "edXMLEnvelope holds no edXMLHeader/MessageHeader")
+    _only_in_place(root, message)
     return message
+
+
+def _only_in_place(root: etree._Element, message: etree._Element) -> None:
+    """One MessageHeader, the one in edXMLHeader, and Signatures only in XML-DSig (or, as the
+    vendor's samples write a placeholder, the edXML namespace).
+
+    This reader reads only the header in its place; receivers' namespace-unaware parsers (the
+    vendor's EdXML102, Bkav's hub) may take the first MessageHeader anywhere. A second one, in
+    a signature's `ds:Object` or `KeyInfo` or anywhere else, is a forgery's place to hide
+    another sender. A `Signature` in no namespace or another one would be taken for "unsigned"
+    here and for a signature by a reader matching local names: malformed either way.
+    """
+    for element in root.iter():
+        name = _local(element)
+        if name == "MessageHeader" and element is not message:
+            parent = element.getparent()
+            raise XmlRefused(
+                "invalid-xml",
+                "A package holds one MessageHeader, in edXMLEnvelope/edXMLHeader; another one "
+                f"is inside {_local(parent) if parent is not None else 'nothing'}.",
+            )
+        if name == "Signature":
+            namespace = etree.QName(element).namespace
+            if namespace not in (DSIG, NAMESPACE):
+                where = namespace[:80] if namespace else "no namespace"
+                raise XmlRefused(
+                    "invalid-xml",
+                    f"A Signature element in {where}: an edXML signature is XML-DSig "
+                    f"({DSIG}), declared on the element.",
+                )
 
 
 def package_data(body: bytes) -> dict[str, Any]:

@@ -3,7 +3,16 @@
 An e-office system that uses the SDK changes only its endpoint (`http://<platform>/vxp`), its
 systemId and its secret. Every operation is `POST {endpoint}/{operation}` with its parameters
 in signed `XroadVnpt-*` headers (gateway/trust/axis_signature.py); `countReceiveEdoc` and
-`countReceiveStatus` and `downloadEdoc` are GETs in the SDK and are answered on both methods.
+`countReceiveStatus` and `downloadEdoc` are GETs in the SDK and are answered on both methods
+(the C# SDK's method for them is not public); every other operation is POST only.
+
+What a signature can bind is the SDK's header map, never the operation or the body: the SDK
+keeps one map per service object, adding each call's keys to it, so a later call signs the
+keys of earlier ones too. What is bound per operation is what the SDK always puts in the map
+for it: `Content-Type` is `application/octet-stream` for sendEdoc and `application/json` for
+every other call (`KnobstickServiceImp`), so captured headers of one kind do not serve the
+other; the operation's own parameters (`docId`, `status`, `hash-file`, `AgencyCode`) are read
+only from signed values.
 
 Every reply is JSON with the fields the SDK reads (`KnobstickServiceImp`, `AgencyServiceImp`):
 `status` ("OK"/"FAIL"), `ErrorCode` ("0" on success) and `ErrorDesc`, then the operation's
@@ -148,6 +157,31 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
+# The operations the SDK GETs (KnobstickServiceImp.countReceiveEdoc, countReceiveStatus,
+# downloadEdoc); it POSTs every other one.
+GET_OPERATIONS = frozenset({"countReceiveEdoc", "countReceiveStatus", "downloadEdoc"})
+SEND_CONTENT_TYPE = "application/octet-stream"  # KnobstickServiceImp.sendEdoc's, signed
+
+
+def _as_the_sdk_calls(operation: str, method: str, signed: SignedRequest) -> None:
+    """The method and the signed Content-Type the SDK uses for this operation, or a refusal."""
+    if method != "POST" and operation not in GET_OPERATIONS:
+        raise refused(
+            405,
+            "axis-method-not-allowed",
+            f"{operation} is called with POST (as the SDK calls it), not {method}.",
+        )
+    content_type = (signed.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+    if (operation == "sendEdoc") != (content_type == SEND_CONTENT_TYPE):
+        wanted = "is" if operation == "sendEdoc" else "is not"
+        raise refused(
+            403,
+            "axis-bad-signature",
+            f"The signed XroadVnpt-Content-Type of {operation} {wanted} {SEND_CONTENT_TYPE} "
+            "when the SDK calls it: these headers were signed for another operation.",
+        )
+
+
 def _body_limit(operation: str, settings: GatewaySettings) -> int:
     return settings.document_max_bytes if operation == "sendEdoc" else settings.max_body_bytes
 
@@ -180,7 +214,7 @@ _ROUTE: dict[str, Any] = {
                 "description": "FAIL, ErrorCode the same number",
                 "content": {"application/json": {"schema": _REPLY}},
             }
-            for code in (400, 403, 404, 408, 409, 413, 422)
+            for code in (400, 403, 404, 405, 408, 409, 413, 422)
         },
         503: {
             "description": "The audit log cannot take the exchange (before the axis sees it)",
@@ -217,8 +251,11 @@ async def operation(
                 f"No operation {operation[:60]!r}; the axis answers {', '.join(OPERATIONS)}.",
             )
         systems = {s.systemid: s for s in spec.axis_systems}
-        signed = verify(request.headers.raw, systems)
+        signed = verify(
+            request.headers.raw, systems, max_age_days=settings.axis_timestamp_max_age_days
+        )
         exchange.note_caller(f"vxp:{signed.system.systemid}")
+        _as_the_sdk_calls(operation, request.method, signed)
         body = await read_body(
             request, _body_limit(operation, settings), settings.body_timeout_seconds
         )

@@ -31,6 +31,7 @@ from contracts.edxml.xml import XmlRefused, package_data, status_data
 from contracts.problem import FieldError, Problem
 from contracts.topology import Consumer, Role
 from gateway.api.deps import Caller, DocumentsDep, ExchangeDep, SettingsDep, SpecDep
+from gateway.documents.service import agency_of
 from gateway.messagelog.audited import Exchange, audited_route
 from gateway.proxy.inbound import parse_json, read_body
 from gateway.settings import GatewaySettings
@@ -175,7 +176,7 @@ async def inbox(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> InboxPage:
     docs, more = await documents.store.inbox(
-        consumer.agency, cursor, limit, settings.inbox_page_max_bytes
+        agency_of(consumer), cursor, limit, settings.inbox_page_max_bytes
     )
     return InboxPage(
         documents=[

@@ -142,7 +142,20 @@ class AxisDesk:
                 item["code102"] = item["code"]
         return found
 
+    @staticmethod
+    def _entitled(system: AxisSystem, operation: str) -> None:
+        # An agency a system registers is listed to every system: only a system the topology
+        # entitles to it may (`registers_agencies`).
+        if not system.registers_agencies:
+            raise _refused(
+                403,
+                "axis-not-entitled",
+                f"System {system.systemid} may not call {operation}: the topology does not "
+                "entitle it to register agencies (axis_systems[].registers_agencies).",
+            )
+
     async def register(self, system: AxisSystem, body: bytes) -> None:
+        self._entitled(system, "registerAgency")
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -173,6 +186,7 @@ class AxisDesk:
             raise _refused(409, "axis-agency-exists", f"{code} is registered by another system.")
 
     async def unregister(self, system: AxisSystem, code: str | None) -> None:
+        self._entitled(system, "deleteAgency")
         if not code:
             raise _refused(400, "axis-missing-parameter", "deleteAgency needs AgencyCode.")
         if not await self.store.unregister(system.systemid, code):
@@ -191,7 +205,7 @@ class AxisDesk:
     ) -> str:
         """`params`: the signed parameter of that name (XroadVnpt-from, -hash-file, ...)."""
         sender = params("from")
-        if sender and self.documents.directory.agency_of(sender) != system.agency:
+        if sender and self.documents.senders.agency(sender) != system.agency:
             raise _refused(
                 403,
                 "axis-sender-mismatch",
@@ -214,7 +228,7 @@ class AxisDesk:
         word = (given_type or "").lower()
         consumer = system_consumer(system)
         if word == "status":
-            return await self._send_status(consumer, file)
+            return await self._send_status(system, consumer, file)
         if given_type is not None and word not in MESSAGE_TYPES:
             raise _refused(
                 400,
@@ -237,15 +251,20 @@ class AxisDesk:
         receipt, _ = await self.documents.send(consumer, package, message_id, xml=file)
         return receipt.id
 
-    async def _send_status(self, consumer: Consumer, file: bytes) -> str:
+    async def _send_status(self, system: AxisSystem, consumer: Consumer, file: bytes) -> str:
         packet = _model(StatusPacket, file, status_data)
-        doc_id = await self.store.received(consumer.agency, packet.responseFor.documentId)
+        about = packet.responseFor
+        # The document is the one ResponseFor names by DocumentId *and* sender, received here.
+        senders = self.documents.senders
+        doc_id = await self.store.received(
+            system.agency, about.documentId, [about.organId, senders.agency(about.organId)]
+        )
         if doc_id is None:
             raise _refused(
                 404,
                 "axis-unknown-document",
-                f"No document {packet.responseFor.documentId[:120]} received by "
-                f"{consumer.agency} here.",
+                f"No document {about.documentId[:120]} from {about.organId[:64]} received by "
+                f"{system.agency} here.",
             )
         await self.documents.receiver_status(consumer, doc_id, packet)
         return doc_id

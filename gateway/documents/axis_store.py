@@ -97,13 +97,17 @@ class AxisStore:
             for r in rows
         ]
 
-    async def received(self, receiver: str, edxml_id: str) -> str | None:
-        """The latest document with this edXML DocumentId that `receiver` holds here."""
+    async def received(self, receiver: str, edxml_id: str, senders: list[str]) -> str | None:
+        """The latest document with this edXML DocumentId, sent by one of `senders` (agency
+        codes, or the package's From/OrganId as written), that `receiver` holds here."""
+        marks = ", ".join("?" for _ in senders)
         rows = await self._rows(
             "SELECT d.id FROM documents d JOIN receipts r ON r.document_id = d.id "
             "WHERE r.receiver = ? AND r.local = 1 AND d.edxml_id = ? "
+            f"AND (d.sender_agency IN ({marks}) "
+            f"OR json_extract(d.package, '$.from.organId') IN ({marks})) "
             "ORDER BY d.rowid DESC LIMIT 1",
-            (receiver, edxml_id),
+            (receiver, edxml_id, *senders, *senders),
         )
         return str(rows[0]["id"]) if rows else None
 

@@ -26,14 +26,6 @@ class Directory:
         self.spec = spec
         self._boxes = {m.agency: m for m in spec.mailboxes}
         self._peers = {p.name: p for p in spec.downstream}
-        self._systems = {s.systemid: s.agency for s in spec.axis_systems}
-
-    def agency_of(self, organ: str) -> str:
-        """The agency an organ id in a package stands for: the agency of a document-axis
-        system when it is that system's id (PVN's gateway writes From/OrganId = its systemId,
-        `vxp.saas.03`, EdxmlAggregateBuilder.java), any other id itself. Identities are
-        compared after this; the package keeps what its sender wrote."""
-        return self._systems.get(organ, organ)
 
     def mailbox(self, agency: str) -> MailboxSpec | None:
         return self._boxes.get(agency)

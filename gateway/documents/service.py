@@ -54,6 +54,7 @@ from contracts.edxml.xml import XmlRefused, package_from_xml, package_to_xml
 from contracts.problem import FieldError
 from contracts.topology import Consumer
 from gateway.documents.directory import Directory, Unroutable
+from gateway.documents.senders import Senders, organ_of
 from gateway.documents.store import DocumentStore, NewEvent, StoredDocument, new_document_id
 from gateway.spec import PlatformSpec
 from gateway.trust.signatures import SignaturePolicy
@@ -128,6 +129,20 @@ async def _record_claims(
         await store.add_event(db, doc.id, NewEvent(None, "claimed", detail=detail))
 
 
+def agency_of(consumer: Consumer) -> str:
+    """The agency a consumer sends, receives and reads documents as; an operator's credential
+    (an admin) has none, and so no documents."""
+    if consumer.agency is None:
+        raise ProblemError(
+            403,
+            "no-agency",
+            "This credential acts for no agency",
+            f"Consumer {consumer.id!r} is an operator's credential: official documents are "
+            "sent, received and read with an agency's own consumer.",
+        )
+    return consumer.agency
+
+
 def _signed_note(signed_by: SignedBy | None) -> str:
     if signed_by is None:
         return ""
@@ -191,6 +206,7 @@ class DocumentService:
         self.spec = spec
         self.store = store
         self.directory = Directory(spec)
+        self.senders = Senders(spec)
         self._wake = wake
         # None: nothing verified, signed bytes still kept (a service built without settings).
         self.signatures = signatures or SignaturePolicy("off", Path("/nonexistent"), spec.name)
@@ -245,7 +261,10 @@ class DocumentService:
     ) -> None:
         """Record an event here and send it back towards the sender's platform."""
         event_id, trail_event = await self.store.add_event(db, doc.id, event)
-        if doc.previous_hop is None:
+        if doc.previous_hop is None or event.receiver is None:
+            # A platform's own receipt of a hand-over concerns no receiver: the sender learns
+            # the hop from the previous platform's "forwarded" and each receiver's events, so
+            # only those cross back (README "Status fan-out across NGSP").
             return
         back = self.directory.back(doc.previous_hop)
         if back is None:
@@ -276,21 +295,22 @@ class DocumentService:
         `xml`: the package as the sender wrote it, when it came as edXML; its signature (if
         any) is checked by the platform's policy and a signed package is kept byte for byte.
         """
-        sender = self.directory.agency_of(package.from_.organId)
-        if sender != consumer.agency:
+        agency = agency_of(consumer)
+        if not self.senders.same(package.from_.organId, agency):
             raise ProblemError(
                 403,
                 "sender-mismatch",
                 "A consumer sends only as its own agency",
-                f"Consumer {consumer.id!r} belongs to agency {consumer.agency}, not "
+                f"Consumer {consumer.id!r} belongs to agency {agency}, not "
                 f"{package.from_.organId}.",
                 errors=[FieldError(field="$.from.organId", reason="not the caller's agency")],
             )
         _check_sender_traces(package)
-        signed_xml, signed_by = await self.signatures.check(xml, sender)
+        self._check_document_id(consumer, package)
+        signed_xml, signed_by = await self.signatures.check(xml, agency)
         key = idempotency_key or default_idempotency_key(package)
         digest = _package_hash(package)
-        existing = await self.store.by_idempotency_key(consumer.id, key)
+        existing = await self.store.by_idempotency_key(agency, key)
         if existing is None:
             if package.related_document is not None:
                 await self._check_related(consumer, package)
@@ -303,7 +323,7 @@ class DocumentService:
                 idempotency_key=key,
                 package_hash=digest,
                 sender_consumer=consumer.id,
-                sender_agency=consumer.agency,
+                sender_agency=agency,
                 origin_platform=self.spec.name,
                 previous_hop=None,
                 kind=package.kind,
@@ -324,7 +344,7 @@ class DocumentService:
                     await self._route(db, doc, hops)
             except aiosqlite.IntegrityError:
                 # The same key raced in from a concurrent retry: the first one stands.
-                existing = await self.store.by_idempotency_key(consumer.id, key)
+                existing = await self.store.by_idempotency_key(agency, key)
                 if existing is None:
                     raise
             else:
@@ -346,22 +366,65 @@ class DocumentService:
             )
         return await self.receipt(existing), False
 
-    async def _check_related(self, consumer: Consumer, package: DocumentPackage) -> None:
-        edxml_id = package.related_document or ""
-        related = await self.store.by_edxml_id(consumer.agency, edxml_id)
-        if related is None:
-            field = (
-                "$.bussiness.replacementInfoList[0].documentId"
-                if package.bussiness.bussinessDocType is BussinessDocType.REPLACEMENT
-                else "$.bussiness.documentId"
-            )
+    def _check_document_id(self, consumer: Consumer, package: DocumentPackage) -> None:
+        """A DocumentId is `{organ},{date},{number}` and its organ is the sender's: a package
+        carrying another organ's DocumentId would be taken for that organ's document by every
+        receiver (and by a later revocation, update or status naming it)."""
+        organ = organ_of(package.documentId)
+        if not self.senders.same(organ, agency_of(consumer)):
             raise ProblemError(
                 422,
-                "unknown-related-document",
-                f"The document to {package.kind.value.removesuffix('ment')} is not one of "
-                "the sender's",
-                f"No document with DocumentId {edxml_id} sent by {consumer.agency} here.",
-                errors=[FieldError(field=field, reason="not a document you sent")],
+                "document-id-not-senders",
+                "The DocumentId names another organ than the sender",
+                f"DocumentId {package.documentId[:120]!r} names organ {organ[:64]!r}, but the "
+                f"package is sent by {agency_of(consumer)}: a DocumentId is "
+                "{organ},{yyyy/MM/dd},{number/notation} with the sending organ's own code.",
+                errors=[FieldError(field="$.documentId", reason="names another organ")],
+            )
+
+    async def _check_related(self, consumer: Consumer, package: DocumentPackage) -> None:
+        """A revocation, update or replacement names documents its sender sent from here, and
+        goes only to receivers of those documents."""
+        agency = agency_of(consumer)
+        kind = package.bussiness.bussinessDocType
+        if kind is BussinessDocType.REPLACEMENT:
+            targets = [
+                (f"$.bussiness.replacementInfoList[{i}].documentId", r.documentId)
+                for i, r in enumerate(package.bussiness.replacementInfoList)
+            ]
+        else:
+            # A revocation without Bussiness/DocumentId names the MessageHeader's.
+            field = "$.bussiness.documentId" if package.bussiness.documentId else "$.documentId"
+            targets = [(field, package.related_document or "")]
+        receivers: set[str] = set()
+        for field, edxml_id in targets:
+            related = await self.store.by_edxml_id(agency, edxml_id)
+            if related is None:
+                raise ProblemError(
+                    422,
+                    "unknown-related-document",
+                    f"The document to {package.kind.value.removesuffix('ment')} is not one of "
+                    "the sender's",
+                    f"No document with DocumentId {edxml_id[:120]} sent by {agency} here.",
+                    errors=[FieldError(field=field, reason="not a document you sent")],
+                )
+            receivers.update(r.organId for r in await self.store.receipts(related.id))
+        strangers = [
+            FieldError(
+                field=f"$.to[{i}].organId",
+                reason=f"{o.organId} did not receive the document this {package.kind.value} "
+                "concerns",
+            )
+            for i, o in enumerate(package.to)
+            if o.organId not in receivers
+        ]
+        if strangers:
+            raise ProblemError(
+                422,
+                "not-a-receiver-of-related-document",
+                f"A {package.kind.value} goes only to the receivers of the document it concerns",
+                "; ".join(f"{p.field}: {p.reason}" for p in strangers),
+                errors=strangers,
             )
 
     async def relay_in(self, delivery: Delivery) -> None:
@@ -484,11 +547,11 @@ class DocumentService:
     ) -> None:
         doc = await self._receivable(consumer, document_id)
         problems = []
-        if packet.from_.organId != consumer.agency:
+        if not self.senders.same(packet.from_.organId, agency_of(consumer)):
             problems.append(
                 FieldError(
                     field="$.from.organId",
-                    reason=f"a status comes from the receiving organ {consumer.agency}",
+                    reason=f"a status comes from the receiving organ {agency_of(consumer)}",
                 )
             )
         if packet.responseFor.documentId != doc.edxml_id:
@@ -496,6 +559,14 @@ class DocumentService:
                 FieldError(
                     field="$.responseFor.documentId",
                     reason=f"this status is posted for document {doc.edxml_id}",
+                )
+            )
+        if not self.is_sender(packet.responseFor.organId, doc):
+            # A DocumentId is one organ's: the status names that organ as the document's sender.
+            problems.append(
+                FieldError(
+                    field="$.responseFor.organId",
+                    reason=f"document {doc.edxml_id} was sent by {doc.sender_agency}",
                 )
             )
         if problems:
@@ -511,11 +582,13 @@ class DocumentService:
         staff = packet.staffInfo.staff
         detail = packet.description + (f" ({staff})" if staff else "")
         async with self.store.transaction() as db:
-            await self.store.set_receipt(db, doc.id, consumer.agency, status_code=packet.statusCode)
+            await self.store.set_receipt(
+                db, doc.id, agency_of(consumer), status_code=packet.statusCode
+            )
             await self._event(
                 db,
                 doc,
-                NewEvent(consumer.agency, "status", packet.statusCode, detail, status=packet),
+                NewEvent(agency_of(consumer), "status", packet.statusCode, detail, status=packet),
                 ReceiverState.DELIVERED,
             )
         self._wake()
@@ -523,16 +596,19 @@ class DocumentService:
     async def acknowledge(self, consumer: Consumer, document_id: str) -> None:
         """A pull receiver took the document from its inbox: it has arrived (01)."""
         doc = await self._receivable(consumer, document_id)
-        if await self.store.local_receipt(doc.id, consumer.agency) != ReceiverState.AWAITING_PICKUP:
+        if (
+            await self.store.local_receipt(doc.id, agency_of(consumer))
+            != ReceiverState.AWAITING_PICKUP
+        ):
             return  # acknowledging twice changes nothing
         async with self.store.transaction() as db:
             await self.store.set_receipt(
-                db, doc.id, consumer.agency, status_code=StatusCode.ARRIVED
+                db, doc.id, agency_of(consumer), status_code=StatusCode.ARRIVED
             )
             await self._event(
                 db,
                 doc,
-                NewEvent(consumer.agency, "delivered", StatusCode.ARRIVED, "taken from inbox"),
+                NewEvent(agency_of(consumer), "delivered", StatusCode.ARRIVED, "taken from inbox"),
                 ReceiverState.DELIVERED,
             )
         self._wake()
@@ -542,14 +618,20 @@ class DocumentService:
         `fail`): in the trail and back to the sender, the receipt's state unchanged."""
         doc = await self._receivable(consumer, document_id)
         async with self.store.transaction() as db:
-            await self._event(db, doc, NewEvent(consumer.agency, "status", detail=detail))
+            await self._event(db, doc, NewEvent(agency_of(consumer), "status", detail=detail))
         self._wake()
+
+    def is_sender(self, organ_id: str, doc: StoredDocument) -> bool:
+        """`organ_id` (as a package or status writes it) names the sender of `doc`."""
+        return self.senders.same(organ_id, doc.sender_agency) or self.senders.same(
+            organ_id, doc.package.from_.organId
+        )
 
     # -- reading -----------------------------------------------------------------------
 
     async def _receivable(self, consumer: Consumer, document_id: str) -> StoredDocument:
         doc = await self.store.get(document_id)
-        if doc is None or await self.store.local_receipt(doc.id, consumer.agency) is None:
+        if doc is None or await self.store.local_receipt(doc.id, agency_of(consumer)) is None:
             raise _not_found(document_id)
         return doc
 
@@ -559,7 +641,7 @@ class DocumentService:
         if doc is None:
             raise _not_found(document_id)
         is_sender = doc.origin_platform == self.spec.name and doc.sender_consumer == consumer.id
-        if is_sender or await self.store.local_receipt(doc.id, consumer.agency) is not None:
+        if is_sender or await self.store.local_receipt(doc.id, agency_of(consumer)) is not None:
             return doc
         raise _not_found(document_id)
 

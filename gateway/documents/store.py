@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import secrets
+import sqlite3
 import threading
 import time
 import uuid
@@ -207,6 +208,18 @@ class DocumentStore:
             await self._db.execute(
                 "ALTER TABLE documents ADD COLUMN claimed_traces INTEGER NOT NULL DEFAULT 0"
             )
+        try:
+            # The idempotency key is the sending agency's, whatever the channel.
+            await self._db.execute(
+                "CREATE UNIQUE INDEX IF NOT EXISTS documents_agency_key "
+                "ON documents (origin_platform, sender_agency, idempotency_key)"
+            )
+        except sqlite3.IntegrityError:
+            log.warning(
+                "%s: documents written before keys were per agency repeat a key; the key "
+                "stays unique per consumer in this store",
+                self.path,
+            )
         [(version,)] = list(await self._db.execute_fetchall("PRAGMA user_version"))
         if version < _FORMAT:
             await self._upgrade_packages()
@@ -282,11 +295,13 @@ class DocumentStore:
         )
         return _document(rows[0]) if rows else None
 
-    async def by_idempotency_key(self, consumer: str, key: str) -> StoredDocument | None:
+    async def by_idempotency_key(self, sender_agency: str, key: str) -> StoredDocument | None:
+        """The agency's document under this key, whichever channel (`/documents`, `/vxp`)
+        and consumer sent it: one package is one document, however it came."""
         rows = await self._rows(
-            "SELECT rowid, * FROM documents WHERE origin_platform = ? AND sender_consumer = ? "
-            "AND idempotency_key = ?",
-            (self.platform, consumer, key),
+            "SELECT rowid, * FROM documents WHERE origin_platform = ? AND sender_agency = ? "
+            "AND idempotency_key = ? ORDER BY rowid LIMIT 1",
+            (self.platform, sender_agency, key),
         )
         return _document(rows[0]) if rows else None
 

@@ -20,12 +20,14 @@ The HMAC is checked over the header's bytes as received; then every signed value
 the header actually sent, and only signed values are handed on, so a signature over other
 values, or an unsigned parameter slipped in beside it, changes nothing.
 
-Clock skew is deliberately not bounded: the SDK stamps `timestamp` once, when the service
-object is constructed (`VnptService`'s constructor), and e-office systems keep that object for
-their lifetime, so a long-running client sends the same timestamp on every call. A bound would
-refuse real clients; the timestamp is parsed and must be a real date. Without a fresh
-timestamp the signature cannot stop a replay, as on the real axis (unverified: the axis's own
-server-side checks are not public).
+The timestamp is bounded in days, not seconds: the SDK stamps `timestamp` once, when the
+service object is constructed (`VnptService`'s constructor), and e-office systems keep that
+object for their lifetime (Bkav's `ServiceVPCP` is a singleton), so a long-running client sends
+the same timestamp on every call. A timestamp older than the platform's
+`axis_timestamp_max_age_days` (30 by default) or more than a day ahead (the SDK writes the
+JVM's local time, in whatever zone it runs) is refused. Within that window the signature
+cannot stop a replay, as on the real axis (unverified: the axis's own server-side checks are
+not public); README "The national document axis" says what captured headers still allow.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import orjson
 
@@ -49,6 +51,8 @@ HASH_HEADER = "xroadvnpt-hash-header"
 MAX_SIGN_HEADER_BYTES = 8 * 1024
 MAX_SIGNED_KEYS = 64
 MAX_VALUE_BYTES = 2 * 1024
+DEFAULT_MAX_AGE_DAYS = 30.0
+ZONE_SLACK = timedelta(days=1)
 _TIMESTAMP = re.compile(r"^(\d{2})(\d{2})(\d{4})T(\d{2})(\d{2})(\d{2})\+(\d{4})$")
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -117,7 +121,25 @@ def _text(name: str, value: bytes) -> str:
         raise refused(400, "axis-malformed-headers", f"Header {name} is not UTF-8.") from None
 
 
-def verify(raw: list[tuple[bytes, bytes]], systems: dict[str, AxisSystem]) -> SignedRequest:
+def _fresh(stamp: datetime, now: datetime, max_age_days: float) -> None:
+    # One day either way for the zone the SDK's JVM writes local time in.
+    if stamp > now + ZONE_SLACK or stamp < now - timedelta(days=max_age_days) - ZONE_SLACK:
+        raise refused(
+            403,
+            "axis-stale-timestamp",
+            f"XroadVnpt-timestamp {stamp:%d/%m/%Y %H:%M:%S} is outside this axis's window "
+            f"(at most {max_age_days:g} days old, not in the future): make the SDK's service "
+            "object again (it stamps the time once, when it is made).",
+        )
+
+
+def verify(
+    raw: list[tuple[bytes, bytes]],
+    systems: dict[str, AxisSystem],
+    *,
+    max_age_days: float = DEFAULT_MAX_AGE_DAYS,
+    now: datetime | None = None,
+) -> SignedRequest:
     """The signed request, or a ProblemError naming what is wrong."""
     headers = _headers(raw)
     missing = [
@@ -168,7 +190,9 @@ def verify(raw: list[tuple[bytes, bytes]], systems: dict[str, AxisSystem]) -> Si
             "axis-bad-signature",
             "XroadVnpt-sign-header-key does not name the keys of XroadVnpt-sign-header.",
         )
-    return SignedRequest(system, params, parse_timestamp(params["timestamp"]))
+    stamp = parse_timestamp(params["timestamp"])
+    _fresh(stamp, now or datetime.now(), max_age_days)
+    return SignedRequest(system, params, stamp)
 
 
 def _signed_values(sign_header: str, headers: dict[str, list[bytes]]) -> dict[str, str]:

@@ -76,11 +76,17 @@ async def receive(request: Request, delivery: Delivery, response: Response) -> d
             "INSERT OR IGNORE INTO mailbox_xml (id, xml) VALUES (?, ?)", (delivery.id, signed)
         )
     if delivery.kind is MessageKind.REVOCATION and delivery.relatedDocument:
-        # The revocation names the document by its edXML DocumentId, as the standard does.
+        # The revocation names the document by its edXML DocumentId, as the standard does,
+        # and only its sender recalls it.
         await db.connection.execute_fetchall(
             "UPDATE mailbox SET status = ? WHERE json_extract(package, '$.documentId') = ? "
-            "AND kind != ?",
-            (StatusCode.RECALLED.value, delivery.relatedDocument, MessageKind.REVOCATION.value),
+            "AND json_extract(package, '$.from.organId') = ? AND kind != ?",
+            (
+                StatusCode.RECALLED.value,
+                delivery.relatedDocument,
+                delivery.package.from_.organId,
+                MessageKind.REVOCATION.value,
+            ),
         )
     await db.connection.commit()
     if stored and next(iter(stored))["deliveries"] > 1:
