@@ -143,7 +143,7 @@ async def _up(args: argparse.Namespace) -> int:
         )
         for port in taken:
             errors.print(f"  {port.describe()}", highlight=False)
-        ports = sorted(addresses.port(n) for n in addresses.nodes())
+        ports = sorted(port for _, port in addresses.all_ports())
         clear = (ports[-1] - ports[0]) // 1000 * 1000 + 1000  # an offset past the whole span
         errors.print(
             f"This topology uses ports {ports[0]}–{ports[-1]}. Another sandbox? Stop it, or "

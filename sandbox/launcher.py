@@ -190,6 +190,8 @@ class Launcher:
             GSP_NODES=json.dumps(nodes),
             GSP_DATA_DIR=str(self.data_dir),
             GSP_PORTS=json.dumps(self.addresses.ports),
+            GSP_TLS_PORTS=json.dumps(self.addresses.tls_ports),
+            GSP_HTTPS=json.dumps(self.addresses.https),
             GSP_INSTANCE=self.instance,
             PYTHONUNBUFFERED="1",
         )
@@ -372,9 +374,9 @@ class Launcher:
         return list(self.history)
 
     async def check_ports(self, host: str = "127.0.0.1") -> list[TakenPort]:
-        """Every port a node of this launch needs and cannot have, with who holds it."""
-        taken = [(n, self.addresses.port(n)) for n in self.addresses.nodes()]
-        taken = [(n, p) for n, p in taken if _port_taken(host, p)]
+        """Every port a node of this launch needs (HTTPS ones too) and cannot have, with who
+        holds it."""
+        taken = [(n, p) for n, p in self.addresses.all_ports() if _port_taken(host, p)]
         async with httpx.AsyncClient(timeout=0.5, trust_env=False, verify=tls_context()) as client:
             occupants = await asyncio.gather(*(_occupant(client, host, p) for _, p in taken))
         return [TakenPort(n, p, who) for (n, p), who in zip(taken, occupants, strict=True)]

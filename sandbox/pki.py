@@ -37,7 +37,7 @@ from gateway.trust.signatures import SANDBOX_CA_FILE, SANDBOX_PKI_DIR
 
 if TYPE_CHECKING:
     from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 # cryptography is imported where keys are made or read, not with this module: `up` imports it
 # only to see what is missing, and its start-up does not pay for the library.
@@ -62,7 +62,7 @@ def pki_dir(data_dir: Path) -> Path:
     return data_dir / PKI_DIR
 
 
-def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
+def _pem_key(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
     from cryptography.hazmat.primitives import serialization
 
     return key.private_bytes(
