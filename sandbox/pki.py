@@ -228,6 +228,47 @@ def issue(data_dir: Path, agency: str, name: str, out: Path) -> Issued:
     return issued
 
 
+@dataclass(frozen=True)
+class Exported:
+    pem: Path
+    der: Path
+    truststore: Path
+
+
+# The alias the CA has in the Java truststore (keytool -list shows it).
+TRUSTSTORE_ALIAS = "gsp-sandbox-ca"
+
+
+def export_ca(data_dir: Path, out: Path) -> Exported:
+    """The sandbox CA for each ecosystem: PEM (Python, Node, curl, .NET), DER (Windows'
+    certificate import) and a PKCS#12 truststore for Java, password PKCS12_PASSWORD."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    ca = ensure_ca(data_dir).certificate
+    out.mkdir(parents=True, exist_ok=True)
+    exported = Exported(
+        pem=out / "gsp-sandbox-ca.pem",
+        der=out / "gsp-sandbox-ca.cer",
+        truststore=out / "gsp-sandbox-truststore.p12",
+    )
+    exported.pem.write_bytes(_pem_cert(ca))
+    exported.der.write_bytes(ca.public_bytes(serialization.Encoding.DER))
+    exported.truststore.write_bytes(
+        # A trusted-certificate entry (the bag attribute Java's KeyStore reads as "trusted"),
+        # protected as `issue`'s files are, so every Java 8 reads it too.
+        pkcs12.serialize_java_truststore(
+            [pkcs12.PKCS12Certificate(ca, TRUSTSTORE_ALIAS.encode())],
+            serialization.PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(50_000)
+            .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+            .hmac_hash(hashes.SHA1())
+            .build(PKCS12_PASSWORD.encode()),
+        )
+    )
+    return exported
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m sandbox.pki DATA_DIR` with {code: name} as JSON on stdin: fill them in."""
     parser = argparse.ArgumentParser(prog="sandbox.pki")
