@@ -314,7 +314,7 @@ def _node_command(args: argparse.Namespace) -> int:
                 ]
                 last = ", ".join(listed)
             else:
-                last = " ".join(urls.get(n["node"], []))
+                last = "\n".join(urls.get(n["node"], []))
             table.add_row(
                 n["node"],
                 n["status"],

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from contracts.platform import TopologyReport
+from contracts.topology import https_port
 from sandbox import control
 from sandbox.supervisor import RestartPolicy
 from sandbox.topology import SHIPPED_DIR
@@ -65,7 +66,8 @@ def _free_ports(names: list[str]) -> dict[str, int]:
     for _ in range(50):
         base = random.randrange(10_000, 32_000)
         ports = {n: base + i for i, n in enumerate(names)}
-        if not any(_taken(p) for p in ports.values()):
+        # a platform's HTTPS port too (its port + 443), which `up` checks as well
+        if not any(_taken(p) or _taken(https_port(p)) for p in ports.values()):
             return ports
     raise RuntimeError("no free ports")
 
