@@ -33,7 +33,7 @@ from sandbox.addresses import AddressBook
 from sandbox.harness import all_healthy
 from sandbox.identity import NodeIdentity
 from sandbox.logview import WORKERS_FILE
-from sandbox.pki import ca_missing, missing_agencies
+from sandbox.pki import ca_missing, make_ca, missing_agencies
 from sandbox.zygote import CONTROL_FD_ENV
 
 _PR_SET_PDEATHSIG = 1
@@ -212,14 +212,22 @@ class Launcher:
     async def start(self, units: list[str] | None = None) -> None:
         chosen = units if units is not None else list(self.units)
         self._write_workers()
-        if self.fork:
-            await self._start_zygote()
+        # The platforms' HTTPS certificates are issued by the sandbox CA: on a fresh data dir
+        # it is made here (one RSA key, 0.1–0.7 s) while the zygote imports, rather than by
+        # the first platform while every node starts. A platform makes it if still missing.
+        ca = (
+            asyncio.to_thread(make_ca, self.data_dir)
+            if self.addresses.https and ca_missing(self.data_dir)
+            else asyncio.sleep(0)
+        )
+        await asyncio.gather(ca, self._start_zygote() if self.fork else asyncio.sleep(0))
         await asyncio.gather(*(self.start_node(unit) for unit in chosen))
 
     async def _fill_pki(self) -> None:
-        """The sandbox PKI (its CA, then a certificate per agency: an RSA key each) is made
-        by a low-priority process once the nodes are healthy, never in their way; a platform
-        reads the CA on the first signed package, `pki issue` makes what is not there yet."""
+        """The sandbox PKI's agency certificates (an RSA key each; the CA too if HTTPS is off)
+        are made by a low-priority process once the nodes are healthy, never in their way; a
+        platform reads the CA on the first signed package, `pki issue` makes what is not there
+        yet."""
         if self._pki_filler is not None:
             return
         agencies = {a.code: a.name for a in self.topology.agencies}

@@ -4,15 +4,18 @@ Layout of `{data dir}/pki/`:
 
 - `ca.pem`: the root CA certificate, the trust anchor every platform verifies signatures with;
 - `ca-key.pem`: its key (unencrypted: this is a sandbox);
-- `agencies/{OrganId}.pem`: an agency's key and certificate, in one file.
+- `agencies/{OrganId}.pem`: an agency's key and certificate, in one file;
+- `tls/{node}.pem`: a platform's HTTPS key and certificate (sandbox.tls).
 
-Nothing of it is in the way of start-up: once the nodes are healthy, `up` starts a
-low-priority process that makes what is missing, the CA first (one RSA key, some 50 ms),
-then each agency's certificate (one RSA key each, about 70 ms). A second start finds it all
-and makes nothing, so certificates handed out stay valid. `gsp-sandbox pki issue` makes the
-CA or a certificate on demand if that process has not reached it yet. Every file is written to a
-temporary name and linked into place, so two writers never leave half a file or two
-different keys: the first one linked wins and the other reads it.
+The CA is made before the nodes start on a fresh data dir (one RSA key, 0.1–0.7 s, while the
+launcher's zygote imports): the platforms' HTTPS certificates (sandbox.tls) are issued by it.
+The agencies' certificates are not in the way of start-up: once the nodes are healthy, `up`
+starts a low-priority process that makes what is missing (one RSA key each, about 70 ms). A
+second start finds it all and makes nothing, so certificates handed out stay valid.
+`gsp-sandbox pki issue` makes the CA or a certificate on demand if that process has not
+reached it yet. Every file is written to a temporary name and linked into place, so two
+writers never leave half a file or two different keys: the first one linked wins and the
+other reads it.
 
 The agency's OrganId is the certificate subject's UID (contracts/edxml/signature.py) — the
 sandbox's choice, unverified against the Government Cipher Committee's certificate profile.
