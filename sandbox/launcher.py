@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,16 +213,22 @@ class Launcher:
     async def start(self, units: list[str] | None = None) -> None:
         chosen = units if units is not None else list(self.units)
         self._write_workers()
-        # The platforms' HTTPS certificates are issued by the sandbox CA: on a fresh data dir
-        # it is made here (one RSA key, 0.1–0.7 s) while the zygote imports, rather than by
-        # the first platform while every node starts. A platform makes it if still missing.
-        ca = (
-            asyncio.to_thread(make_ca, self.data_dir)
-            if self.addresses.https and ca_missing(self.data_dir)
-            else asyncio.sleep(0)
-        )
-        await asyncio.gather(ca, self._start_zygote() if self.fork else asyncio.sleep(0))
+        if self.fork:
+            await self._start_zygote()
+        if self.addresses.https and ca_missing(self.data_dir):
+            await self._make_ca()
         await asyncio.gather(*(self.start_node(unit) for unit in chosen))
+
+    async def _make_ca(self) -> None:
+        """The platforms' HTTPS certificates are issued by the sandbox CA: on a fresh data dir
+        it is made here (one RSA key, 0.1–0.7 s) while the zygote imports, rather than by the
+        first platform while every node starts (a platform makes it if still missing).
+
+        In a thread of its own, started after the zygote's fork and joined before any other
+        process is started: a fork while a thread holds a lock (OpenSSL's, malloc's) could
+        leave the child stuck before its exec."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-ca") as pool:
+            await asyncio.get_running_loop().run_in_executor(pool, make_ca, self.data_dir)
 
     async def _fill_pki(self) -> None:
         """The sandbox PKI's agency certificates (an RSA key each; the CA too if HTTPS is off)
