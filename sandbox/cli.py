@@ -138,7 +138,7 @@ async def _up(args: argparse.Namespace) -> int:
     taken = await launcher.check_ports()
     if taken:
         errors.print(
-            f"[red]cannot start: {len(taken)} of the {len(addresses.nodes())} ports this "
+            f"[red]cannot start: {len(taken)} of the {len(addresses.all_ports())} ports this "
             "sandbox needs are taken[/]",
             highlight=False,
         )

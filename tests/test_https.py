@@ -199,8 +199,9 @@ async def test_one_app_behind_both_ports(
         headers = await bearer(tls, secure.https_url(LGSP), topology, MOTCUA)
         response = await plain.get(f"{secure.url(LGSP)}/topology", headers=headers)
         assert response.status_code == 200
-        secure_report = await tls.get(f"{secure.https_url(LGSP)}/topology")
-        assert secure_report.json() == response.json()
+        secure_report = (await tls.get(f"{secure.https_url(LGSP)}/topology")).json()
+        for same in ("platform", "urls", "summary"):  # (health checks' times move on)
+            assert secure_report[same] == response.json()[same]
 
 
 async def test_python_trusts_it_through_ssl_cert_file(

@@ -246,7 +246,8 @@ def test_a_second_up_on_the_same_ports_names_every_taken_port(sandbox: Up, tmp_p
     second = launch(topology, tmp_path / "second", sandbox.ports)
     assert second.process.wait(timeout=60) == 1
     text = second.text()
-    assert "cannot start: 4 of the 4 ports this sandbox needs are taken" in text
+    # 4 nodes' ports and the 2 platforms' HTTPS ports
+    assert "cannot start: 6 of the 6 ports this sandbox needs are taken" in text
     for node, port in sandbox.ports.items():
         occupant = f"it answers as {node} of topology supervise-test"
         assert f"{node}: port {port} is taken: {occupant}" in text
