@@ -34,12 +34,15 @@ lint: install-test
 
 # wrk drives the benchmark's smoke test, docker-compose checks docker-compose.yml (no engine
 # needed), chromium runs the dashboard test under Playwright (the system browser, not
-# `playwright install`); Debian's packages, installed where missing.
+# `playwright install`), the JDK compiles and runs the Java HTTPS client test; Debian's
+# packages, installed where missing.
 tools:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@command -v docker-compose >/dev/null || { apt-get update -qq && \
 	  apt-get install -y -qq --no-install-recommends docker-compose; }
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@command -v javac >/dev/null || { apt-get update -qq && apt-get install -y -qq \
+	  --no-install-recommends openjdk-17-jdk-headless; }
 
 test: install-test lint tools
 	$(BIN)/python -m pytest

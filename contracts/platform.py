@@ -60,11 +60,25 @@ class PlatformGroup(BaseModel):
     platforms: list[PlatformStatus]
 
 
+class PlatformUrls(BaseModel):
+    """Where a platform answers: the same API over HTTP and, beside it, over HTTPS."""
+
+    http: str = Field(examples=["http://127.0.0.1:8001"])
+    https: str | None = Field(
+        default=None,
+        description="Its HTTPS base URL (certificate issued by the sandbox CA); null: none",
+        examples=["https://127.0.0.1:8444"],
+    )
+
+
 class TopologyReport(BaseModel):
     platform: str
     tier: Tier
     title: str
     agency: str
+    urls: PlatformUrls | None = Field(
+        default=None, description="This platform's base URLs, as the other nodes reach it"
+    )
     summary: str = Field(description="One line a person reads: the counts per tier")
     national: ServiceGroup = Field(
         description="On NGSP the national services it routes; on an LGSP those it reaches "

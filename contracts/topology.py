@@ -29,6 +29,14 @@ ServiceCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{
 Version = Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+){0,2}$")]
 NodeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 Port = Annotated[int, Field(ge=1, le=65535)]
+# Every platform serves HTTPS beside HTTP on its port plus this (8000 -> 8443): one rule, so a
+# second sandbox's --port-offset moves both, and nothing per platform to configure.
+HTTPS_PORT_OFFSET = 443
+
+
+def https_port(port: int) -> int:
+    """The HTTPS port of a platform whose HTTP port is `port`."""
+    return port + HTTPS_PORT_OFFSET
 
 
 class Tier(StrEnum):
@@ -313,9 +321,18 @@ class Topology(_Strict):
             clash = sorted({n for n in nodes if nodes.count(n) > 1})
             problems.append(f"platforms/backends: node names used twice: {clash}")
         ports = [p.port for p in self.platforms.values()] + [b.port for b in self.backends.values()]
+        ports += [https_port(p.port) for p in self.platforms.values()]
         if len(set(ports)) != len(ports):
             clash_ports = sorted({p for p in ports if ports.count(p) > 1})
-            problems.append(f"platforms/backends: ports used twice: {clash_ports}")
+            problems.append(
+                f"platforms/backends: ports used twice: {clash_ports} (a platform's HTTPS "
+                f"port is its port + {HTTPS_PORT_OFFSET})"
+            )
+        too_high = [n for n, p in self.platforms.items() if https_port(p.port) > 65535]
+        if too_high:
+            problems.append(
+                f"platforms: HTTPS port (port + {HTTPS_PORT_OFFSET}) above 65535: {too_high}"
+            )
         national = [n for n, p in self.platforms.items() if p.tier is Tier.NATIONAL]
         if len(national) != 1:
             problems.append(f"platforms: exactly one national platform expected, found {national}")

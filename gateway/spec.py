@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from contracts.faults import FaultRule
+from contracts.platform import PlatformUrls
 from contracts.topology import Agency, AxisSystem, Consumer, Tier
 
 
@@ -61,6 +62,7 @@ class PlatformSpec(BaseModel):
     title: str
     agency: str
     agency_name: str
+    urls: PlatformUrls | None = None  # where it answers, HTTP and HTTPS (its /topology says)
     routes: list[RouteSpec]
     consumers: list[Consumer]
     upstream: UpstreamSpec | None = None

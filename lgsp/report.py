@@ -27,6 +27,7 @@ def lgsp_report(spec: PlatformSpec, registry: Registry) -> TopologyReport:
         tier=spec.tier,
         title=spec.title,
         agency=spec.agency,
+        urls=spec.urls,
         summary=summary,
         national=national,
         intra=intra,

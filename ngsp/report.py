@@ -25,6 +25,7 @@ def ngsp_report(spec: PlatformSpec, registry: Registry) -> TopologyReport:
         tier=spec.tier,
         title=spec.title,
         agency=spec.agency,
+        urls=spec.urls,
         summary=summary,
         national=national,
         downstream=downstream,

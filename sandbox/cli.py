@@ -31,6 +31,7 @@ from sandbox.kubernetes import (
     DEFAULT_STORAGE,
     ExportError,
     ExportOptions,
+    TlsPair,
     write_manifests,
 )
 from sandbox.launcher import AUTO_WORKERS, PACK_ABOVE_NODES, Launcher, auto_nodes_per_worker
@@ -72,7 +73,7 @@ def status_table(
             name,
             f"{platform.tier.value} platform",
             platform.title,
-            addresses.url(name),
+            "\n".join(addresses.urls(name)),  # HTTP, and HTTPS beneath it
             _health(report is not None),
         )
     for name in topology.backends:
@@ -93,20 +94,21 @@ def status_table(
     return table
 
 
-def ephemeral_nodes(addresses: AddressBook) -> list[str]:
-    """Nodes whose port is in the kernel's ephemeral range."""
+def ephemeral_ports(addresses: AddressBook) -> list[tuple[str, int]]:
+    """(node, port) pairs in the kernel's ephemeral range, HTTPS ports included."""
     low, high = ephemeral_range()
-    return [n for n in addresses.nodes() if low <= addresses.port(n) <= high]
+    return [(n, p) for n, p in addresses.all_ports() if low <= p <= high]
 
 
 def _warn_ephemeral(addresses: AddressBook) -> None:
-    exposed = ephemeral_nodes(addresses)
+    exposed = ephemeral_ports(addresses)
     if not exposed:
         return
     low, high = ephemeral_range()
-    ports = sorted(addresses.port(n) for n in exposed)
+    ports = sorted(p for _, p in exposed)
     errors.print(
-        f"[yellow]warning: {len(exposed)} node(s) listen in the kernel's ephemeral port range "
+        f"[yellow]warning: {len({n for n, _ in exposed})} node(s) listen in the kernel's "
+        "ephemeral port range "
         f"{low}–{high} (ports {ports[0]}–{ports[-1]}): any program's outgoing connection can "
         "take such a port between the check above and the node's bind, and that node then "
         "fails to start. Choose a --port-offset that keeps every node below "
@@ -162,13 +164,13 @@ async def _up(args: argparse.Namespace) -> int:
     taken = await launcher.check_ports()
     if taken:
         errors.print(
-            f"[red]cannot start: {len(taken)} of the {len(addresses.nodes())} ports this "
+            f"[red]cannot start: {len(taken)} of the {len(addresses.all_ports())} ports this "
             "sandbox needs are taken[/]",
             highlight=False,
         )
         for port in taken:
             errors.print(f"  {port.describe()}", highlight=False)
-        ports = sorted(addresses.port(n) for n in addresses.nodes())
+        ports = sorted(port for _, port in addresses.all_ports())
         clear = (ports[-1] - ports[0]) // 1000 * 1000 + 1000  # an offset past the whole span
         errors.print(
             f"This topology uses ports {ports[0]}–{ports[-1]}. Another sandbox? Stop it, or "
@@ -216,6 +218,13 @@ async def _up(args: argparse.Namespace) -> int:
             console.print(
                 f"dashboard {addresses.url(lgsp)}/dashboard · try: gsp-sandbox status, "
                 "gsp-sandbox samples, gsp-sandbox call, gsp-sandbox logs -f --pretty",
+                highlight=False,
+            )
+        if addresses.https:
+            console.print(
+                f"https: the platforms' certificates chain to {args.data_dir}/pki/ca.pem · "
+                f"gsp-sandbox pki export --data-dir {args.data_dir} writes it for Java, .NET, "
+                "Node and Python (README, HTTPS)",
                 highlight=False,
             )
         console.print(
@@ -272,11 +281,11 @@ def _control_handler(supervisor: Supervisor) -> ControlHandler:
     async def handle(message: dict[str, object]) -> dict[str, object]:
         command = message.get("command")
         if command == "ps":
-            return {
-                "ok": True,
-                "instance": supervisor.launcher.instance,
-                "nodes": supervisor.status(),
-            }
+            addresses = supervisor.launcher.addresses
+            nodes = supervisor.status()
+            for unit in nodes:
+                unit["urls"] = {n: addresses.urls(n) for n in unit["nodes"]}
+            return {"ok": True, "instance": supervisor.launcher.instance, "nodes": nodes}
         actions = {
             "stop": supervisor.stop_node,
             "start": supervisor.start_node,
@@ -320,16 +329,26 @@ def _node_command(args: argparse.Namespace) -> int:
         packed = any(n.get("nodes", [n["node"]]) != [n["node"]] for n in answer["nodes"])
         for column in ("worker" if packed else "node", "status", "pid", "restarts", "last exit"):
             table.add_column(column)
-        if packed:
-            table.add_column("nodes")
+        table.add_column("nodes" if packed else "urls")
         for n in answer["nodes"]:
+            urls: dict[str, list[str]] = n.get("urls", {})
+            if packed:
+                # A worker's back ends are listed by name; its platforms with their URLs,
+                # the HTTPS one beside the HTTP one.
+                listed = [
+                    f"{m} {' '.join(urls[m])}" if len(urls.get(m, [])) > 1 else m
+                    for m in n.get("nodes", [])
+                ]
+                last = ", ".join(listed)
+            else:
+                last = "\n".join(urls.get(n["node"], []))
             table.add_row(
                 n["node"],
                 n["status"],
                 str(n["pid"] or "-"),
                 str(n["restarts"]),
                 n["last_exit"] or "",
-                *([", ".join(n.get("nodes", []))] if packed else []),
+                last,
             )
         console.print(table)
         return 0
@@ -638,6 +657,59 @@ def _pki_issue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pki_export(args: argparse.Namespace) -> int:
+    """The sandbox CA, for clients that call the platforms over HTTPS: no "trust all"."""
+    from sandbox.pki import PKCS12_PASSWORD, export_ca
+
+    try:
+        exported = export_ca(args.data_dir, args.out)
+    except OSError as exc:
+        errors.print(f"[red]{escape(str(exc))}[/]", highlight=False)
+        return 2
+    for label, path in (
+        (
+            "CA certificate, PEM (Python SSL_CERT_FILE / httpx verify=, Node NODE_EXTRA_CA_CERTS)",
+            exported.pem,
+        ),
+        ("CA certificate, DER (Windows / .NET certificate import)", exported.der),
+        (
+            f"Java truststore, PKCS#12, password {PKCS12_PASSWORD!r} "
+            "(-Djavax.net.ssl.trustStore=…)",
+            exported.truststore,
+        ),
+    ):
+        console.print(f"{label}: {path}", highlight=False, soft_wrap=True)
+    return 0
+
+
+def _kubernetes_tls(topology: Topology, data_dir: Path, namespace: str) -> dict[str, TlsPair]:
+    """Each platform's HTTPS certificate for the cluster, from the PKI in `data_dir`: made
+    once (kept under pki/tls/kubernetes-NAMESPACE/) and made again only when it no longer fits."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from sandbox.tls import ensure_server_credentials, kubernetes_names, server_names
+
+    pairs = {}
+    for node in topology.platforms:
+        names = server_names(node, kubernetes_names(node, namespace))
+        pem = ensure_server_credentials(
+            data_dir, node, names, folder=f"kubernetes-{namespace}"
+        ).read_bytes()
+        key = serialization.load_pem_private_key(pem, password=None)
+        pairs[node] = TlsPair(
+            certificate=x509.load_pem_x509_certificate(pem)
+            .public_bytes(serialization.Encoding.PEM)
+            .decode("ascii"),
+            key=key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ).decode("ascii"),
+        )
+    return pairs
+
+
 def _export_kubernetes(args: argparse.Namespace) -> int:
     from sandbox.pki import CA_FILE, ensure_ca, pki_dir
 
@@ -647,7 +719,8 @@ def _export_kubernetes(args: argparse.Namespace) -> int:
         topology = load_topology(args.topology)
         ensure_ca(args.pki_data_dir)  # the CA the platforms will trust; made if missing
         ca_pem = (pki_dir(args.pki_data_dir) / CA_FILE).read_text(encoding="ascii")
-        options = replace(options, trust_anchor_pem=ca_pem)
+        tls = _kubernetes_tls(topology, args.pki_data_dir, options.namespace)
+        options = replace(options, trust_anchor_pem=ca_pem, tls=tls)
         path = write_manifests(topology, options, args.out)
     except (OSError, TopologyError, SeedError, ExportError) as exc:
         errors.print(f"[red]{exc}[/]", highlight=False)
@@ -655,7 +728,9 @@ def _export_kubernetes(args: argparse.Namespace) -> int:
     console.print(
         f"wrote {path}\napply with: kubectl apply -f {path}\nsigned documents: the platforms "
         f"trust the CA in {pki_dir(args.pki_data_dir)}; give an agency its key with "
-        f"`gsp-sandbox pki issue AGENCY --data-dir {args.pki_data_dir}`",
+        f"`gsp-sandbox pki issue AGENCY --data-dir {args.pki_data_dir}`\nHTTPS: the platforms' "
+        f"certificates chain to that CA; `gsp-sandbox pki export --data-dir "
+        f"{args.pki_data_dir}` writes it for clients",
         highlight=False,
     )
     return 0
@@ -746,6 +821,14 @@ def main(argv: list[str] | None = None) -> int:
     issue.add_argument("--topology", default=DEFAULT_TOPOLOGY)
     issue.add_argument("--data-dir", type=Path, default=Path("data"), help="as given to `up`")
     issue.add_argument("--out", type=Path, default=Path("."), help="folder to write into")
+
+    ca_export = pki_actions.add_parser(
+        "export",
+        help="write the CA the platforms' HTTPS certificates chain to: PEM, DER and a Java "
+        "truststore (PKCS#12)",
+    )
+    ca_export.add_argument("--data-dir", type=Path, default=Path("data"), help="as given to `up`")
+    ca_export.add_argument("--out", type=Path, default=Path("."), help="folder to write into")
 
     check = sub.add_parser("validate", help="check a topology file and print its counts")
     check.add_argument("topology")
@@ -884,7 +967,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "logs":
         return _logs(args)
     if args.command == "pki":
-        return _pki_issue(args)
+        return _pki_export(args) if args.action == "export" else _pki_issue(args)
     if args.command in ("stop", "start", "restart", "ps"):
         return _node_command(args)
     if args.command == "samples":

@@ -20,7 +20,7 @@ from contracts.topology import Topology
 from gateway.settings import GatewaySettings
 from sandbox.addresses import AddressBook
 from sandbox.apps import build_app
-from sandbox.hosting import NodeHost, bind_socket
+from sandbox.hosting import NodeHost, TlsListener, bind_socket
 from sandbox.identity import NodeIdentity
 
 
@@ -39,6 +39,13 @@ class RunningTopology:
 
     async def start(self, node: str) -> None:
         await self.host.start(node, self.addresses.port(node))
+
+    def https_url(self, node: str) -> str:
+        """A platform's HTTPS base URL (`run_topology(..., https=True)`)."""
+        url = self.addresses.https_url(node)
+        if url is None:
+            raise LookupError(f"{node} serves no HTTPS here (run_topology(..., https=True))")
+        return url
 
     async def report(self, platform: str) -> TopologyReport:
         async with httpx.AsyncClient() as client:
@@ -92,24 +99,48 @@ async def run_topology(
     settings: GatewaySettings | None = None,
     nodes: Iterable[str] | None = None,
     wait: bool = True,
+    https: bool = False,
 ) -> AsyncIterator[RunningTopology]:
+    """`https=True`: the platforms also serve HTTPS, with certificates of the sandbox CA in
+    `data_dir` (made on first use: `data_dir/pki/ca.pem` is what a client trusts)."""
     settings = settings or fast_settings(data_dir)
     names = list(nodes) if nodes is not None else [*topology.backends, *topology.platforms]
     sockets = {n: bind_socket("127.0.0.1", 0) for n in names}
-    addresses = AddressBook(topology, ports={n: s.getsockname()[1] for n, s in sockets.items()})
+    tls_sockets = (
+        {n: bind_socket("127.0.0.1", 0) for n in names if n in topology.platforms} if https else {}
+    )
+    addresses = AddressBook(
+        topology,
+        ports={n: s.getsockname()[1] for n, s in sockets.items()},
+        tls_ports={n: s.getsockname()[1] for n, s in tls_sockets.items()},
+        https=https,
+    )
     instance = NodeIdentity.new_instance()
     host = NodeHost(
         lambda node: NodeIdentity(topology.name, node, instance).stamp(
             build_app(topology, node, addresses, settings)
-        )
+        ),
+        tls=lambda node: _tls_listener(addresses, data_dir, node),
     )
     running = RunningTopology(topology, addresses, settings, host)
     try:
-        await asyncio.gather(*(host.start(n, addresses.port(n), sockets[n]) for n in names))
+        await asyncio.gather(
+            *(host.start(n, addresses.port(n), sockets[n], tls_sockets.get(n)) for n in names)
+        )
         if wait:
             await running.wait_healthy()
         yield running
     finally:
         await host.stop_all()
-        for sock in sockets.values():
+        for sock in [*sockets.values(), *tls_sockets.values()]:
             sock.close()
+
+
+def _tls_listener(addresses: AddressBook, data_dir: Path, node: str) -> TlsListener | None:
+    from sandbox.tls import ensure_server_credentials, server_context, server_names
+
+    port = addresses.tls_port(node)
+    if port is None:
+        return None
+    pem = ensure_server_credentials(data_dir, node, server_names(node))
+    return TlsListener(port, server_context(pem))

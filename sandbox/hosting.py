@@ -2,6 +2,10 @@
 
 Both the node process (one or more nodes) and the in-process test harness use this, so
 tests exercise the same servers, on real sockets, that the launcher starts.
+
+A node given a TLS listener (the platforms) serves the same app on a second port over
+HTTPS: one uvicorn server, one app and one lifespan, two listening sockets, so a call over
+HTTPS meets exactly what a call over HTTP does (the same stores, tokens and counters).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import contextvars
 import errno
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import uvicorn
 from fastapi import FastAPI
@@ -24,12 +30,58 @@ from sandbox.logformat import current_node
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class TlsListener:
+    """Where and with what a node serves HTTPS."""
+
+    port: int
+    context: ssl.SSLContext
+
+
 class _Server(uvicorn.Server):
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        tls: list[tuple[socket.socket, ssl.SSLContext]],
+        handshake_timeout: float,
+    ) -> None:
+        super().__init__(config)
+        self._tls = tls
+        self._handshake_timeout = handshake_timeout
+        self.serving = False  # every listener accepts (uvicorn's `started`: the HTTP one)
+
     # Signals belong to whoever owns the process (the node runner or pytest), not to
     # each of the many servers sharing its loop.
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        config = self.config
+
+        def create_protocol(_loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Protocol:
+            # What uvicorn builds for its own listeners: the same state, app and lifespan.
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config,
+                server_state=self.server_state,
+                app_state=self.lifespan.state,
+                _loop=_loop,
+            )
+
+        loop = asyncio.get_running_loop()
+        for sock, context in self._tls:
+            server = await loop.create_server(
+                create_protocol,
+                sock=sock,
+                ssl=context,
+                backlog=config.backlog,
+                # A client that connects and never finishes its handshake is dropped as
+                # one that never sends its headers is (the header deadline starts after).
+                ssl_handshake_timeout=self._handshake_timeout,
+            )
+            self.servers.append(server)  # closed with uvicorn's own at shutdown
+        self.serving = True
 
 
 class PortTaken(OSError):
@@ -72,20 +124,41 @@ class NodeHost:
         host: str = "127.0.0.1",
         log_level: str = "warning",
         header_timeout_seconds: float = 10.0,
+        tls: Callable[[str], TlsListener | None] | None = None,
     ) -> None:
         self._build = build
         self._host = host
         self._log_level = log_level
+        self._header_timeout = header_timeout_seconds
         self._protocol = bounded_protocol(header_timeout_seconds)
+        self._tls = tls
         self._servers: dict[str, tuple[_Server, asyncio.Task[None]]] = {}
 
     def running(self, node: str) -> bool:
         return node in self._servers
 
-    async def start(self, node: str, port: int, sock: socket.socket | None = None) -> None:
+    async def start(
+        self,
+        node: str,
+        port: int,
+        sock: socket.socket | None = None,
+        tls_sock: socket.socket | None = None,
+    ) -> None:
+        """Serve `node` on `port` (or the bound `sock`), and over HTTPS if `tls` gives it a
+        listener (on its port, or the bound `tls_sock`)."""
         if node in self._servers:
             raise RuntimeError(f"{node} is already running")
+        listener = self._tls(node) if self._tls is not None else None
         sock = sock or bind_socket(self._host, port)
+        secure: list[tuple[socket.socket, ssl.SSLContext]] = []
+        if listener is not None:
+            try:
+                secure.append(
+                    (tls_sock or bind_socket(self._host, listener.port), listener.context)
+                )
+            except OSError:
+                sock.close()
+                raise
         config = uvicorn.Config(
             self._build(node),
             log_level=self._log_level,
@@ -100,7 +173,7 @@ class NodeHost:
             timeout_graceful_shutdown=5,
             http=self._protocol,
         )
-        server = _Server(config)
+        server = _Server(config, secure, self._header_timeout)
         # Every task of this server (connections, lifespan, health checks) inherits the
         # context it starts in, so its log records name this node, not the whole worker.
         context = contextvars.copy_context()
@@ -108,9 +181,11 @@ class NodeHost:
         task = asyncio.create_task(
             server.serve(sockets=[sock]), name=f"node:{node}", context=context
         )
-        while not server.started:
+        while not server.serving:
             if task.done():
                 sock.close()
+                for extra, _ in secure:
+                    extra.close()
                 try:
                     await task
                 except SystemExit:  # uvicorn exits when the app's lifespan start-up fails

@@ -8,6 +8,11 @@ sandbox PKI's CA certificate, the platforms' trust anchor for signed documents),
 where every node reads it. Nodes reach each other as compose's do, by host name
 (GSP_HOST_PATTERN={node}): here the Service's DNS name in the namespace.
 
+Every platform also serves HTTPS (its port + 443, a second port of its Service) with a
+certificate the export makes once from the same sandbox PKI (its names: the Service's, short
+and qualified, and localhost for `kubectl port-forward`), handed to the pod in a Secret of
+type kubernetes.io/tls: a pod's own volume cannot hold what every client must trust.
+
 Everything is built as plain dicts and dumped as YAML by PyYAML, one multi-document file.
 tests/test_kubernetes.py validates the output against the Kubernetes schemas and runs each
 Deployment's container as a local process.
@@ -15,6 +20,7 @@ Deployment's container as a local process.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -44,6 +50,12 @@ TRUST_ANCHOR_KEY = "ca.pem"
 CONFIG_MAP = "gsp-topology"
 HEALTH_PATH = "/healthz"
 PORT_NAME = "http"
+TLS_PORT_NAME = "https"
+# A platform's HTTPS certificate and key (its Secret), apart from the ConfigMap's mount.
+TLS_DIR = "/etc/gsp-sandbox-tls"
+TLS_CERT_KEY, TLS_KEY_KEY = "tls.crt", "tls.key"  # the keys of a kubernetes.io/tls Secret
+# Read by the pod's group only (fsGroup: the image's user).
+TLS_FILE_MODE = 0o440
 # The image's `gsp` user (Dockerfile): fsGroup makes the claimed volume writable by it.
 IMAGE_UID = 10001
 # The API server refuses a ConfigMap over 1 MiB (etcd's object size).
@@ -63,6 +75,14 @@ class ExportError(ValueError):
 
 
 @dataclass(frozen=True)
+class TlsPair:
+    """A platform's HTTPS certificate and key, PEM."""
+
+    certificate: str
+    key: str
+
+
+@dataclass(frozen=True)
 class ExportOptions:
     image: str = DEFAULT_IMAGE
     namespace: str = DEFAULT_NAMESPACE
@@ -71,6 +91,8 @@ class ExportOptions:
     # The PEM of the CA whose agency certificates the platforms accept on signed documents.
     # Each pod has a volume of its own, so the CA travels in the ConfigMap (it is public).
     trust_anchor_pem: str | None = None
+    # Per platform, the certificate it serves HTTPS with (a Secret each); none: HTTP only.
+    tls: dict[str, TlsPair] | None = None
 
     def check(self) -> None:
         if not self.image.strip() or any(c.isspace() for c in self.image):
@@ -191,8 +213,42 @@ def claim_name(node: str) -> str:
     return f"{node}-data"
 
 
+def tls_secret_name(node: str) -> str:
+    return f"{node}-tls"
+
+
+def _tls_pair(layout: _Layout, node: str) -> TlsPair | None:
+    if layout.options.tls is None or node not in layout.topology.platforms:
+        return None
+    return layout.options.tls.get(node)
+
+
+def _tls_secret(layout: _Layout, node: str, pair: TlsPair) -> Manifest:
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode("ascii")).decode("ascii")
+
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": layout.metadata(tls_secret_name(node), node),
+        "type": "kubernetes.io/tls",
+        "data": {TLS_CERT_KEY: b64(pair.certificate), TLS_KEY_KEY: b64(pair.key)},
+    }
+
+
 def _service(layout: _Layout, node: str) -> Manifest:
     port = layout.addresses.port(node)
+    ports = [{"name": PORT_NAME, "port": port, "targetPort": PORT_NAME, "protocol": "TCP"}]
+    tls_port = layout.addresses.tls_port(node)
+    if tls_port is not None and _tls_pair(layout, node) is not None:
+        ports.append(
+            {
+                "name": TLS_PORT_NAME,
+                "port": tls_port,
+                "targetPort": TLS_PORT_NAME,
+                "protocol": "TCP",
+            }
+        )
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -200,10 +256,9 @@ def _service(layout: _Layout, node: str) -> Manifest:
         "spec": {
             "type": "ClusterIP",
             "selector": layout.selector(node),
-            # The node's own port, so `http://{node}:{port}` is the URL the others build.
-            "ports": [
-                {"name": PORT_NAME, "port": port, "targetPort": PORT_NAME, "protocol": "TCP"}
-            ],
+            # The node's own port, so `http://{node}:{port}` is the URL the others build
+            # (and a platform's HTTPS one, `https://{node}:{port + 443}`).
+            "ports": ports,
         },
     }
 
@@ -228,6 +283,37 @@ def _deployment(layout: _Layout, node: str, checksum: str) -> Manifest:
     }
     if layout.options.trust_anchor_pem is not None and node in layout.topology.platforms:
         env["GSP_DOCUMENT_TRUST_ANCHORS"] = f"{CONFIG_DIR}/{TRUST_ANCHOR_KEY}"
+    pair = _tls_pair(layout, node)
+    tls_port = layout.addresses.tls_port(node)
+    ports = [{"name": PORT_NAME, "containerPort": layout.addresses.port(node), "protocol": "TCP"}]
+    mounts = [
+        {"name": "data", "mountPath": DATA_DIR},
+        {"name": "topology", "mountPath": CONFIG_DIR, "readOnly": True},
+    ]
+    volumes: list[dict[str, Any]] = [
+        {"name": "data", "persistentVolumeClaim": {"claimName": claim_name(node)}},
+        {"name": "topology", "configMap": {"name": CONFIG_MAP}},
+    ]
+    if pair is not None and tls_port is not None:
+        env["GSP_TLS_CERT_FILE"] = f"{TLS_DIR}/{TLS_CERT_KEY}"
+        env["GSP_TLS_KEY_FILE"] = f"{TLS_DIR}/{TLS_KEY_KEY}"
+        ports.append({"name": TLS_PORT_NAME, "containerPort": tls_port, "protocol": "TCP"})
+        mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
+        volumes.append(
+            {
+                "name": "tls",
+                "secret": {"secretName": tls_secret_name(node), "defaultMode": TLS_FILE_MODE},
+            }
+        )
+    annotations = {"checksum/topology": checksum}
+    if pair is not None:
+        annotations["checksum/tls"] = hashlib.sha256(
+            pair.certificate.encode(), usedforsecurity=False
+        ).hexdigest()
+    if pair is None and node in layout.topology.platforms:
+        # Without a certificate from the export's CA a pod would make one of its own CA,
+        # which no client trusts: HTTP only.
+        env["GSP_HTTPS"] = "false"
     container = {
         "name": "node",
         "image": layout.options.image,
@@ -236,9 +322,7 @@ def _deployment(layout: _Layout, node: str, checksum: str) -> Manifest:
         "imagePullPolicy": "IfNotPresent",
         "command": ["python", "-m", "sandbox.node"],
         "env": [{"name": k, "value": v} for k, v in env.items()],
-        "ports": [
-            {"name": PORT_NAME, "containerPort": layout.addresses.port(node), "protocol": "TCP"}
-        ],
+        "ports": ports,
         # Up within two minutes, or restarted; then out of the Service while /healthz fails
         # (a platform's audit log or document store cannot be written), restarted after a
         # minute of failing.
@@ -251,10 +335,7 @@ def _deployment(layout: _Layout, node: str, checksum: str) -> Manifest:
             "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [
-            {"name": "data", "mountPath": DATA_DIR},
-            {"name": "topology", "mountPath": CONFIG_DIR, "readOnly": True},
-        ],
+        "volumeMounts": mounts,
     }
     return {
         "apiVersion": "apps/v1",
@@ -269,8 +350,9 @@ def _deployment(layout: _Layout, node: str, checksum: str) -> Manifest:
             "template": {
                 "metadata": {
                     "labels": layout.labels(node),
-                    # Nodes read the topology at start: a changed one restarts them.
-                    "annotations": {"checksum/topology": checksum},
+                    # Nodes read the topology (and a platform its certificate) at start: a
+                    # changed one restarts them.
+                    "annotations": annotations,
                 },
                 "spec": {
                     # Dozens of Services would each add variables to every container;
@@ -284,10 +366,7 @@ def _deployment(layout: _Layout, node: str, checksum: str) -> Manifest:
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     "containers": [container],
-                    "volumes": [
-                        {"name": "data", "persistentVolumeClaim": {"claimName": claim_name(node)}},
-                        {"name": "topology", "configMap": {"name": CONFIG_MAP}},
-                    ],
+                    "volumes": volumes,
                 },
             },
         },
@@ -304,8 +383,8 @@ def _check_nodes(topology: Topology) -> None:
 
 
 def manifests(topology: Topology, options: ExportOptions | None = None) -> list[Manifest]:
-    """The Namespace, the topology's ConfigMap, then per node its claim, Service and
-    Deployment: the order `kubectl apply -f` creates them in."""
+    """The Namespace, the topology's ConfigMap, then per node its claim, (a platform's TLS
+    Secret,) Service and Deployment: the order `kubectl apply -f` creates them in."""
     options = options or ExportOptions()
     options.check()
     _check_nodes(topology)
@@ -316,7 +395,10 @@ def manifests(topology: Topology, options: ExportOptions | None = None) -> list[
     ).hexdigest()
     docs = [_namespace(layout), config]
     for node in layout.addresses.nodes():
-        docs += [_claim(layout, node), _service(layout, node), _deployment(layout, node, checksum)]
+        pair = _tls_pair(layout, node)
+        docs += [_claim(layout, node)]
+        docs += [_tls_secret(layout, node, pair)] if pair is not None else []
+        docs += [_service(layout, node), _deployment(layout, node, checksum)]
     return docs
 
 

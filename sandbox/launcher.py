@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from sandbox.addresses import AddressBook
 from sandbox.harness import all_healthy
 from sandbox.identity import NodeIdentity
 from sandbox.logview import WORKERS_FILE
-from sandbox.pki import ca_missing, missing_agencies
+from sandbox.pki import ca_missing, make_ca, missing_agencies
 from sandbox.zygote import CONTROL_FD_ENV
 
 _PR_SET_PDEATHSIG = 1
@@ -190,6 +191,8 @@ class Launcher:
             GSP_NODES=json.dumps(nodes),
             GSP_DATA_DIR=str(self.data_dir),
             GSP_PORTS=json.dumps(self.addresses.ports),
+            GSP_TLS_PORTS=json.dumps(self.addresses.tls_ports),
+            GSP_HTTPS=json.dumps(self.addresses.https),
             GSP_INSTANCE=self.instance,
             PYTHONUNBUFFERED="1",
         )
@@ -212,12 +215,26 @@ class Launcher:
         self._write_workers()
         if self.fork:
             await self._start_zygote()
+        if self.addresses.https and ca_missing(self.data_dir):
+            await self._make_ca()
         await asyncio.gather(*(self.start_node(unit) for unit in chosen))
 
+    async def _make_ca(self) -> None:
+        """The platforms' HTTPS certificates are issued by the sandbox CA: on a fresh data dir
+        it is made here (one RSA key, 0.1–0.7 s) while the zygote imports, rather than by the
+        first platform while every node starts (a platform makes it if still missing).
+
+        In a thread of its own, started after the zygote's fork and joined before any other
+        process is started: a fork while a thread holds a lock (OpenSSL's, malloc's) could
+        leave the child stuck before its exec."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-ca") as pool:
+            await asyncio.get_running_loop().run_in_executor(pool, make_ca, self.data_dir)
+
     async def _fill_pki(self) -> None:
-        """The sandbox PKI (its CA, then a certificate per agency: an RSA key each) is made
-        by a low-priority process once the nodes are healthy, never in their way; a platform
-        reads the CA on the first signed package, `pki issue` makes what is not there yet."""
+        """The sandbox PKI's agency certificates (an RSA key each; the CA too if HTTPS is off)
+        are made by a low-priority process once the nodes are healthy, never in their way; a
+        platform reads the CA on the first signed package, `pki issue` makes what is not there
+        yet."""
         if self._pki_filler is not None:
             return
         agencies = {a.code: a.name for a in self.topology.agencies}
@@ -372,9 +389,9 @@ class Launcher:
         return list(self.history)
 
     async def check_ports(self, host: str = "127.0.0.1") -> list[TakenPort]:
-        """Every port a node of this launch needs and cannot have, with who holds it."""
-        taken = [(n, self.addresses.port(n)) for n in self.addresses.nodes()]
-        taken = [(n, p) for n, p in taken if _port_taken(host, p)]
+        """Every port a node of this launch needs (HTTPS ones too) and cannot have, with who
+        holds it."""
+        taken = [(n, p) for n, p in self.addresses.all_ports() if _port_taken(host, p)]
         async with httpx.AsyncClient(timeout=0.5, trust_env=False, verify=tls_context()) as client:
             occupants = await asyncio.gather(*(_occupant(client, host, p) for _, p in taken))
         return [TakenPort(n, p, who) for (n, p), who in zip(taken, occupants, strict=True)]

@@ -98,9 +98,11 @@ def _group_branch(parent: Tree, label: str, group: ServiceGroup, show_services: 
 
 def _platform_label(report: TopologyReport, healthy: bool | None) -> str:
     tier = "NGSP" if report.tier is Tier.NATIONAL else "LGSP"
+    urls = report.urls
+    where = f"\n{urls.http}" + (f" · {urls.https}" if urls.https else "") if urls else ""
     return (
         f"[bold]{tier} {report.platform}[/] {escape(report.title)} {health_label(healthy)}\n"
-        f"[cyan]{escape(report.summary)}[/]"
+        f"[cyan]{escape(report.summary)}[/]{escape(where)}"
     )
 
 

@@ -19,7 +19,7 @@ from contracts.topology import Topology
 from gateway.settings import GatewaySettings
 from sandbox.addresses import AddressBook
 from sandbox.apps import build_app
-from sandbox.hosting import NodeHost
+from sandbox.hosting import NodeHost, TlsListener
 from sandbox.identity import NodeIdentity
 from sandbox.logformat import configure_logging
 from sandbox.selection import SelectionError, select_nodes
@@ -29,8 +29,28 @@ from sandbox.topology import TopologyError, load_topology
 log = logging.getLogger(__name__)
 
 
+def tls_listener(
+    settings: SandboxSettings, addresses: AddressBook, node: str
+) -> TlsListener | None:
+    """A platform's HTTPS port and certificate: the one given (Kubernetes' Secret), or its own,
+    made from the data dir's CA on its first start and kept."""
+    from sandbox.tls import ensure_server_credentials, server_context, server_names
+
+    port = addresses.tls_port(node)
+    if port is None:
+        return None
+    if settings.tls_cert_file is not None:
+        return TlsListener(port, server_context(settings.tls_cert_file, settings.tls_key_file))
+    names = server_names(node, settings.tls_names)
+    return TlsListener(
+        port, server_context(ensure_server_credentials(settings.data_dir, node, names))
+    )
+
+
 async def serve(settings: SandboxSettings, topology: Topology, nodes: list[str]) -> None:
-    addresses = AddressBook(topology, settings.ports, settings.host_pattern)
+    addresses = AddressBook(
+        topology, settings.ports, settings.host_pattern, settings.tls_ports, settings.https
+    )
     gateway_settings = GatewaySettings(data_dir=settings.data_dir)
 
     def build(node: str) -> FastAPI:
@@ -42,6 +62,7 @@ async def serve(settings: SandboxSettings, topology: Topology, nodes: list[str])
         host=settings.bind_host,
         log_level=settings.log_level,
         header_timeout_seconds=settings.header_timeout_seconds,
+        tls=lambda node: tls_listener(settings, addresses, node),
     )
     stopped = asyncio.Event()
 

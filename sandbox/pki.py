@@ -4,15 +4,18 @@ Layout of `{data dir}/pki/`:
 
 - `ca.pem`: the root CA certificate, the trust anchor every platform verifies signatures with;
 - `ca-key.pem`: its key (unencrypted: this is a sandbox);
-- `agencies/{OrganId}.pem`: an agency's key and certificate, in one file.
+- `agencies/{OrganId}.pem`: an agency's key and certificate, in one file;
+- `tls/{node}.pem`: a platform's HTTPS key and certificate (sandbox.tls).
 
-Nothing of it is in the way of start-up: once the nodes are healthy, `up` starts a
-low-priority process that makes what is missing, the CA first (one RSA key, some 50 ms),
-then each agency's certificate (one RSA key each, about 70 ms). A second start finds it all
-and makes nothing, so certificates handed out stay valid. `gsp-sandbox pki issue` makes the
-CA or a certificate on demand if that process has not reached it yet. Every file is written to a
-temporary name and linked into place, so two writers never leave half a file or two
-different keys: the first one linked wins and the other reads it.
+The CA is made before the nodes start on a fresh data dir (one RSA key, 0.1–0.7 s, while the
+launcher's zygote imports): the platforms' HTTPS certificates (sandbox.tls) are issued by it.
+The agencies' certificates are not in the way of start-up: once the nodes are healthy, `up`
+starts a low-priority process that makes what is missing (one RSA key each, about 70 ms). A
+second start finds it all and makes nothing, so certificates handed out stay valid.
+`gsp-sandbox pki issue` makes the CA or a certificate on demand if that process has not
+reached it yet. Every file is written to a temporary name and linked into place, so two
+writers never leave half a file or two different keys: the first one linked wins and the
+other reads it.
 
 The agency's OrganId is the certificate subject's UID (contracts/edxml/signature.py) — the
 sandbox's choice, unverified against the Government Cipher Committee's certificate profile.
@@ -37,7 +40,7 @@ from gateway.trust.signatures import SANDBOX_CA_FILE, SANDBOX_PKI_DIR
 
 if TYPE_CHECKING:
     from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 # cryptography is imported where keys are made or read, not with this module: `up` imports it
 # only to see what is missing, and its start-up does not pay for the library.
@@ -62,7 +65,7 @@ def pki_dir(data_dir: Path) -> Path:
     return data_dir / PKI_DIR
 
 
-def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
+def _pem_key(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
     from cryptography.hazmat.primitives import serialization
 
     return key.private_bytes(
@@ -226,6 +229,47 @@ def issue(data_dir: Path, agency: str, name: str, out: Path) -> Issued:
     os.chmod(issued.pkcs12, 0o600)
     issued.ca.write_bytes(_pem_cert(ca.certificate))
     return issued
+
+
+@dataclass(frozen=True)
+class Exported:
+    pem: Path
+    der: Path
+    truststore: Path
+
+
+# The alias the CA has in the Java truststore (keytool -list shows it).
+TRUSTSTORE_ALIAS = "gsp-sandbox-ca"
+
+
+def export_ca(data_dir: Path, out: Path) -> Exported:
+    """The sandbox CA for each ecosystem: PEM (Python, Node, curl, .NET), DER (Windows'
+    certificate import) and a PKCS#12 truststore for Java, password PKCS12_PASSWORD."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    ca = ensure_ca(data_dir).certificate
+    out.mkdir(parents=True, exist_ok=True)
+    exported = Exported(
+        pem=out / "gsp-sandbox-ca.pem",
+        der=out / "gsp-sandbox-ca.cer",
+        truststore=out / "gsp-sandbox-truststore.p12",
+    )
+    exported.pem.write_bytes(_pem_cert(ca))
+    exported.der.write_bytes(ca.public_bytes(serialization.Encoding.DER))
+    exported.truststore.write_bytes(
+        # A trusted-certificate entry (the bag attribute Java's KeyStore reads as "trusted"),
+        # protected as `issue`'s files are, so every Java 8 reads it too.
+        pkcs12.serialize_java_truststore(
+            [pkcs12.PKCS12Certificate(ca, TRUSTSTORE_ALIAS.encode())],
+            serialization.PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(50_000)
+            .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+            .hmac_hash(hashes.SHA1())
+            .build(PKCS12_PASSWORD.encode()),
+        )
+    )
+    return exported
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,22 @@ class SandboxSettings(BaseSettings):
         default="127.0.0.1", description="How nodes reach each other; '{node}' under compose"
     )
     ports: dict[str, int] = Field(default_factory=dict, description="Per-node port overrides")
+    https: bool = Field(
+        default=True, description="Platforms also serve HTTPS, on their port + 443 (sandbox CA)"
+    )
+    tls_ports: dict[str, int] = Field(
+        default_factory=dict, description="Per-platform HTTPS port overrides"
+    )
+    tls_names: list[str] = Field(
+        default_factory=list,
+        description="More names for the platforms' certificates (a LAN host name, say)",
+    )
+    tls_cert_file: Path | None = Field(
+        default=None,
+        description="Serve HTTPS with this certificate (PEM; Kubernetes: the Secret's tls.crt) "
+        "instead of one made from the data dir's CA",
+    )
+    tls_key_file: Path | None = Field(default=None, description="Its key (tls.key)")
     instance: str = Field(
         default="", description="This launch's id, in every node's /healthz (set by `up`)"
     )

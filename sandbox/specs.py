@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from contracts.platform import PlatformUrls
 from contracts.topology import Mailbox, Service, Topology
 from gateway.spec import MailboxSpec, PeerSpec, PlatformSpec, RouteSpec, UpstreamSpec
 from sandbox.addresses import AddressBook
@@ -64,6 +65,7 @@ def platform_spec(topology: Topology, name: str, addresses: AddressBook) -> Plat
         title=platform.title,
         agency=platform.agency,
         agency_name=topology.agency_name(platform.agency),
+        urls=PlatformUrls(http=addresses.url(name), https=addresses.https_url(name)),
         routes=routes,
         consumers=topology.consumers_at(name),
         upstream=upstream,

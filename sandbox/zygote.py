@@ -45,6 +45,10 @@ _IMPORTED_AT_SERVER_START = (
     "anyio.streams.memory",
     "anyio.streams.stapled",
     "anyio.streams.tls",
+    # a platform's HTTPS listener: reads (or, once, makes) its certificate
+    "cryptography.hazmat.primitives.asymmetric.ec",
+    "cryptography.x509",
+    "sandbox.tls",
     "fastapi.telemetry._runtime",
     "uvicorn.lifespan.on",
     "uvicorn.protocols.websockets.auto",
@@ -65,6 +69,7 @@ def _preload(settings: SandboxSettings) -> None:
     from gateway.proxy.client import tls_context
 
     tls_context()  # the CA bundle read once (~30 ms), not once per node
+
     # What a server imports only when it starts (its lifespan, protocols, anyio's backend):
     # imported here once, not again in every forked node — 0.3 s of CPU each otherwise,
     # fifteen times over on two cores for the default topology.

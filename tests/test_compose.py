@@ -21,6 +21,7 @@ import re
 import shlex
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -39,6 +40,7 @@ import yaml
 from contracts.platform import TopologyReport
 from contracts.topology import Topology
 from sandbox import healthcheck
+from sandbox.addresses import AddressBook
 from sandbox.harness import all_healthy, run_topology
 from sandbox.selection import SelectionError, select_nodes
 from sandbox.settings import SandboxSettings
@@ -429,15 +431,9 @@ def test_published_ports_are_the_ports_of_the_nodes_each_service_serves() -> Non
     for name, service in services.items():
         expected = set()
         for topology in topologies():
-            nodes = served(topology, service)
-            expected |= {
-                (
-                    topology.platforms[n].port
-                    if n in topology.platforms
-                    else topology.backends[n].port
-                )
-                for n in nodes
-            }
+            book = AddressBook(topology)
+            # every node's port, and a platform's HTTPS port beside it
+            expected |= {p for n, p in book.all_ports() if n in served(topology, service)}
         assert published_ports(service) == expected, name
         all_ports += published_ports(service)
     assert len(all_ports) == len(set(all_ports)), "a host port published twice"
@@ -648,12 +644,18 @@ def containers(topology_name: str, tmp: Path) -> list[list[Container]]:
     topology = load_topology(topology_name)
     dockerfile = Dockerfile.read()
     services = compose(topology_env(topology_name))["services"]
-    ports = free_ports([*topology.platforms, *topology.backends])
+    # one call: every port distinct, the platforms' HTTPS ones too
+    found = free_ports(
+        [*topology.platforms, *topology.backends, *(f"{p}:tls" for p in topology.platforms)]
+    )
+    ports = {n: found[n] for n in [*topology.platforms, *topology.backends]}
+    tls_ports = {p: found[f"{p}:tls"] for p in topology.platforms}
     overrides = {
         "GSP_DATA_DIR": str(tmp / "data"),
         "GSP_BIND_HOST": "127.0.0.1",
         "GSP_HOST_PATTERN": "127.0.0.1",
         "GSP_PORTS": json.dumps(ports),
+        "GSP_TLS_PORTS": json.dumps(tls_ports),
     }
     (tmp / "logs").mkdir(parents=True, exist_ok=True)
     layers = []
@@ -741,5 +743,34 @@ async def test_every_service_as_a_process_brings_the_topology_up(
         )
         assert response.status_code == 200, response.text
         assert full_name(response.json()) == citizen.ho_ten
+
+        # and over HTTPS: the platforms share the volume, so one CA (made by whichever
+        # started first) issued both certificates, each naming its compose host name
+        ca = tmp_path / "data" / "pki" / "ca.pem"
+        tls_ports = json.loads(running[LGSP].env["GSP_TLS_PORTS"])
+        async with httpx.AsyncClient(
+            timeout=10.0, trust_env=False, verify=ssl.create_default_context(cafile=str(ca))
+        ) as secure:
+            base = f"https://127.0.0.1:{tls_ports[LGSP]}"
+            response = await secure.get(
+                f"{base}/apiCSDLDC/1.0/congDan",
+                params={"soDinhDanh": citizen.so_dinh_danh},
+                headers=await bearer(secure, base, topology, MOTCUA),
+            )
+            assert response.status_code == 200, response.text
+            for platform in topology.platforms:
+                report = await _report(secure, f"https://127.0.0.1:{tls_ports[platform]}")
+                assert report.urls is not None and report.urls.https == (
+                    f"https://127.0.0.1:{tls_ports[platform]}"
+                )
     for platform in topology.platforms:
         assert (tmp_path / "data" / f"{platform}.audit.sqlite3").exists()
+        assert platform in _dns_names(tmp_path / "data" / "pki" / "tls" / f"{platform}.pem")
+
+
+def _dns_names(pem: Path) -> list[str]:
+    from cryptography import x509
+
+    certificate = x509.load_pem_x509_certificate(pem.read_bytes())
+    san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    return [str(name) for name in san.value.get_values_for_type(x509.DNSName)]

@@ -12,10 +12,12 @@ platforms must then report the topology's counts and route a call.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import re
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from kubernetes_validate.utils import ValidationError, latest_version, validate
 
 from contracts.edxml import DocumentPackage
@@ -187,12 +191,17 @@ def test_every_node_has_a_deployment_a_service_and_a_volume_of_its_own(
             if matches(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])
         ]
         assert selected == [deployment], node
-        (service_port,) = service["spec"]["ports"]
-        assert service_port["port"] == port
-        (container_port,) = [
-            p for p in container["ports"] if p["name"] == service_port["targetPort"]
-        ]
-        assert container_port["containerPort"] == port
+        service_ports = {p["name"]: p for p in service["spec"]["ports"]}
+        # a platform also serves HTTPS, on its port + 443: a second port of its Service
+        tls_port = AddressBook(topology).tls_port(node)
+        assert set(service_ports) == ({"http", "https"} if tls_port else {"http"}), node
+        for service_port, number in zip(
+            service_ports.values(), [port, *([tls_port] if tls_port else [])], strict=True
+        ):
+            assert service_port["port"] == number
+            (target,) = [p for p in container["ports"] if p["name"] == service_port["targetPort"]]
+            assert target["containerPort"] == number
+        container_port = next(p for p in container["ports"] if p["name"] == "http")
         assert env["GSP_BIND_HOST"] == "0.0.0.0"
 
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
@@ -225,6 +234,56 @@ def test_the_topology_is_a_config_map_mounted_where_every_node_reads_it(
         # a new topology restarts the pods: their template changes with it
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert annotations["checksum/topology"]
+
+
+def test_each_platform_serves_https_with_a_certificate_of_the_exported_ca(
+    exported: tuple[Topology, list[Manifest]],
+) -> None:
+    """A Secret per platform (kubernetes.io/tls) mounted where the node reads it; its
+    certificate names the Service as pods dial it and chains to the CA the ConfigMap holds."""
+    topology, docs = exported
+    (config_map,) = of_kind(docs, "ConfigMap").values()
+    ca = x509.load_pem_x509_certificate(config_map["data"]["ca.pem"].encode())
+    secrets = of_kind(docs, "Secret")
+    assert sorted(secrets) == sorted(f"{p}-tls" for p in topology.platforms)
+    for name, deployment in of_kind(docs, "Deployment").items():
+        env = env_of(container_of(deployment))
+        if name not in topology.platforms:
+            assert "GSP_TLS_CERT_FILE" not in env
+            continue
+        files = {}
+        for variable in ("GSP_TLS_CERT_FILE", "GSP_TLS_KEY_FILE"):
+            _, volume = mounted_at(deployment, env[variable])
+            secret = secrets[volume["secret"]["secretName"]]
+            assert secret["type"] == "kubernetes.io/tls"
+            assert volume["secret"]["defaultMode"] == 0o440  # the pod's group (fsGroup) only
+            files[variable] = base64.b64decode(secret["data"][env[variable].rsplit("/", 1)[1]])
+        certificate = x509.load_pem_x509_certificate(files["GSP_TLS_CERT_FILE"])
+        certificate.verify_directly_issued_by(ca)
+        key = serialization.load_pem_private_key(files["GSP_TLS_KEY_FILE"], password=None)
+        assert key.public_key() == certificate.public_key()
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        namespace = deployment["metadata"]["namespace"]
+        assert set(san.get_values_for_type(x509.DNSName)) == {
+            "localhost",  # kubectl port-forward
+            name,
+            f"{name}.{namespace}",
+            f"{name}.{namespace}.svc",
+            f"{name}.{namespace}.svc.cluster.local",
+        }
+        # a renewed certificate restarts the pod, as a new topology does
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["checksum/tls"]
+
+
+def test_a_second_export_keeps_the_certificates_of_the_first(tmp_path: Path) -> None:
+    def certificates(out: Path) -> dict[str, str]:
+        secrets = of_kind(export("bac-giang-2022", out), "Secret")
+        return {name: secret["data"]["tls.crt"] for name, secret in secrets.items()}
+
+    first = certificates(tmp_path)
+    (tmp_path / "bac-giang-2022.yaml").unlink()
+    assert certificates(tmp_path) == first
 
 
 def test_the_image_and_the_user_are_those_of_the_dockerfile(
@@ -344,7 +403,11 @@ def pods(topology: Topology, docs: list[Manifest], tmp: Path) -> Iterator[Pod]:
     name mapped to 127.0.0.1 and its port to a free one."""
     config_maps = of_kind(docs, "ConfigMap")
     claims = of_kind(docs, "PersistentVolumeClaim")
-    ports = free_ports(AddressBook(topology).nodes())
+    secrets = of_kind(docs, "Secret")
+    nodes = AddressBook(topology).nodes()
+    found = free_ports([*nodes, *(f"{p}:tls" for p in topology.platforms)])
+    ports = {n: found[n] for n in nodes}
+    tls_ports = {p: found[f"{p}:tls"] for p in topology.platforms}
     image_env = Dockerfile.read().env()
     (tmp / "logs").mkdir(parents=True, exist_ok=True)
     for name, deployment in of_kind(docs, "Deployment").items():
@@ -356,6 +419,12 @@ def pods(topology: Topology, docs: list[Manifest], tmp: Path) -> Iterator[Pod]:
                 local.mkdir(parents=True)
                 for key, text in config_maps[volume["configMap"]["name"]]["data"].items():
                     (local / key).write_text(text, encoding="utf-8")
+            elif "secret" in volume:
+                local = tmp / "pods" / name / "secret"
+                local.mkdir(parents=True)
+                for key, value in secrets[volume["secret"]["secretName"]]["data"].items():
+                    (local / key).write_bytes(base64.b64decode(value))
+                    (local / key).chmod(0o600)
             else:
                 claim = claims[volume["persistentVolumeClaim"]["claimName"]]
                 local = tmp / "volumes" / claim["metadata"]["name"]
@@ -366,6 +435,7 @@ def pods(topology: Topology, docs: list[Manifest], tmp: Path) -> Iterator[Pod]:
             "GSP_BIND_HOST": "127.0.0.1",
             "GSP_HOST_PATTERN": "127.0.0.1",
             "GSP_PORTS": json.dumps(ports),
+            "GSP_TLS_PORTS": json.dumps(tls_ports),
         }
         (node,) = served_by(topology, deployment)
         probe = container["readinessProbe"]["httpGet"]
@@ -463,6 +533,21 @@ async def test_every_deployment_as_a_process_brings_the_topology_up(
         assert sent.status_code == 202, sent.text
         view = (await client.get(f"{lgsp}/documents/{sent.json()['id']}", headers=headers)).json()
         assert view["signedBy"]["agency"] == SIGNER
+
+        # over HTTPS, with the certificate from the platform's Secret, trusted through the
+        # CA of the PKI the export used (what `pki export` writes for clients)
+        tls_ports = json.loads(running[LGSP].env["GSP_TLS_PORTS"])
+        ca = tmp_path / "manifests" / PKI_HOME / "pki" / "ca.pem"
+        async with httpx.AsyncClient(
+            timeout=10.0, trust_env=False, verify=ssl.create_default_context(cafile=str(ca))
+        ) as secure:
+            base = f"https://127.0.0.1:{tls_ports[LGSP]}"
+            response = await secure.get(
+                f"{base}/apiCSDLDC/1.0/congDan",
+                params={"soDinhDanh": citizen.so_dinh_danh},
+                headers=await bearer(secure, base, topology, MOTCUA),
+            )
+            assert response.status_code == 200, response.text
     # each platform's audit log on its own volume, and on no other
     volumes = tmp_path / "volumes"
     for platform in topology.platforms:

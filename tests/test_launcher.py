@@ -22,9 +22,9 @@ def _free_offset(topology: Topology) -> int:
         # Below the ephemeral range (32768+), where any outgoing connection may hold a port.
         offset = random.randrange(10_000, 24_000, 100)
         try:
-            for node in book.nodes():
+            for _, port in book.all_ports():  # the platforms' HTTPS ports too
                 with socket.socket() as s:
-                    s.bind(("127.0.0.1", book.port(node) + offset))
+                    s.bind(("127.0.0.1", port + offset))
         except OSError:
             continue
         return offset

@@ -141,7 +141,8 @@ def test_a_packed_node_is_stopped_through_its_worker(packed: Up) -> None:
 
 
 def _free_offset(topology_name: str) -> int:
-    ports = [AddressBook(load_topology(topology_name)).port(n) for n in _nodes(topology_name)]
+    # every port `up` checks: the platforms' HTTPS ones too
+    ports = [port for _, port in AddressBook(load_topology(topology_name)).all_ports()]
     for offset in range(3000, 20000, 997):
         if not any(_taken(p + offset) for p in ports):
             return offset

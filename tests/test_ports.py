@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from sandbox.addresses import AddressBook, ephemeral_range
-from sandbox.cli import ephemeral_nodes
+from sandbox.cli import ephemeral_ports
 from sandbox.hosting import PortTaken, bind_socket
 from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
 
@@ -16,10 +16,15 @@ def test_nodes_in_the_ephemeral_range_are_found() -> None:
     book = AddressBook(load_topology(DEFAULT_TOPOLOGY))
     low, high = ephemeral_range()
     assert low <= high
-    assert ephemeral_nodes(book) == []  # the shipped ports sit below it
+    assert ephemeral_ports(book) == []  # the shipped ports sit below it
     lowest = min(book.port(n) for n in book.nodes())
     inside = book.shifted(low - lowest)
-    assert ephemeral_nodes(inside) == book.nodes()
+    assert {n for n, _ in ephemeral_ports(inside)} == set(book.nodes())
+    # Plain ports just below the range put the platforms' HTTPS ports (port + 443) in it.
+    highest = max(book.port(n) for n in book.nodes())
+    below = book.shifted(low - 1 - highest)
+    platforms = set(book.topology.platforms)
+    assert platforms and {n for n, _ in ephemeral_ports(below)} == platforms
 
 
 def test_a_port_taken_after_the_check_is_named_in_the_error() -> None:

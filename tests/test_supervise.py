@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from contracts.platform import TopologyReport
+from contracts.topology import https_port
 from sandbox import control
 from sandbox.supervisor import RestartPolicy
 from sandbox.topology import SHIPPED_DIR
@@ -65,7 +66,8 @@ def _free_ports(names: list[str]) -> dict[str, int]:
     for _ in range(50):
         base = random.randrange(10_000, 32_000)
         ports = {n: base + i for i, n in enumerate(names)}
-        if not any(_taken(p) for p in ports.values()):
+        # a platform's HTTPS port too (its port + 443), which `up` checks as well
+        if not any(_taken(p) or _taken(https_port(p)) for p in ports.values()):
             return ports
     raise RuntimeError("no free ports")
 
@@ -262,7 +264,8 @@ def test_a_second_up_on_the_same_ports_names_every_taken_port(sandbox: Up, tmp_p
     second = launch(topology, tmp_path / "second", sandbox.ports)
     assert second.process.wait(timeout=60) == 1
     text = second.text()
-    assert "cannot start: 4 of the 4 ports this sandbox needs are taken" in text
+    # 4 nodes' ports and the 2 platforms' HTTPS ports
+    assert "cannot start: 6 of the 6 ports this sandbox needs are taken" in text
     for node, port in sandbox.ports.items():
         occupant = f"it answers as {node} of topology supervise-test"
         assert f"{node}: port {port} is taken: {occupant}" in text
