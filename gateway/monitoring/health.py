@@ -72,6 +72,8 @@ class HealthMonitor:
         self._timeout = timeout
         self._streaks = FailureStreaks(down_after)
         self._task: asyncio.Task[None] | None = None
+        # True until everything checked was healthy once, or STARTUP_SECONDS passed.
+        self.starting = True
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="health-monitor")
@@ -116,6 +118,7 @@ class HealthMonitor:
             if starting and self._all_healthy():
                 starting = False
                 starting_until = 0.0
+            self.starting = starting
             await asyncio.sleep(min(self._interval, STARTUP_ROUND) if starting else self._interval)
 
     async def _get(self, url: str) -> httpx.Response:
