@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -178,9 +179,9 @@ def run_healthchecks(project: str) -> dict[str, str]:
         "{{.Names}}\t{{.Status}}",
     )
     statuses = dict(line.split("\t", 1) for line in listed.splitlines() if "\t" in line)
-    for name, status in statuses.items():
-        if "(healthy)" not in status:
-            podman("healthcheck", "run", name, check=False)
+    waiting = [name for name, status in statuses.items() if "(healthy)" not in status]
+    with ThreadPoolExecutor(max_workers=8) as pool:  # each check execs a Python in its container
+        list(pool.map(lambda name: podman("healthcheck", "run", name, check=False), waiting))
     return statuses
 
 
