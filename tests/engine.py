@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -168,9 +167,9 @@ def docker_api(workdir: Path, within: float = 60.0) -> Iterator[str]:
         log.close()
 
 
-def run_healthchecks(project: str) -> dict[str, str]:
-    """One `podman healthcheck run` for each container of a Compose project not yet healthy:
-    without systemd, podman never runs them itself. Returns each container's status."""
+def compose_statuses(project: str) -> dict[str, str]:
+    """Each service of a Compose project (v1 names its container PROJECT_SERVICE_1) and its
+    container's status: "Up 5 seconds (starting)", "… (healthy)"."""
     listed = podman(
         "ps",
         "--filter",
@@ -179,10 +178,12 @@ def run_healthchecks(project: str) -> dict[str, str]:
         "{{.Names}}\t{{.Status}}",
     )
     statuses = dict(line.split("\t", 1) for line in listed.splitlines() if "\t" in line)
-    waiting = [name for name, status in statuses.items() if "(healthy)" not in status]
-    with ThreadPoolExecutor(max_workers=8) as pool:  # each check execs a Python in its container
-        list(pool.map(lambda name: podman("healthcheck", "run", name, check=False), waiting))
-    return statuses
+    return {name[len(project) + 1 :].rsplit("_", 1)[0]: s for name, s in statuses.items()}
+
+
+def healthcheck(project: str, service: str) -> None:
+    """Run a service's health check once: without systemd podman never runs it by itself."""
+    podman("healthcheck", "run", f"{project}_{service}_1", check=False)
 
 
 def leftovers(project: str) -> dict[str, list[str]]:
