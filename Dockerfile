@@ -28,7 +28,7 @@ WORKDIR /app
 # The dependencies first, in a layer of their own: a change to the sources rebuilds in
 # seconds. A venv, so that a distribution's python3 (which refuses pip into the system's
 # site-packages) serves as well as the official image; `python` is the venv's, on PATH.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
 RUN --mount=type=secret,id=pip-ca \
     python3 -m venv /opt/gsp \
     && if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi \
@@ -37,6 +37,7 @@ print("\n".join([*p["build-system"]["requires"], *p["project"]["dependencies"]])
     > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
+COPY README.md ./
 COPY apikit apikit
 COPY contracts contracts
 COPY gateway gateway
