@@ -106,7 +106,10 @@ def build_image(base: str, tag: str = IMAGE) -> str:
     bundle = pip_ca_bundle()
     if bundle is not None:
         args += ["--secret", f"id=pip-ca,src={bundle}"]
+    before = podman("image", "inspect", "--format", "{{.Id}}", tag, check=False).strip()
     podman(*args, str(ROOT), within=BUILD_WITHIN)
+    if before and before != podman("image", "inspect", "--format", "{{.Id}}", tag).strip():
+        podman("rmi", before, check=False)  # the previous build, untagged: not kept each run
     return tag
 
 
