@@ -7,7 +7,7 @@ DATA_DIR ?= data
 # Added to every port: `make run PORT_OFFSET=1000 DATA_DIR=data-2` runs a second sandbox.
 PORT_OFFSET ?= 0
 
-.PHONY: run test lint install install-test tools bench
+.PHONY: run test lint install install-test tools tools-containers bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,19 @@ tools:
 	@command -v javac >/dev/null || { apt-get update -qq && apt-get install -y -qq \
 	  --no-install-recommends openjdk-17-jdk-headless; }
 
-test: install-test lint tools
+# The containers tier (tests/test_containers.py) on a real engine, Debian's podman: runc (crun
+# refuses this kind of host's cgroups), netavark and aardvark-dns (networks and Compose's
+# names), iptables (published ports), mmdebstrap (a base image from packages where no registry
+# has one), docker-compose; node and npm for the Node Testcontainers check.
+CONTAINER_TOOLS := podman runc mmdebstrap docker-compose iptables
+tools-containers:
+	@for tool in $(CONTAINER_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
+	[ -z "$$missing" ] || { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	  podman runc netavark aardvark-dns iptables catatonit uidmap slirp4netns fuse-overlayfs \
+	  mmdebstrap docker-compose; }
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+
+test: install-test lint tools tools-containers
 	$(BIN)/python -m pytest
 
 bench: install tools

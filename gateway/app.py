@@ -253,4 +253,5 @@ async def _build(
         client=client,
         report=partial(reporter, spec, registry),
         routed_call=routed_call,
+        monitor=monitor,
     )

@@ -21,6 +21,11 @@ class GatewaySettings(BaseSettings):
     # A service, peer or upstream is marked down after this many failed checks in a row
     # (one slow check on a busy machine is not an outage); up again on the first success.
     health_down_after_failures: int = Field(default=3, ge=1)
+    # /healthz answers 503 "starting" until what this platform depends on (its services, its
+    # upstream platform) has been healthy once, or the start-up checks' 30 s are over: a probe
+    # of the LGSP (in a container running the whole sandbox) then means the whole is ready.
+    # A node that goes down later still leaves /healthz at 200 (one node down is one down).
+    healthz_waits_for_start_up: bool = False
     connect_timeout_seconds: float = 2.0
     upstream_timeout_seconds: float = 10.0
     max_body_bytes: int = 1024 * 1024

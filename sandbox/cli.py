@@ -46,6 +46,9 @@ from services.common.seeds import SeedError, load_seeds, seed_paths
 _Record = TypeVar("_Record")
 
 console = stdout_console()
+# Where `up` and the commands that talk to it keep and find the sandbox's files. GSP_DATA_DIR
+# (the node processes' own setting) moves it: the image sets /data, its volume.
+DATA_DIR = Path(os.environ.get("GSP_DATA_DIR") or "data")
 errors = stderr_console()
 
 
@@ -748,7 +751,7 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_TOPOLOGY,
         help=f"shipped name ({', '.join(shipped_topologies())}) or a file path",
     )
-    up.add_argument("--data-dir", type=Path, default=Path("data"))
+    up.add_argument("--data-dir", type=Path, default=DATA_DIR)
     up.add_argument(
         "--port-offset",
         type=int,
@@ -801,14 +804,14 @@ def main(argv: list[str] | None = None) -> int:
     ):
         outage = sub.add_parser(name, help=what)
         outage.add_argument("node", help="e.g. population or lgsp-bac-giang")
-        outage.add_argument("--data-dir", type=Path, default=Path("data"), help="as given to `up`")
+        outage.add_argument("--data-dir", type=Path, default=DATA_DIR, help="as given to `up`")
     ps = sub.add_parser("ps", help="the nodes of the running `up`: status, pid, restarts")
-    ps.add_argument("--data-dir", type=Path, default=Path("data"), help="as given to `up`")
+    ps.add_argument("--data-dir", type=Path, default=DATA_DIR, help="as given to `up`")
 
     node = sub.add_parser("node", help="serve some nodes of a topology in this process")
     node.add_argument("nodes", nargs="+")
     node.add_argument("--topology", default=DEFAULT_TOPOLOGY)
-    node.add_argument("--data-dir", type=Path, default=Path("data"))
+    node.add_argument("--data-dir", type=Path, default=DATA_DIR)
     node.add_argument("--pretty", action="store_true", help="logs as text, not JSON lines")
 
     pki = sub.add_parser("pki", help="the sandbox PKI: agencies' signing keys and certificates")
@@ -819,7 +822,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     issue.add_argument("agency", help="the agency's code (edXML OrganId), e.g. 000.00.01.H04")
     issue.add_argument("--topology", default=DEFAULT_TOPOLOGY)
-    issue.add_argument("--data-dir", type=Path, default=Path("data"), help="as given to `up`")
+    issue.add_argument("--data-dir", type=Path, default=DATA_DIR, help="as given to `up`")
     issue.add_argument("--out", type=Path, default=Path("."), help="folder to write into")
 
     ca_export = pki_actions.add_parser(
@@ -894,7 +897,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logs = sub.add_parser("logs", help="node logs of a sandbox started with `up`")
     logs.add_argument("nodes", nargs="*", help="node names (default: every node)")
-    logs.add_argument("--data-dir", type=Path, default=Path("data"))
+    logs.add_argument("--data-dir", type=Path, default=DATA_DIR)
     logs.add_argument("--follow", "-f", action="store_true", help="keep showing new lines")
     logs.add_argument("--pretty", action="store_true", help="text for people, not JSON lines")
     logs.add_argument("--message-id", help="only lines of this exchange, on every node")
@@ -928,7 +931,7 @@ def main(argv: list[str] | None = None) -> int:
     k8s.add_argument(
         "--pki-data-dir",
         type=Path,
-        default=Path("data"),
+        default=DATA_DIR,
         help="the data dir whose sandbox PKI the platforms trust (its CA is made if missing)",
     )
 

@@ -131,13 +131,30 @@ class Dockerfile:
         return [rest for k, rest in self.instructions if k == keyword]
 
     def env(self) -> dict[str, str]:
+        """ENV as the image has it; `$NAME` from this machine (PATH=/opt/gsp/bin:$PATH)."""
         pairs = [p for rest in self.all("ENV") for p in shlex.split(rest)]
-        return dict(p.split("=", 1) for p in pairs)
+        return {k: os.path.expandvars(v) for k, v in (p.split("=", 1) for p in pairs)}
+
+    def arg_default(self, name: str) -> str:
+        (default,) = [rest.split("=", 1)[1] for rest in self.all("ARG") if rest.startswith(name)]
+        return default
 
     def entrypoint(self) -> list[str]:
-        (raw,) = self.all("ENTRYPOINT")
+        return self._exec_form("ENTRYPOINT")
+
+    def command(self) -> list[str]:
+        return self._exec_form("CMD")
+
+    def _exec_form(self, keyword: str) -> list[str]:
+        (raw,) = self.all(keyword)
         command: list[str] = json.loads(raw)  # the exec form: no shell in between
         return command
+
+
+def node_command() -> list[str]:
+    """What each Compose service runs instead of the image's `gsp-sandbox up`: one node."""
+    command: list[str] = raw_compose()["x-node"]["entrypoint"]
+    return command
 
 
 def published_ports(service: Mapping[str, Any]) -> set[int]:
@@ -468,14 +485,26 @@ def test_every_service_keeps_its_data_in_the_named_volume() -> None:
 
 def test_the_image_runs_the_node_process_as_a_non_root_user() -> None:
     dockerfile = Dockerfile.read()
-    assert dockerfile.all("FROM") == ["python:3.11-slim"]
-    assert dockerfile.entrypoint() == ["python", "-m", "sandbox.node"]
+    assert dockerfile.all("FROM") == ["${BASE_IMAGE}"]
+    assert dockerfile.arg_default("BASE_IMAGE") == "python:3.11-slim"
+    # the whole sandbox by default (`docker run gsp-sandbox up …`), a node under Compose
+    assert dockerfile.entrypoint() + dockerfile.command() == ["gsp-sandbox", "up"]
+    assert node_command() == ["python", "-m", "sandbox.node"]
     keywords = [k for k, _ in dockerfile.instructions]
     users = dockerfile.all("USER")
     assert users and users[-1] not in {"root", "0"}
     assert keywords.index("USER") < keywords.index("ENTRYPOINT")
     env = dockerfile.env()
-    assert env["GSP_BIND_HOST"] == "0.0.0.0" and env["GSP_HOST_PATTERN"] == "{node}"
+    assert env["GSP_BIND_HOST"] == "0.0.0.0"
+    assert compose({})["services"][LGSP]["environment"]["GSP_HOST_PATTERN"] == "{node}"
+
+
+def test_the_proxy_ca_is_a_build_secret_never_a_layer() -> None:
+    dockerfile = Dockerfile.read()
+    (pip_step,) = [r for r in dockerfile.all("RUN") if "pip install -r" in r]
+    assert pip_step.startswith("--mount=type=secret,id=pip-ca ")
+    assert "PIP_CERT=/run/secrets/pip-ca" in pip_step
+    assert not [c for c in dockerfile.all("COPY") if ".pem" in c or ".crt" in c]
 
 
 def test_the_build_fetches_only_from_pypi() -> None:
@@ -664,7 +693,7 @@ def containers(topology_name: str, tmp: Path) -> list[list[Container]]:
         for name in layer:
             service = services[name]
             env = {**_base_env(), **dockerfile.env(), **service["environment"], **overrides}
-            command = dockerfile.entrypoint() + list(service.get("command") or [])
+            command = list(service["entrypoint"]) + list(service.get("command") or [])
             row.append(
                 Container(
                     name,

@@ -7,6 +7,7 @@ about how long anything took.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from contracts.topology import Topology
 from gateway.monitoring.health import HealthMonitor
 from gateway.proxy.registry import Registry, Route
 from gateway.settings import GatewaySettings
-from sandbox.harness import RunningTopology, run_topology
+from sandbox.harness import RunningTopology, all_healthy, fast_settings, run_topology
 from sandbox.specs import platform_spec
 
 LGSP = "lgsp-bac-giang"
@@ -93,3 +94,34 @@ def test_the_threshold_is_a_setting_of_at_least_one(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("GSP_HEALTH_DOWN_AFTER_FAILURES", "0")
     with pytest.raises(ValueError, match="greater than or equal to 1"):
         GatewaySettings()
+
+
+async def test_healthz_can_wait_for_start_up_and_then_a_node_down_is_one_node_down(
+    topology_2022: Topology, tmp_path: Path
+) -> None:
+    """GSP_HEALTHZ_WAITS_FOR_START_UP (the image's): one probe of the LGSP means all is up."""
+    settings = fast_settings(tmp_path).model_copy(update={"healthz_waits_for_start_up": True})
+    async with (
+        run_topology(topology_2022, tmp_path, settings=settings) as running,
+        httpx.AsyncClient(timeout=5.0, trust_env=False) as client,
+    ):
+        healthz = f"{running.url(LGSP)}/healthz"
+        assert (await client.get(healthz)).status_code == 200
+        # the LGSP starts again while one of its back ends is down: it says so
+        await running.stop(BACKEND)
+        await running.stop(LGSP)
+        await running.start(LGSP)
+        starting = await client.get(healthz)
+        assert starting.status_code == 503
+        assert starting.json()["status"] == "starting"
+        assert starting.json()["checks"]["start_up"] == "waiting for its services"
+        await running.start(BACKEND)
+        await running.wait_until(LGSP, all_healthy)
+        async with asyncio.timeout(30):  # a bound, not a speed: it follows the monitor's round
+            while (answer := await client.get(healthz)).status_code != 200:
+                assert answer.json()["status"] == "starting", answer.text
+                await asyncio.sleep(0.05)
+        # once started, a back end going down leaves the platform itself healthy
+        await running.stop(BACKEND)
+        await running.wait_until(LGSP, lambda r: not all_healthy(r))
+        assert (await client.get(healthz)).status_code == 200

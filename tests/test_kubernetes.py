@@ -54,6 +54,7 @@ from tests.test_compose import (
     _base_env,
     _local,
     _report,
+    node_command,
 )
 
 TOPOLOGIES = ["bac-giang-2022", "bac-giang-2023"]
@@ -294,7 +295,7 @@ def test_the_image_and_the_user_are_those_of_the_dockerfile(
     (uid,) = re.findall(r"--uid (\d+)", " ".join(dockerfile.all("RUN")))
     for deployment in of_kind(docs, "Deployment").values():
         container = container_of(deployment)
-        assert container["command"] == dockerfile.entrypoint()
+        assert container["command"] == node_command()
         assert container["image"] == kubernetes.DEFAULT_IMAGE
         security = deployment["spec"]["template"]["spec"]["securityContext"]
         assert security["runAsUser"] == security["fsGroup"] == int(uid)

@@ -20,6 +20,7 @@ from gateway.documents.axis_desk import AxisDesk
 from gateway.documents.service import DocumentService
 from gateway.messagelog.audit import AuditLog
 from gateway.messagelog.audited import AuditedExchanges, Exchange, current_exchange
+from gateway.monitoring.health import HealthMonitor
 from gateway.monitoring.journal import Journal
 from gateway.monitoring.metrics import Metrics
 from gateway.proxy.admin_store import AdminStore
@@ -56,6 +57,7 @@ class Collaborators(TypedDict):
     client: httpx.AsyncClient  # the platform's own calls: health, tokens, resets
     report: Callable[[], TopologyReport]
     routed_call: RoutedCall
+    monitor: HealthMonitor
 
 
 def _spec(request: Request) -> PlatformSpec:
@@ -143,6 +145,11 @@ def _client(request: Request) -> httpx.AsyncClient:
     return found
 
 
+def _monitor(request: Request) -> HealthMonitor:
+    found: HealthMonitor = request.state.monitor
+    return found
+
+
 def _report_source(request: Request) -> Callable[[], TopologyReport]:
     found: Callable[[], TopologyReport] = request.state.report
     return found
@@ -176,6 +183,7 @@ FaultsDep = Annotated[Faults, Depends(_faults)]
 DocumentsDep = Annotated[DocumentService, Depends(_documents)]
 AxisDep = Annotated[AxisDesk, Depends(_axis)]
 ClientDep = Annotated[httpx.AsyncClient, Depends(_client)]
+MonitorDep = Annotated[HealthMonitor, Depends(_monitor)]
 ReportSourceDep = Annotated[Callable[[], TopologyReport], Depends(_report_source)]
 ReportDep = Annotated[TopologyReport, Depends(_report)]
 # The exchange an audited route is answering: where handlers note the caller and the body.

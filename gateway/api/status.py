@@ -6,24 +6,43 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from contracts.platform import TopologyReport
-from gateway.api.deps import AuditDep, DocumentsDep, ReportDep, SpecDep
+from gateway.api.deps import (
+    AuditDep,
+    DocumentsDep,
+    MonitorDep,
+    ReportDep,
+    SettingsDep,
+    SpecDep,
+)
 
 router = APIRouter(tags=["platform"])
+# What a failed check is called, where "down" would say the wrong thing.
+_DOWN = {"start_up": "waiting for its services"}
 
 
 @router.get("/healthz", summary="Liveness and readiness of this platform")
 async def healthz(
-    request: Request, spec: SpecDep, audit: AuditDep, documents: DocumentsDep
+    request: Request,
+    spec: SpecDep,
+    settings: SettingsDep,
+    monitor: MonitorDep,
+    audit: AuditDep,
+    documents: DocumentsDep,
 ) -> JSONResponse:
     checks = {
         "audit_log": await audit.ping(),
         "document_store": await documents.store.ping(),
     }
+    if settings.healthz_waits_for_start_up:
+        checks["start_up"] = not monitor.starting
     ok = all(checks.values())
+    status = "ok" if ok else "unavailable"
+    if checks.get("start_up") is False:
+        status = "starting"
     body = {
-        "status": "ok" if ok else "unavailable",
+        "status": status,
         "platform": spec.name,
-        "checks": {name: "ok" if up else "down" for name, up in checks.items()},
+        "checks": {name: "ok" if up else _DOWN.get(name, "down") for name, up in checks.items()},
         # topology, node, instance: set by whoever hosts the app (sandbox.identity)
         **getattr(request.app.state, "identity", {}),
     }

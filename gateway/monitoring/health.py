@@ -72,6 +72,10 @@ class HealthMonitor:
         self._timeout = timeout
         self._streaks = FailureStreaks(down_after)
         self._task: asyncio.Task[None] | None = None
+        # True until what this platform depends on (its services, its upstream) was healthy
+        # once, or STARTUP_SECONDS passed. Peers below it are not waited for: they start
+        # after it (Compose starts a provincial platform once the national one is healthy).
+        self.starting = True
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="health-monitor")
@@ -102,6 +106,12 @@ class HealthMonitor:
             healths.append(self._registry.upstream.health)
         return all(h.healthy for h in healths)
 
+    def _dependencies_healthy(self) -> bool:
+        healths = [r.health for r in self._registry.routes.values()]
+        if self._registry.upstream is not None:
+            healths.append(self._registry.upstream.health)
+        return all(h.healthy for h in healths)
+
     async def _run(self) -> None:
         # Start-up mode: while the topology comes up, nodes start in parallel and the first
         # rounds find some not yet listening; checking every 0.1 s instead of every interval
@@ -113,6 +123,8 @@ class HealthMonitor:
             except Exception:  # a failed round must not end the monitor
                 log.exception("health round failed")
             starting = asyncio.get_running_loop().time() < starting_until
+            if self.starting and (not starting or self._dependencies_healthy()):
+                self.starting = False
             if starting and self._all_healthy():
                 starting = False
                 starting_until = 0.0
