@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import time
 import uuid
@@ -203,16 +204,51 @@ def _container_ports() -> tuple[int, int]:
     return ports[0], ports[-1]
 
 
+def _tls_ports() -> tuple[int, int]:
+    """The platforms' HTTPS ports (their HTTP port + 443)."""
+    addresses = AddressBook(load_topology(TOPOLOGY))
+    ports = sorted(p for n in addresses.topology.platforms if (p := addresses.tls_port(n)))
+    return ports[0], ports[-1]
+
+
+def _shift_for_every_port() -> int:
+    """A shift that puts every published port, plain and HTTPS, on a free host port."""
+    first, _ = _container_ports()
+    _, tls_last = _tls_ports()
+    return engine.free_port_block(HOST_PORTS_FROM, tls_last - first + 1) - first
+
+
+def _published(shift: int, scheme: str = "http") -> Published:
+    plus = 443 if scheme == "https" else 0
+    return Published(
+        lgsp=[f"{scheme}://127.0.0.1:{8001 + plus + shift}"],
+        ngsp=[f"{scheme}://127.0.0.1:{8000 + plus + shift}"],
+    )
+
+
+def check_over_https(container: str, shift: int, tmp: Path) -> None:
+    """The same checks at the platforms' HTTPS ports, trusting only the sandbox CA copied out of
+    the container (what an agency's client does: no "trust all")."""
+    ca = tmp / "ca.pem"
+    engine.podman("cp", f"{container}:/data/pki/ca.pem", str(ca))
+    trust = ssl.create_default_context(cafile=str(ca))
+    with httpx.Client(timeout=10.0, trust_env=False, verify=trust) as tls:
+        check_sandbox(tls, _published(shift, "https"))
+
+
 # -- 1. the whole sandbox in one container ----------------------------------------------
 
 
 def _run_one(image: str, volume: str, first: int, last: int, shift: int) -> str:
+    tls_first, tls_last = _tls_ports()
     return engine.podman(
         "run",
         "-d",
         "--rm",
         "-p",
         f"{first + shift}-{last + shift}:{first}-{last}",
+        "-p",
+        f"{tls_first + shift}-{tls_last + shift}:{tls_first}-{tls_last}",
         "-v",
         f"{volume}:/data",
         image,
@@ -226,18 +262,17 @@ def _run_one(image: str, volume: str, first: int, last: int, shift: int) -> str:
 
 
 def test_the_whole_sandbox_in_one_container_keeps_its_data_in_a_volume(
-    image: str, client: httpx.Client
+    image: str, client: httpx.Client, tmp_path: Path
 ) -> None:
     first, last = _container_ports()
-    shift = engine.free_port_block(HOST_PORTS_FROM, last - first + 1) - first
-    at = Published(
-        lgsp=[f"http://127.0.0.1:{8001 + shift}"], ngsp=[f"http://127.0.0.1:{8000 + shift}"]
-    )
+    shift = _shift_for_every_port()
+    at = _published(shift)
     volume = f"gsp-one-{uuid.uuid4().hex[:8]}"
     container = ""
     try:
         container = _run_one(image, volume, first, last, shift)
         doc_id = check_sandbox(client, at)
+        check_over_https(container, shift, tmp_path)
         # SIGTERM to `gsp-sandbox up`, which stops every node: a clean exit
         engine.podman("stop", "--time", "30", container)
         container = _run_one(image, volume, first, last, shift)
@@ -296,11 +331,8 @@ def drive_health_checks(client: httpx.Client, project: str, shift: int) -> bool:
 def test_docker_compose_runs_the_file_on_the_engine_and_down_leaves_nothing(
     image: str, docker_host: str, client: httpx.Client, tmp_path: Path
 ) -> None:
-    first, last = _container_ports()
-    shift = engine.free_port_block(HOST_PORTS_FROM, last - first + 1) - first
-    at = Published(
-        lgsp=[f"http://127.0.0.1:{8001 + shift}"], ngsp=[f"http://127.0.0.1:{8000 + shift}"]
-    )
+    shift = _shift_for_every_port()
+    at = _published(shift)
     project = f"gspci{uuid.uuid4().hex[:8]}"
     compose = [
         "docker-compose",
@@ -329,6 +361,8 @@ def test_docker_compose_runs_the_file_on_the_engine_and_down_leaves_nothing(
             "every container healthy",
         )
         check_sandbox(client, at)
+        # The platforms made their certificates from the CA in the shared volume.
+        check_over_https(f"{project}_ngsp_1", shift, tmp_path)
     finally:
         if up is not None and up.poll() is None:  # failed while Compose was still starting
             up.kill()
