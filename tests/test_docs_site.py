@@ -1,4 +1,5 @@
-"""The docs site's CLI reference: every command and subcommand, found from the parser's help."""
+"""The docs site's hooks: the CLI reference, every command found from the parser's help;
+GitHub's escaped pipes in tables."""
 
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def hook() -> ModuleType:
-    # The hook is loaded by MkDocs from its file, as here; docs/ is no package.
-    spec = importlib.util.spec_from_file_location(
-        "cli_reference", ROOT / "docs/hooks/cli_reference.py"
-    )
+def hook(name: str = "cli_reference") -> ModuleType:
+    # A hook is loaded by MkDocs from its file, as here; docs/ is no package.
+    spec = importlib.util.spec_from_file_location(name, ROOT / f"docs/hooks/{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -44,3 +43,11 @@ def test_the_hook_fills_only_the_page_that_asks_for_it() -> None:
     filled = cli_reference.on_page_markdown(page, page=None)
     assert cli_reference.MARKER not in filled and "## `gsp-sandbox up`" in filled
     assert cli_reference.on_page_markdown("# other", page=None) == "# other"
+
+
+def test_escaped_pipes_in_a_table_rows_code_read_as_pipes_on_the_site() -> None:
+    table_pipes = hook("table_pipes")
+    page = "| `a\\|b` | `c` |\n```\n| `a\\|b` |\n```\ntext `a\\|b`"
+    assert table_pipes.on_page_markdown(page, page=None) == (
+        "| `a|b` | `c` |\n```\n| `a\\|b` |\n```\ntext `a\\|b`"
+    )
