@@ -46,7 +46,7 @@ COPY ngsp ngsp
 COPY services services
 COPY sandbox sandbox
 RUN pip install --no-deps --no-build-isolation . && rm -rf build
-# The example seed data (GSP_SEED_DIR=/app/seeds/example), as the README shows it.
+# The example seed data (GSP_SEED_DIR=/app/seeds/example), as docs/operating/containers.md shows it.
 COPY seeds seeds
 
 USER gsp

@@ -7,7 +7,7 @@ DATA_DIR ?= data
 # Added to every port: `make run PORT_OFFSET=1000 DATA_DIR=data-2` runs a second sandbox.
 PORT_OFFSET ?= 0
 
-.PHONY: run test lint install install-test tools tools-containers bench
+.PHONY: run test lint docs install install-test tools tools-containers bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,7 +56,11 @@ tools-containers:
 	  mmdebstrap docker-compose; }
 	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
 
-test: install-test lint tools tools-containers
+# The docs site first: a broken link or a page left out of the nav fails the build.
+docs: install-test
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+test: install-test lint docs tools tools-containers
 	$(BIN)/python -m pytest
 
 bench: install tools

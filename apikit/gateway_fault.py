@@ -2,7 +2,7 @@
 
 The real platforms (NGSP, the LGSPs) run WSO2 API Manager; agency client code branches on
 these bodies, so the sandbox answers its own refusals of routed calls the same way. Sources
-(README "Refusals and tokens as WSO2 answers them"): the codes, messages and the status per
+(docs/reference/refusals.md): the codes, messages and the status per
 code are WSO2's `APISecurityConstants` and `APIAuthenticationHandler.handleAuthFailure`
 (900906/900908/900910 -> 403, other auth failures -> 401 with `WWW-Authenticate`); the body
 shape and numeric `code` are from captured answers of live WSO2 gateways; the throttling

@@ -49,7 +49,7 @@ PKI_DIR = SANDBOX_PKI_DIR
 CA_FILE = SANDBOX_CA_FILE
 CA_KEY_FILE = "ca-key.pem"
 AGENCIES_DIR = "agencies"
-# The PKCS#12 files `pki issue` writes are protected by this password (documented in README).
+# The password of the PKCS#12 files `pki issue` writes (docs/guides/signatures.md says it).
 PKCS12_PASSWORD = "sandbox"
 CA_NAME = "GSP sandbox root CA"
 _SAFE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -36,7 +36,7 @@ PVN-Organization/API-Gateway-iOffice `JDK 1.8/SDKVXP_Example/src/main/java/com/v
 ServiceTest.java` and `.../com/vpcp/gateway/DocumentPipeline.java`; QuangChuIT/edoc-integrator's
 VPCP client (`com/bkav/edoc/web/vpcp/ServiceVPCP.java`); a public C# client of the .NET SDK
 (`VPCPXRoadSdk`, `TrucLienThongV2Service.cs`). What none of them shows is marked unverified in
-gateway/documents/axis_desk.py and the README.
+gateway/documents/axis_desk.py and docs/guides/axis-sdk.md.
 """
 
 from __future__ import annotations
