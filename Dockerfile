@@ -2,7 +2,7 @@
 #   docker run --rm -p 8000-8301:8000-8301 gsp-sandbox up [--topology …]   every node in one
 #       container, supervised by `gsp-sandbox up` (the default command);
 #   docker compose up   a container per platform and per back end (docker-compose.yml runs
-#       `python -m sandbox.node` with GSP_NODES).
+#       `python -m sandbox.runtime.node` with GSP_NODES).
 # The build fetches the base image and PyPI packages, nothing else.
 #
 # BASE_IMAGE: any image with python3 >= 3.11 and its venv module, e.g. a plain Debian made

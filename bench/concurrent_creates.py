@@ -27,8 +27,9 @@ from contracts.services.one_stop_shop import NopHoSo
 from contracts.services.postal import TaoVanDon
 from contracts.services.public_service_portal import YeuCau
 from contracts.topology import Topology
-from sandbox.platform_client import address_book, default_caller, provincial_platform
-from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
+from sandbox.cli.platform_client import address_book
+from sandbox.topology.loading import DEFAULT_TOPOLOGY, load_topology
+from sandbox.topology.parties import default_caller, provincial_platform
 
 
 @dataclass(frozen=True)

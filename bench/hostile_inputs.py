@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from sandbox.platform_client import address_book, default_caller, provincial_platform
-from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
+from sandbox.cli.platform_client import address_book
+from sandbox.topology.loading import DEFAULT_TOPOLOGY, load_topology
+from sandbox.topology.parties import default_caller, provincial_platform
 
 Probe = Callable[[], Awaitable[int]]
 

@@ -30,7 +30,7 @@ import aiohttp
 
 from gateway.proxy.forwarder import TimedOut, Unreachable, create_forwarder
 from gateway.settings import GatewaySettings
-from sandbox.topology import load_topology
+from sandbox.topology.loading import load_topology
 from services.common.sampledata import citizens
 
 CONSUMER_KEY, CONSUMER_SECRET = "motcua-bac-giang-key", "motcua-bac-giang-secret-2022"

@@ -30,9 +30,9 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from sandbox.addresses import AddressBook
-from sandbox.launcher import Launcher
-from sandbox.topology import load_topology
+from sandbox.runtime.launcher import Launcher
+from sandbox.topology.addresses import AddressBook
+from sandbox.topology.loading import load_topology
 from services.common.sampledata import citizens
 
 LGSP, NGSP = "lgsp-bac-giang", "ngsp"
@@ -216,7 +216,7 @@ def round_ratios(r: Round) -> dict[str, float]:
 async def national_startup(data_dir: Path, offset: int) -> dict[str, float]:
     """The `vietnam` preset packed as `up` packs it: seconds to healthy, memory summed."""
     from bench.startup import measure
-    from sandbox.launcher import auto_nodes_per_worker
+    from sandbox.runtime.launcher import auto_nodes_per_worker
 
     nodes = len(AddressBook(load_topology("vietnam")).nodes())
     sample = await measure("vietnam", auto_nodes_per_worker(nodes), data_dir, offset)

@@ -25,9 +25,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from sandbox.addresses import AddressBook
-from sandbox.launcher import Launcher, auto_nodes_per_worker
-from sandbox.topology import load_topology
+from sandbox.runtime.launcher import Launcher, auto_nodes_per_worker
+from sandbox.topology.addresses import AddressBook
+from sandbox.topology.loading import load_topology
 
 DEFAULT_CASES = ["bac-giang-2022:1", "bac-giang-2022:8", "vietnam:auto"]
 

@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 
 from contracts.edxml import DocumentView
-from sandbox.harness import RunningTopology, run_topology
-from sandbox.topology import load_topology
+from sandbox.testing.harness import RunningTopology, run_topology
+from sandbox.topology.loading import load_topology
 
 SENDER, SENDER_CONSUMER = "000.00.01.H04", "qlvb-bac-giang"
 PUSHED, INBOX = "000.00.01.H09", "000.00.05.H09"

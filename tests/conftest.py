@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from contracts.topology import Topology
-from sandbox.harness import RunningTopology, run_topology
-from sandbox.topology import load_topology
+from sandbox.testing.harness import RunningTopology, run_topology
+from sandbox.topology.loading import load_topology
 
 pytest_plugins = ["pytester"]
 

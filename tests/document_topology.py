@@ -8,8 +8,8 @@ import yaml
 
 from contracts.topology import Topology
 from gateway.settings import GatewaySettings
-from sandbox.harness import fast_settings
-from sandbox.topology import SHIPPED_DIR
+from sandbox.testing.harness import fast_settings
+from sandbox.topology.loading import SHIPPED_DIR
 
 OTHER_LGSP = "lgsp-bac-ninh"
 OTHER_EOFFICE = "e-office-bac-ninh"

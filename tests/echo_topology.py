@@ -16,9 +16,9 @@ import yaml
 
 from contracts.topology import Topology
 from gateway.settings import GatewaySettings
-from sandbox.harness import RunningTopology, run_topology
-from sandbox.hosting import NodeHost, bind_socket
-from sandbox.topology import SHIPPED_DIR
+from sandbox.runtime.hosting import NodeHost, bind_socket
+from sandbox.testing.harness import RunningTopology, run_topology
+from sandbox.topology.loading import SHIPPED_DIR
 from tests.echo_backend import create_echo_app
 
 NATIONAL_ECHO = "apiEchoQG"

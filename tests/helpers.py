@@ -10,7 +10,7 @@ import httpx
 from contracts.audit import AuditRecord
 from contracts.problem import PROBLEM_MEDIA_TYPE, problem_type
 from contracts.topology import Role, Topology
-from sandbox.hosting import bind_socket
+from sandbox.runtime.hosting import bind_socket
 
 
 def credentials(topology: Topology, consumer_id: str) -> tuple[str, str]:
@@ -113,6 +113,6 @@ def zygote_of(pid: int) -> int:
     (zygote,) = [
         child
         for child in child_pids(pid)
-        if b"sandbox.zygote" in Path(f"/proc/{child}/cmdline").read_bytes()
+        if b"sandbox.runtime.zygote" in Path(f"/proc/{child}/cmdline").read_bytes()
     ]
     return zygote

@@ -1,4 +1,4 @@
-"""The default topology's nodes as real processes (`python -m sandbox.node`), for tests that
+"""The default topology's nodes as real processes (`python -m sandbox.runtime.node`), for tests that
 signal one of them: SIGKILL for durability claims, restarts on the same data."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from sandbox.addresses import AddressBook
-from sandbox.launcher import Launcher
-from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
+from sandbox.runtime.launcher import Launcher
+from sandbox.topology.addresses import AddressBook
+from sandbox.topology.loading import DEFAULT_TOPOLOGY, load_topology
 from tests.helpers import free_ports
 
 

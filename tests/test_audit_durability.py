@@ -1,6 +1,6 @@
 """No exchange is answered unlogged: every answered call is in the audit log after a SIGKILL.
 
-The LGSP and a back end are real processes (`python -m sandbox.node`, as `gsp-sandbox up`
+The LGSP and a back end are real processes (`python -m sandbox.runtime.node`, as `gsp-sandbox up`
 starts them). Calls go in from many clients at once; the LGSP is SIGKILLed while they run,
 with no chance to flush anything; after a restart, every call that got an answer must have
 its record, and the chain must verify. Removing the newest records must not go unnoticed.
@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox.launcher import Launcher
+from sandbox.runtime.launcher import Launcher
 from tests.helpers import credentials
 from tests.node_processes import node_processes, wait_healthy
 

@@ -27,8 +27,8 @@ from contracts.edxml import DocumentPackage, DocumentView
 from contracts.edxml.signature import sign_package
 from contracts.edxml.xml import package_from_xml, package_to_xml, status_from_xml
 from contracts.topology import Topology
-from sandbox import pki
-from sandbox.harness import RunningTopology, run_topology
+from sandbox.pki.authority import authority as pki
+from sandbox.testing.harness import RunningTopology, run_topology
 from tests.document_topology import (
     BG_NOIVU,
     BG_OFFICE,

@@ -10,8 +10,8 @@ import pytest
 from contracts.platform import TopologyReport
 from contracts.problem import PROBLEM_MEDIA_TYPE
 from contracts.topology import Topology
-from sandbox.harness import RunningTopology, run_topology
-from sandbox.topology import load_topology
+from sandbox.testing.harness import RunningTopology, run_topology
+from sandbox.topology.loading import load_topology
 from services.common.sampledata import citizens
 from tests.helpers import assert_problem, audit_records, bearer, full_name
 

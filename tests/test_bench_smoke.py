@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.routed_path import TARGETS
-from sandbox.topology import load_topology
+from sandbox.topology.loading import load_topology
 from tests.test_launcher import _free_offset
 
 

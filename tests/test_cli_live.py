@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from contracts.topology import Topology
-from sandbox.logformat import parse_line
+from sandbox.runtime.logformat import parse_line
 from services.common.sampledata import citizens
 from tests.test_launcher import _free_offset
 

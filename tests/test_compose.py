@@ -39,12 +39,12 @@ import yaml
 
 from contracts.platform import TopologyReport
 from contracts.topology import Topology
-from sandbox import healthcheck
-from sandbox.addresses import AddressBook
-from sandbox.harness import all_healthy, run_topology
-from sandbox.selection import SelectionError, select_nodes
-from sandbox.settings import SandboxSettings
-from sandbox.topology import DEFAULT_TOPOLOGY, load_topology, shipped_topologies
+from sandbox.runtime import healthcheck
+from sandbox.runtime.settings import SandboxSettings
+from sandbox.testing.harness import all_healthy, run_topology
+from sandbox.topology.addresses import AddressBook
+from sandbox.topology.loading import DEFAULT_TOPOLOGY, load_topology, shipped_topologies
+from sandbox.topology.selection import SelectionError, select_nodes
 from services.common.sampledata import citizens
 from tests.helpers import bearer, free_ports, full_name
 
@@ -219,7 +219,7 @@ def test_a_wrong_entry_is_refused_naming_it(entry: str, says: str) -> None:
 def test_node_process_refuses_a_wrong_entry_and_names_it() -> None:
     env = {**_base_env(), "GSP_NODES": '["populaton"]'}
     result = subprocess.run(
-        [sys.executable, "-m", "sandbox.node"],
+        [sys.executable, "-m", "sandbox.runtime.node"],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -377,7 +377,7 @@ def test_every_service_is_health_checked_by_the_node_health_check() -> None:
     for name, service in compose({})["services"].items():
         check = service.get("healthcheck")
         assert check, f"{name} has no healthcheck"
-        assert check["test"] == ["CMD", "python", "-m", "sandbox.healthcheck"], name
+        assert check["test"] == ["CMD", "python", "-m", "sandbox.runtime.healthcheck"], name
         for field in ("interval", "timeout", "start_period"):
             assert re.fullmatch(r"\d+(ms|s|m)", check[field]), (name, field)
         assert int(check["retries"]) >= 1
@@ -490,7 +490,7 @@ def test_the_image_runs_the_node_process_as_a_non_root_user() -> None:
     assert dockerfile.arg_default("BASE_IMAGE") == "python:3.11-slim"
     # the whole sandbox by default (`docker run gsp-sandbox up …`), a node under Compose
     assert dockerfile.entrypoint() + dockerfile.command() == ["gsp-sandbox", "up"]
-    assert node_command() == ["python", "-m", "sandbox.node"]
+    assert node_command() == ["python", "-m", "sandbox.runtime.node"]
     keywords = [k for k, _ in dockerfile.instructions]
     users = dockerfile.all("USER")
     assert users and users[-1] not in {"root", "0"}

@@ -18,7 +18,7 @@ import pytest
 from bench.concurrent_creates import CREATE_CALLS, CreateCall, bearer_for, create_at_once
 from contracts.services.public_service_portal import YeuCau
 from contracts.topology import Topology
-from sandbox.harness import RunningTopology, fast_settings, run_topology
+from sandbox.testing.harness import RunningTopology, fast_settings, run_topology
 from services.provincial.one_stop_shop import PREFIX
 
 LGSP = "lgsp-bac-giang"

@@ -31,9 +31,9 @@ import yaml
 
 from contracts.platform import TopologyReport
 from contracts.topology import Topology
-from sandbox.addresses import AddressBook
-from sandbox.harness import all_healthy
-from sandbox.topology import load_topology
+from sandbox.testing.harness import all_healthy
+from sandbox.topology.addresses import AddressBook
+from sandbox.topology.loading import load_topology
 from services.common.sampledata import citizens
 from tests import engine
 from tests.helpers import credentials, full_name

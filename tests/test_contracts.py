@@ -16,10 +16,10 @@ from contracts.problem import problem_type
 from contracts.registry import contracts
 from contracts.topology import Topology
 from gateway.settings import GatewaySettings
-from sandbox.contract_export import stale
-from sandbox.harness import RunningTopology, fast_settings, run_topology
-from sandbox.hosting import NodeHost, bind_socket
-from sandbox.topology import SHIPPED_DIR
+from sandbox.export.contracts import stale
+from sandbox.runtime.hosting import NodeHost, bind_socket
+from sandbox.testing.harness import RunningTopology, fast_settings, run_topology
+from sandbox.topology.loading import SHIPPED_DIR
 from services.common.sampledata import citizens
 from tests.helpers import assert_fault, audit_records, bearer
 

@@ -19,7 +19,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from contracts.platform import DashboardState, TopologyReport
 from contracts.topology import Topology
 from gateway.monitoring.dashboard_graph import COLUMNS, render_graph
-from sandbox.harness import RunningTopology, fast_settings, run_topology
+from sandbox.testing.harness import RunningTopology, fast_settings, run_topology
 from services.common.sampledata import citizens
 from tests.helpers import admin_of, assert_problem, bearer
 

@@ -43,12 +43,12 @@ from contracts.edxml.signature import (
 )
 from contracts.edxml.xml import XmlRefused, package_from_xml, package_to_xml
 from gateway.trust.signatures import Mode, SignaturePolicy
-from sandbox import pki
-from sandbox.addresses import AddressBook
 from sandbox.cli import main as cli
-from sandbox.harness import RunningTopology, run_topology
-from sandbox.launcher import Launcher
-from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
+from sandbox.pki.authority import authority as pki
+from sandbox.runtime.launcher import Launcher
+from sandbox.testing.harness import RunningTopology, run_topology
+from sandbox.topology.addresses import AddressBook
+from sandbox.topology.loading import DEFAULT_TOPOLOGY, load_topology
 from tests.document_topology import (
     BG_NOIVU,
     BG_OFFICE,
@@ -592,7 +592,7 @@ def test_a_restart_reuses_the_pki_and_the_background_maker_fills_in_the_rest(
     agencies = {a.code: a.name for a in document_topology().agencies}
     # the process `up` starts after the nodes, at low priority
     subprocess.run(
-        [sys.executable, "-m", "sandbox.pki", str(tmp_path)],
+        [sys.executable, "-m", "sandbox.pki.authority", str(tmp_path)],
         input=json.dumps(agencies).encode(),
         check=True,
     )

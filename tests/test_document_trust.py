@@ -20,8 +20,8 @@ import pytest
 
 from contracts.edxml import DocumentPackage, DocumentView
 from contracts.edxml.xml import package_to_xml
-from sandbox.harness import RunningTopology, run_topology
-from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
+from sandbox.testing.harness import RunningTopology, run_topology
+from sandbox.topology.loading import DEFAULT_TOPOLOGY, load_topology
 from tests.document_topology import BG_NOIVU, BG_OFFICE, BG_STTTT, BN_OFFICE, delivery_settings
 from tests.helpers import assert_problem, bearer
 from tests.test_axis_sdk import (

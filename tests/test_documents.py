@@ -16,7 +16,7 @@ import pytest
 
 from contracts.edxml import DocumentPackage, DocumentView
 from contracts.edxml.xml import package_from_xml, package_to_xml
-from sandbox.harness import RunningTopology, run_topology
+from sandbox.testing.harness import RunningTopology, run_topology
 from tests.document_topology import (
     BG_NOIVU,
     BG_OFFICE,

@@ -1,7 +1,7 @@
 """Fault tests: documents sent while the receiver is down and the LGSP is SIGKILLed midway;
 documents delivered while the LGSP, NGSP and the receivers are SIGKILLed in turn.
 
-Every node is a real process (the same `python -m sandbox.node` that `gsp-sandbox up`
+Every node is a real process (the same `python -m sandbox.runtime.node` that `gsp-sandbox up`
 starts). After recovery the receiver must hold exactly one copy of each document and every
 document must be final for its sender: nothing lost, nothing duplicated.
 """
@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from contracts.edxml import DocumentView
-from sandbox.launcher import Launcher
+from sandbox.runtime.launcher import Launcher
 from tests.document_topology import BG_STTTT, GOV_OFFICE
 from tests.helpers import credentials
 from tests.node_processes import node_processes, wait_healthy

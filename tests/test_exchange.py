@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox.harness import fast_settings
+from sandbox.testing.harness import fast_settings
 from tests.echo_topology import NATIONAL_ECHO, PROVINCIAL_ECHO, EchoSandbox, run_echo_sandbox
 from tests.helpers import assert_fault, assert_problem, audit_records, bearer
 

@@ -14,9 +14,9 @@ import pytest
 from contracts.openapi_store import load_document
 from contracts.topology import Topology
 from gateway.settings import GatewaySettings
-from sandbox.harness import RunningTopology, fast_settings, run_topology
-from sandbox.topology import load_topology
-from sandbox.verify import cases_for
+from sandbox.testing.harness import RunningTopology, fast_settings, run_topology
+from sandbox.testing.verify import cases_for
+from sandbox.topology.loading import load_topology
 from services.common.sampledata import citizens
 from tests.helpers import admin_of, assert_fault, assert_problem, audit_records, bearer
 
@@ -253,9 +253,9 @@ async def test_reset_returns_to_the_seeded_state(
 def test_topology_faults_are_checked_and_reach_their_platform(tmp_path: Path) -> None:
     import yaml
 
-    from sandbox.addresses import AddressBook
-    from sandbox.specs import platform_spec
-    from sandbox.topology import SHIPPED_DIR
+    from sandbox.topology.addresses import AddressBook
+    from sandbox.topology.loading import SHIPPED_DIR
+    from sandbox.topology.specs import platform_spec
 
     raw = yaml.safe_load((SHIPPED_DIR / "bac-giang-2022.yaml").read_text(encoding="utf-8"))
     raw["faults"] = [{"service": "apiCSDLDC", "action": "latency", "latency_ms": 500}]

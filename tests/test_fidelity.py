@@ -9,8 +9,8 @@ from contracts.openapi_store import load_document
 from contracts.platform import CatalogEntry
 from contracts.registry import contracts
 from contracts.topology import Tier, Topology
-from sandbox.contract_export import FIDELITY_TABLE, fidelity_table
-from sandbox.harness import RunningTopology
+from sandbox.export.contracts import FIDELITY_TABLE, fidelity_table
+from sandbox.testing.harness import RunningTopology
 from tests.helpers import bearer
 
 LGSP, MOTCUA = "lgsp-bac-giang", "motcua-bac-giang"

@@ -18,8 +18,8 @@ from contracts.topology import Topology
 from gateway.monitoring.health import HealthMonitor
 from gateway.proxy.registry import Registry, Route
 from gateway.settings import GatewaySettings
-from sandbox.harness import RunningTopology, all_healthy, fast_settings, run_topology
-from sandbox.specs import platform_spec
+from sandbox.testing.harness import RunningTopology, all_healthy, fast_settings, run_topology
+from sandbox.topology.specs import platform_spec
 
 LGSP = "lgsp-bac-giang"
 BACKEND = "e-office"

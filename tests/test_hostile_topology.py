@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.bounded_yaml import MAX_BYTES, MAX_DEPTH, MAX_NODES
+from sandbox.topology.bounded_yaml import MAX_BYTES, MAX_DEPTH, MAX_NODES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,9 +113,9 @@ def test_up_refuses_a_hostile_file_before_starting_anything(tmp_path: Path, kind
 @pytest.mark.parametrize(
     ("module", "kind"),
     [
-        ("sandbox.node", "binary"),
-        ("sandbox.zygote", "deep-block"),
-        ("sandbox.healthcheck", "laughs"),
+        ("sandbox.runtime.node", "binary"),
+        ("sandbox.runtime.zygote", "deep-block"),
+        ("sandbox.runtime.healthcheck", "laughs"),
     ],
 )
 def test_platform_processes_reading_gsp_topology_exit_with_one_line(

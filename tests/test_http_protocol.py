@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from fastapi import FastAPI
 
-from sandbox.hosting import NodeHost
+from sandbox.runtime.hosting import NodeHost
 from tests.helpers import free_ports
 
 DEADLINE = 0.5

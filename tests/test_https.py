@@ -31,11 +31,12 @@ from pydantic import ValidationError
 
 from contracts.platform import TopologyReport
 from contracts.topology import HTTPS_PORT_OFFSET, Topology
-from sandbox import control, pki
 from sandbox.cli import main
-from sandbox.harness import RunningTopology, run_topology
-from sandbox.tls import credentials_path, ensure_server_credentials, server_names
-from sandbox.topology import load_topology
+from sandbox.pki.authority import authority as pki
+from sandbox.pki.tls import credentials_path, ensure_server_credentials, server_names
+from sandbox.runtime import control
+from sandbox.testing.harness import RunningTopology, run_topology
+from sandbox.topology.loading import load_topology
 from services.common.sampledata import enterprises
 from tests.helpers import bearer, credentials
 from tests.test_axis_sdk import SdkClient

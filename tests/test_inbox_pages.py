@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox.harness import RunningTopology, run_topology
+from sandbox.testing.harness import RunningTopology, run_topology
 from tests.document_topology import BG_NOIVU, delivery_settings, document_topology
 from tests.test_documents import LGSP, headers_for, package, send
 

@@ -35,12 +35,13 @@ from contracts.edxml import DocumentPackage
 from contracts.edxml.signature import sign_package
 from contracts.edxml.xml import package_from_xml, package_to_xml
 from contracts.topology import Topology
-from sandbox import kubernetes, pki
-from sandbox.addresses import AddressBook
 from sandbox.cli import main
-from sandbox.harness import all_healthy
-from sandbox.selection import select_nodes
-from sandbox.topology import load_topology
+from sandbox.export import kubernetes
+from sandbox.pki.authority import authority as pki
+from sandbox.testing.harness import all_healthy
+from sandbox.topology.addresses import AddressBook
+from sandbox.topology.loading import load_topology
+from sandbox.topology.selection import select_nodes
 from services.common.sampledata import citizens
 from services.common.seeds import load_seeds
 from tests.helpers import bearer, free_ports, full_name

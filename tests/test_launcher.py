@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from contracts.topology import Topology
-from sandbox.addresses import AddressBook
+from sandbox.topology.addresses import AddressBook
 from tests.helpers import child_pids, zygote_of
 
 

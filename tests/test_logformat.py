@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.logformat import JsonFormatter, PrettyFormatter, parse_line, render_pretty
-from sandbox.logview import Tail, existing_lines
+from sandbox.cli.logview import Tail, existing_lines
+from sandbox.runtime.logformat import JsonFormatter, PrettyFormatter, parse_line, render_pretty
 
 
 def _record(level: int = logging.INFO, **extra: object) -> logging.LogRecord:
@@ -101,7 +101,7 @@ def test_lines_of_all_nodes_in_time_order_an_untimed_line_after_its_record(
 
 
 def test_configured_logging_writes_json_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
-    from sandbox.logformat import configure_logging
+    from sandbox.runtime.logformat import configure_logging
 
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
@@ -117,7 +117,7 @@ def test_configured_logging_writes_json_to_stderr(capsys: pytest.CaptureFixture[
 
 
 def test_pretty_format_and_the_level_are_honoured() -> None:
-    from sandbox.logformat import configure_logging
+    from sandbox.runtime.logformat import configure_logging
 
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)

@@ -21,7 +21,7 @@ from gateway.messagelog.audit import AuditLog
 from gateway.messagelog.audited import AuditedExchanges, Exchange
 from gateway.monitoring.metrics import LATENCY_BUCKETS, Metrics
 from gateway.monitoring.prometheus import Gauges, exposition
-from sandbox.harness import RunningTopology
+from sandbox.testing.harness import RunningTopology
 from services.common.sampledata import citizens
 from tests.helpers import bearer
 

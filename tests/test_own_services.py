@@ -34,15 +34,15 @@ from contracts.own_spec import SpecError, build_spec, load_spec, parse_text
 from contracts.registry import contracts
 from contracts.topology import Topology
 from gateway.settings import GatewaySettings
-from sandbox.addresses import AddressBook
-from sandbox.cassette_check import check, contract_spec
 from sandbox.cli import main
-from sandbox.harness import fast_settings, run_topology
-from sandbox.hosting import NodeHost, bind_socket
-from sandbox.own_services import OwnServiceError, with_own_service, write_topology
-from sandbox.pytest_plugin import start_sandbox
-from sandbox.specs import platform_spec
-from sandbox.topology import SHIPPED_DIR, load_topology
+from sandbox.runtime.hosting import NodeHost, bind_socket
+from sandbox.testing.cassette_check import check, contract_spec
+from sandbox.testing.harness import fast_settings, run_topology
+from sandbox.testing.pytest_plugin import start_sandbox
+from sandbox.topology.addresses import AddressBook
+from sandbox.topology.loading import SHIPPED_DIR, load_topology
+from sandbox.topology.own_services import OwnServiceError, with_own_service, write_topology
+from sandbox.topology.specs import platform_spec
 from services.catalog import load_factory
 from services.common.config import BackendConfig
 from services.common.sampledata import citizens

@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox import control
-from sandbox.addresses import AddressBook
-from sandbox.launcher import pack
-from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
+from sandbox.runtime import control
+from sandbox.runtime.launcher import pack
+from sandbox.topology.addresses import AddressBook
+from sandbox.topology.loading import DEFAULT_TOPOLOGY, load_topology
 from tests.test_supervise import (
     LGSP,
     Up,

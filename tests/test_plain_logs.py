@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from contracts.topology import Topology
-from sandbox.addresses import AddressBook
-from sandbox.logformat import parse_line
+from sandbox.runtime.logformat import parse_line
+from sandbox.topology.addresses import AddressBook
 from tests.helpers import bearer
 from tests.test_launcher import _free_offset
 

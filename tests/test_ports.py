@@ -6,10 +6,10 @@ import socket
 
 import pytest
 
-from sandbox.addresses import AddressBook, ephemeral_range
-from sandbox.cli import ephemeral_ports
-from sandbox.hosting import PortTaken, bind_socket
-from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
+from sandbox.cli.up_report import ephemeral_ports
+from sandbox.runtime.hosting import PortTaken, bind_socket
+from sandbox.topology.addresses import AddressBook, ephemeral_range
+from sandbox.topology.loading import DEFAULT_TOPOLOGY, load_topology
 
 
 def test_nodes_in_the_ephemeral_range_are_found() -> None:

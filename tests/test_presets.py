@@ -15,9 +15,9 @@ import yaml
 from contracts.edxml import DocumentView
 from contracts.topology import Role, Tier, Topology
 from sandbox.cli import main
-from sandbox.harness import RunningTopology, run_topology
-from sandbox.presets import slug
-from sandbox.topology import SHIPPED_DIR, TopologyError, load_topology, shipped_topologies
+from sandbox.testing.harness import RunningTopology, run_topology
+from sandbox.topology.loading import SHIPPED_DIR, TopologyError, load_topology, shipped_topologies
+from sandbox.topology.presets import slug
 from tests.helpers import bearer
 
 PRESETS = ["bac-giang-2022", "bac-giang-2023", "binh-dinh-2023", "bac-kan-2022", "vietnam"]

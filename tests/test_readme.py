@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from contracts.topology import Role
-from sandbox.addresses import AddressBook
-from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
+from sandbox.topology.addresses import AddressBook
+from sandbox.topology.loading import DEFAULT_TOPOLOGY, load_topology
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

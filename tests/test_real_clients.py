@@ -40,7 +40,7 @@ from contracts.edxml import (
 from contracts.edxml.xml import XmlRefused, package_from_xml, package_to_xml, parse
 from contracts.topology import Topology
 from gateway.documents.store import new_document_id
-from sandbox.harness import RunningTopology, run_topology
+from sandbox.testing.harness import RunningTopology, run_topology
 from tests.document_topology import BG_NOIVU, BG_OFFICE, GOV_OFFICE, OTHER_LGSP, delivery_settings
 from tests.helpers import assert_problem, bearer
 from tests.node_processes import node_processes, wait_healthy

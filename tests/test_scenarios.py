@@ -13,7 +13,7 @@ from contracts.openapi_store import load_document
 from contracts.registry import contracts
 from contracts.services.one_stop_shop import NEEDS_MORE_INFO
 from contracts.topology import Topology
-from sandbox.harness import RunningTopology
+from sandbox.testing.harness import RunningTopology
 from services.common.sampledata import citizens
 from tests.helpers import assert_problem, audit_records, bearer, full_name
 

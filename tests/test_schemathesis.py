@@ -22,7 +22,7 @@ from schemathesis.checks import (
 )
 
 from contracts.topology import Role
-from sandbox.pytest_plugin import SandboxHandle
+from sandbox.testing.pytest_plugin import SandboxHandle
 
 MAX_EXAMPLES = 8
 # Platform operations that change what every later call sees (keys, registrations, grants):
@@ -95,7 +95,7 @@ def test_every_openapi_document_holds_under_generated_requests(
 
 def test_the_back_ends_2023_adds_hold_too(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Shared categories and judicial records run only in bac-giang-2023."""
-    from sandbox.pytest_plugin import start_sandbox
+    from sandbox.testing.pytest_plugin import start_sandbox
 
     with start_sandbox("bac-giang-2023", tmp_path_factory.mktemp("t2023")) as handle:
         apps = {"shared-categories", "judicial-records"}

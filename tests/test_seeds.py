@@ -13,8 +13,8 @@ import pytest
 
 from contracts.topology import Topology
 from sandbox.cli import main
-from sandbox.harness import RunningTopology, run_topology
-from sandbox.topology import load_topology
+from sandbox.testing.harness import RunningTopology, run_topology
+from sandbox.topology.loading import load_topology
 from services.common.seeds import SeedError, load_seeds, seed_paths
 from tests.helpers import bearer, full_name
 

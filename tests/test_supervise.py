@@ -24,9 +24,9 @@ import yaml
 
 from contracts.platform import TopologyReport
 from contracts.topology import https_port
-from sandbox import control
-from sandbox.supervisor import RestartPolicy
-from sandbox.topology import SHIPPED_DIR
+from sandbox.runtime import control
+from sandbox.runtime.supervisor import RestartPolicy
+from sandbox.topology.loading import SHIPPED_DIR
 from tests.helpers import zygote_of
 
 LGSP = "lgsp-bac-giang"

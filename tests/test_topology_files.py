@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from contracts.topology import Tier
-from sandbox.topology import SHIPPED_DIR, TopologyError, load_topology, shipped_topologies
+from sandbox.topology.loading import SHIPPED_DIR, TopologyError, load_topology, shipped_topologies
 
 
 def test_shipped_files_declare_the_reported_bac_giang_figures() -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from contracts.problem import problem_type
 from gateway.settings import GatewaySettings
-from sandbox.harness import fast_settings
+from sandbox.testing.harness import fast_settings
 from tests.echo_topology import (
     NATIONAL_ECHO,
     OTHER_LGSP,

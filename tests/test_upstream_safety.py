@@ -20,8 +20,8 @@ from gateway.proxy.forwarder import Forwarder, ResponseTooLarge, Unreachable
 from gateway.proxy.forwarder import create_forwarder as make_forwarder
 from gateway.proxy.upstream_policy import refusal, static_refusal
 from gateway.settings import GatewaySettings
-from sandbox.harness import fast_settings
-from sandbox.topology import SHIPPED_DIR, TopologyError, load_topology
+from sandbox.testing.harness import fast_settings
+from sandbox.topology.loading import SHIPPED_DIR, TopologyError, load_topology
 from tests.conftest import LGSP
 from tests.echo_topology import EchoSandbox, run_echo_sandbox
 from tests.helpers import assert_problem, bearer

@@ -14,10 +14,10 @@ from starlette.types import Receive, Scope, Send
 from contracts.openapi_store import load_document
 from contracts.registry import contracts
 from sandbox.cli import main
-from sandbox.harness import RunningTopology, run_topology
-from sandbox.hosting import NodeHost, bind_socket
-from sandbox.topology import load_topology
-from sandbox.verify import cases_for, missing_examples, verify
+from sandbox.runtime.hosting import NodeHost, bind_socket
+from sandbox.testing.harness import RunningTopology, run_topology
+from sandbox.testing.verify import cases_for, missing_examples, verify
+from sandbox.topology.loading import load_topology
 from tests.broken_backend import create_broken_population
 
 POPULATION = "vn.gov.csdldc.population"
@@ -45,7 +45,7 @@ def test_cases_include_valid_and_invalid_ones_per_operation() -> None:
 
 async def test_every_sample_back_end_keeps_its_contract(sandbox: RunningTopology) -> None:
     checked = 0
-    for service in sandbox.topology.services:
+    for service in sandbox.topology.loading.services:
         if service.backend is None or service.contract is None:
             continue
         report = await verify(sandbox.url(service.backend), service.contract, service.version)

@@ -43,7 +43,7 @@ async def healthz(
         "status": status,
         "platform": spec.name,
         "checks": {name: "ok" if up else _DOWN.get(name, "down") for name, up in checks.items()},
-        # topology, node, instance: set by whoever hosts the app (sandbox.identity)
+        # topology, node, instance: set by whoever hosts the app (sandbox.runtime.identity)
         **getattr(request.app.state, "identity", {}),
     }
     return JSONResponse(body, status_code=200 if ok else 503)

@@ -26,7 +26,7 @@ from contracts.problem import FieldError
 
 Mode = Literal["off", "verify-if-present", "required"]
 # The sandbox PKI's root CA certificate, under the data dir: written by `gsp-sandbox up`
-# (sandbox/pki.py), every platform's trust anchor unless settings name another file.
+# (sandbox/pki/authority.py), every platform's trust anchor unless settings name another file.
 SANDBOX_PKI_DIR = "pki"
 SANDBOX_CA_FILE = "ca.pem"
 _TITLES = {

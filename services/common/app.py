@@ -65,7 +65,7 @@ def create_backend_app(
             {
                 "status": "ok" if ok else "unavailable",
                 "service": config.name,
-                # topology, node, instance: set by whoever hosts the app (sandbox.identity)
+                # topology, node, instance: set by whoever hosts the app (sandbox.runtime.identity)
                 **getattr(request.app.state, "identity", {}),
             },
             status_code=200 if ok else 503,
