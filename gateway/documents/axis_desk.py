@@ -332,7 +332,7 @@ class AxisDesk:
     async def _packet(self, item: StatusItem) -> StatusPacket:
         if item.status:
             return StatusPacket.model_validate_json(item.status)
-        doc = await self.documents.store.get(item.document_id)
+        doc = await self.documents.stored(item.document_id)
         assert doc is not None  # a trail row outlives no document
         _, desc = _RECEIVE_WORD.get(StatusCode(item.status_code or "01"), ("", ""))
         return StatusPacket(
@@ -361,7 +361,7 @@ class AxisDesk:
             if word != "fail":
                 await self.store.take(system.systemid, item.id)
             return
-        state = await self.documents.store.local_receipt(doc_id, system.agency)
+        state = await self.documents.local_state(doc_id, system.agency)
         if state is None:
             doc = await self.documents.visible(consumer, doc_id)  # 404 unless the sender's
             raise _refused(
@@ -410,11 +410,11 @@ class AxisDesk:
             ids = await self.store.sent(consumer.id, MAX_SENT)
         rows: list[dict[str, str]] = []
         for one in ids:
-            found = await self.documents.store.get(one)
+            found = await self.documents.stored(one)
             if found is None:
                 continue
             package = found.package
-            for receipt in await self.documents.store.receipts(found.id):
+            for receipt in await self.documents.receivers(found.id):
                 rows.append(
                     {
                         "senderDocId": found.id,

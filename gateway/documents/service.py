@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,7 +42,9 @@ from contracts.edxml import (
     Delivery,
     DocumentPackage,
     DocumentView,
+    MessageKind,
     ReceiverState,
+    ReceiverView,
     SendReceipt,
     SignedBy,
     StatusCode,
@@ -195,6 +199,24 @@ def _same_package(xml: bytes, package: DocumentPackage) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Arrival:
+    """What a document sent here and one relayed here differ in, before it is stored."""
+
+    id: str
+    message_id: str
+    idempotency_key: str
+    package_hash: str | None  # None: the stored package's (a relay's key is its id)
+    sender_consumer: str
+    sender_agency: str
+    origin_platform: str
+    previous_hop: str | None
+    kind: MessageKind
+    related: str | None
+    claimed_traces: int
+    detail: str  # of the "accepted" event
+
+
 class DocumentService:
     def __init__(
         self,
@@ -315,9 +337,7 @@ class DocumentService:
             if package.related_document is not None:
                 await self._check_related(consumer, package)
             hops = self._hops([o.organId for o in package.to])
-            claimed = len(package.traceHeaderList)
-            package = _with_trace(package, self._trace())
-            doc = StoredDocument(
+            arrival = _Arrival(
                 id=new_document_id(),
                 message_id=message_id,
                 idempotency_key=key,
@@ -328,27 +348,17 @@ class DocumentService:
                 previous_hop=None,
                 kind=package.kind,
                 related=package.related_document,
-                edxml_id=package.documentId,
-                package=package,
-                created=time.time(),
-                rowid=0,
-                package_xml=signed_xml,
-                signed_by=signed_by,
-                claimed_traces=claimed,
+                claimed_traces=len(package.traceHeaderList),
+                detail=_sent(signed_by),
             )
             try:
-                async with self.store.transaction() as db:
-                    await self.store.insert_document(db, doc)
-                    await self._event(db, doc, NewEvent(None, "accepted", detail=_sent(signed_by)))
-                    await _record_claims(self.store, db, doc)
-                    await self._route(db, doc, hops)
+                doc = await self._accept(arrival, package, hops, signed_xml, signed_by)
             except aiosqlite.IntegrityError:
                 # The same key raced in from a concurrent retry: the first one stands.
                 existing = await self.store.by_idempotency_key(agency, key)
                 if existing is None:
                     raise
             else:
-                self._wake()
                 return await self.receipt(doc), True
         if existing.package_hash != digest:
             raise ProblemError(
@@ -429,43 +439,70 @@ class DocumentService:
 
     async def relay_in(self, delivery: Delivery) -> None:
         """A neighbouring platform hands a document over; accepted once, by document id."""
-        if await self.store.get(delivery.id) is None:
-            hops = self._hops(delivery.receivers)
-            relayed = _relayed_xml(delivery)
-            sender = delivery.senderAgency or delivery.package.from_.organId
-            signed_xml, signed_by = await self.signatures.check(relayed, sender)
-            if signed_xml is not None:
-                _same_package(signed_xml, delivery.package)
-            package = _with_trace(delivery.package, self._trace())
-            doc = StoredDocument(
-                id=delivery.id,
-                message_id=delivery.messageId,
-                idempotency_key=f"relay:{delivery.id}",
-                package_hash=_package_hash(package),
-                sender_consumer=f"{delivery.fromPlatform}",
-                sender_agency=sender,
-                origin_platform=delivery.originPlatform,
-                previous_hop=delivery.fromPlatform,
-                kind=delivery.kind,
-                related=delivery.relatedDocument,
-                edxml_id=package.documentId,
-                package=package,
-                created=time.time(),
-                rowid=0,
-                package_xml=signed_xml,
-                signed_by=signed_by,
-                claimed_traces=min(delivery.claimedTraces, len(delivery.package.traceHeaderList)),
-            )
-            try:
-                async with self.store.transaction() as db:
-                    await self.store.insert_document(db, doc)
-                    detail = f"from {delivery.fromPlatform}" + _signed_note(signed_by)
-                    await self._event(db, doc, NewEvent(None, "accepted", detail=detail))
-                    await _record_claims(self.store, db, doc)
-                    await self._route(db, doc, hops)
-            except aiosqlite.IntegrityError:
-                return  # a concurrent retry of the same hand-over got there first
-            self._wake()
+        if await self.store.get(delivery.id) is not None:
+            return
+        hops = self._hops(delivery.receivers)
+        relayed = _relayed_xml(delivery)
+        sender = delivery.senderAgency or delivery.package.from_.organId
+        signed_xml, signed_by = await self.signatures.check(relayed, sender)
+        if signed_xml is not None:
+            _same_package(signed_xml, delivery.package)
+        arrival = _Arrival(
+            id=delivery.id,
+            message_id=delivery.messageId,
+            idempotency_key=f"relay:{delivery.id}",
+            package_hash=None,
+            sender_consumer=f"{delivery.fromPlatform}",
+            sender_agency=sender,
+            origin_platform=delivery.originPlatform,
+            previous_hop=delivery.fromPlatform,
+            kind=delivery.kind,
+            related=delivery.relatedDocument,
+            claimed_traces=min(delivery.claimedTraces, len(delivery.package.traceHeaderList)),
+            detail=f"from {delivery.fromPlatform}" + _signed_note(signed_by),
+        )
+        with contextlib.suppress(aiosqlite.IntegrityError):
+            # On an IntegrityError a concurrent retry of the same hand-over got there first.
+            await self._accept(arrival, delivery.package, hops, signed_xml, signed_by)
+
+    async def _accept(
+        self,
+        arrival: _Arrival,
+        package: DocumentPackage,
+        hops: dict[str, list[str]],
+        signed_xml: bytes | None,
+        signed_by: SignedBy | None,
+    ) -> StoredDocument:
+        """Store a document sent or relayed here, with this platform's TraceHeader, its
+        "accepted" event, the claims its sender made and its way on to each receiver: one
+        transaction. aiosqlite.IntegrityError: a document of this id or key is already here."""
+        package = _with_trace(package, self._trace())
+        doc = StoredDocument(
+            id=arrival.id,
+            message_id=arrival.message_id,
+            idempotency_key=arrival.idempotency_key,
+            package_hash=arrival.package_hash or _package_hash(package),
+            sender_consumer=arrival.sender_consumer,
+            sender_agency=arrival.sender_agency,
+            origin_platform=arrival.origin_platform,
+            previous_hop=arrival.previous_hop,
+            kind=arrival.kind,
+            related=arrival.related,
+            edxml_id=package.documentId,
+            package=package,
+            created=time.time(),
+            rowid=0,
+            package_xml=signed_xml,
+            signed_by=signed_by,
+            claimed_traces=arrival.claimed_traces,
+        )
+        async with self.store.transaction() as db:
+            await self.store.insert_document(db, doc)
+            await self._event(db, doc, NewEvent(None, "accepted", detail=arrival.detail))
+            await _record_claims(self.store, db, doc)
+            await self._route(db, doc, hops)
+        self._wake()
+        return doc
 
     # -- outcomes of delivery attempts (called by the worker) ---------------------------
 
@@ -634,6 +671,19 @@ class DocumentService:
         if doc is None or await self.store.local_receipt(doc.id, agency_of(consumer)) is None:
             raise _not_found(document_id)
         return doc
+
+    async def stored(self, document_id: str) -> StoredDocument | None:
+        """The document of this id as stored here, whoever asks (for this platform's desks)."""
+        return await self.store.get(document_id)
+
+    async def receivers(self, document_id: str) -> list[ReceiverView]:
+        """Each receiver of a document and where its copy stands."""
+        return await self.store.receipts(document_id)
+
+    async def local_state(self, document_id: str, agency: str) -> ReceiverState | None:
+        """Where a receiving agency of this platform stands with a document; None when the
+        agency is not one of its receivers here."""
+        return await self.store.local_receipt(document_id, agency)
 
     async def visible(self, consumer: Consumer, document_id: str) -> StoredDocument:
         """The consumer that sent it, or a receiving agency at the receiver's platform."""
