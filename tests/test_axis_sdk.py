@@ -27,7 +27,7 @@ from contracts.edxml import DocumentPackage, DocumentView
 from contracts.edxml.signature import sign_package
 from contracts.edxml.xml import package_from_xml, package_to_xml, status_from_xml
 from contracts.topology import Topology
-from sandbox.pki.authority import authority as pki
+from sandbox.pki import authority as pki
 from sandbox.testing.harness import RunningTopology, run_topology
 from tests.document_topology import (
     BG_NOIVU,

@@ -44,7 +44,7 @@ from contracts.edxml.signature import (
 from contracts.edxml.xml import XmlRefused, package_from_xml, package_to_xml
 from gateway.trust.signatures import Mode, SignaturePolicy
 from sandbox.cli import main as cli
-from sandbox.pki.authority import authority as pki
+from sandbox.pki import authority as pki
 from sandbox.runtime.launcher import Launcher
 from sandbox.testing.harness import RunningTopology, run_topology
 from sandbox.topology.addresses import AddressBook

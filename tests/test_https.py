@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from contracts.platform import TopologyReport
 from contracts.topology import HTTPS_PORT_OFFSET, Topology
 from sandbox.cli import main
-from sandbox.pki.authority import authority as pki
+from sandbox.pki import authority as pki
 from sandbox.pki.tls import credentials_path, ensure_server_credentials, server_names
 from sandbox.runtime import control
 from sandbox.testing.harness import RunningTopology, run_topology

@@ -37,7 +37,7 @@ from contracts.edxml.xml import package_from_xml, package_to_xml
 from contracts.topology import Topology
 from sandbox.cli import main
 from sandbox.export import kubernetes
-from sandbox.pki.authority import authority as pki
+from sandbox.pki import authority as pki
 from sandbox.testing.harness import all_healthy
 from sandbox.topology.addresses import AddressBook
 from sandbox.topology.loading import load_topology
