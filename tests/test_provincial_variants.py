@@ -97,8 +97,8 @@ async def test_without_the_options_the_platform_answers_as_wso2_does(
     sandbox: RunningTopology, client: httpx.AsyncClient
 ) -> None:
     lgsp = sandbox.url(LGSP)
-    key, secret = credentials(sandbox.topology.loading, MOTCUA)
-    headers = await bearer(client, lgsp, sandbox.topology.loading, MOTCUA)
+    key, secret = credentials(sandbox.topology, MOTCUA)
+    headers = await bearer(client, lgsp, sandbox.topology, MOTCUA)
     assert_fault(await client.get(f"{lgsp}/apiCSDLDC/congDan", headers=headers), 404, 404)
     only_lgsp_token = await client.get(
         f"{lgsp}/apiCSDLDC/1.0/congDan",

@@ -45,7 +45,7 @@ def test_cases_include_valid_and_invalid_ones_per_operation() -> None:
 
 async def test_every_sample_back_end_keeps_its_contract(sandbox: RunningTopology) -> None:
     checked = 0
-    for service in sandbox.topology.loading.services:
+    for service in sandbox.topology.services:
         if service.backend is None or service.contract is None:
             continue
         report = await verify(sandbox.url(service.backend), service.contract, service.version)

@@ -11,7 +11,6 @@ here and nowhere else. Also what the commands show: consoles, tables of a runnin
 from __future__ import annotations
 
 import argparse
-import sys
 
 from rich.markup import escape
 
@@ -54,6 +53,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     return code
 
-
-if __name__ == "__main__":
-    sys.exit(main())
