@@ -113,7 +113,7 @@ async def run_up(args: argparse.Namespace) -> int:
         return 2
     per_worker = args.nodes_per_worker or auto_nodes_per_worker(len(addresses.nodes()))
     try:
-        sandbox = Sandbox(
+        running = Sandbox(
             args.topology,
             topology,
             args.data_dir,
@@ -126,12 +126,12 @@ async def run_up(args: argparse.Namespace) -> int:
     except ValueError as exc:
         errors.print(f"[red]cannot pack: {exc}[/]", highlight=False)
         return 2
-    if sandbox.launcher.packed:
+    if running.launcher.packed:
         say(
-            f"{len(addresses.nodes())} nodes packed into {len(sandbox.launcher.units)} worker "
+            f"{len(addresses.nodes())} nodes packed into {len(running.launcher.units)} worker "
             f"processes of at most {per_worker} nodes (--nodes-per-worker)"
         )
-    taken = await sandbox.taken_ports()
+    taken = await running.taken_ports()
     if taken:
         errors.print(
             f"[red]cannot start: {len(taken)} of the {len(addresses.all_ports())} ports this "
@@ -156,16 +156,16 @@ async def run_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         with console.status("starting nodes…") as status:
-            reports = await sandbox.start(
+            reports = await running.start(
                 args.timeout,
                 lambda done, total: status.update(f"starting nodes… {done}/{total} healthy"),
                 stop,
             )
         if reports is None:
             return 130  # Ctrl-C before everything was up
-        print_ready(args, topology, addresses, reports, sandbox.policy, started)
+        print_ready(args, topology, addresses, reports, running.policy, started)
         if not args.exit_when_ready:
-            await sandbox.serve(stop)
+            await running.serve(stop)
         return 0
     except CannotKeepUp as exc:
         errors.print(f"[red]cannot keep the sandbox up:[/] {exc}", highlight=False)
@@ -175,7 +175,7 @@ async def run_up(args: argparse.Namespace) -> int:
         return 1
     finally:
         console.print("stopping…")
-        await sandbox.close()
+        await running.close()
         console.print("all nodes stopped")
 
 
