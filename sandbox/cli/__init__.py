@@ -52,4 +52,3 @@ def main(argv: list[str] | None = None) -> int:
         errors.print(f"[red]{escape(str(exc))}[/]", highlight=False)
         return 2
     return code
-
