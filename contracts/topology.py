@@ -184,6 +184,7 @@ RESERVED_CODES = frozenset(
     {
         "token",
         "revoke",
+        "oauth2",
         "topology",
         "audit",
         "healthz",

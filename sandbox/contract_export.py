@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.edxml import DocumentPackage
-from contracts.fidelity import PLATFORM_VARIANTS
+from contracts.fidelity import GATEWAY_ANSWERS, PLATFORM_VARIANTS
 from contracts.openapi_store import OPENAPI_DIR
 from contracts.registry import ContractRef, contracts
 from contracts.topology import Tier, Topology
@@ -120,6 +120,16 @@ def fidelity_table() -> str:
                 f"| `{name}` | {entry.status} | {_cell('; '.join(entry.sources))} | "
                 f"{_cell(entry.note)} |"
                 for name, entry in PLATFORM_VARIANTS.items()
+            ),
+            "",
+            "## Gateway answers (WSO2 API Manager's, as the platforms give them)",
+            "",
+            "| answer | status | sources | note |",
+            "| --- | --- | --- | --- |",
+            *(
+                f"| {name} | {entry.status} | {_cell('; '.join(entry.sources))} | "
+                f"{_cell(entry.note)} |"
+                for name, entry in GATEWAY_ANSWERS.items()
             ),
             "",
         ]
