@@ -335,9 +335,16 @@ async def test_public_service_portal_sync_as_opencps_sends_it(tmp_path: Path) ->
         "TaiLieuNop": [],
     }
     async with serve("public-service-portal", tmp_path) as client:
+        session = await _dvcqg_session(client)
         synced = await client.post(
             "/dongBoHoSo",
-            json={"service": "DongBoHoSoMC", "isUpdating": "False", "data": [dossier]},
+            json={
+                "session": session,
+                "madonvi": "000.00.00.H04",
+                "service": "DongBoHoSoMC",
+                "isUpdating": "False",
+                "data": [dossier],
+            },
         )
         assert synced.json()["error_code"] == "00"
         progress = {
@@ -348,24 +355,102 @@ async def test_public_service_portal_sync_as_opencps_sends_it(tmp_path: Path) ->
             "TrangThai": "3",
         }
         updated = await client.post(
-            "/dongBoHoSo", json={"service": "CapNhatTienDoHoSoMC", "data": [progress]}
+            "/dongBoHoSo",
+            json={"session": session, "service": "CapNhatTienDoHoSoMC", "data": [progress]},
         )
         assert updated.json()["error_code"] == "00"
         looked_up = await client.post(
-            "/dongBoHoSo", json={"service": "TraCuuHoSo", "mahoso": dossier["MaHoSo"]}
+            "/dongBoHoSo",
+            json={"session": session, "service": "TraCuuHoSo", "mahoso": dossier["MaHoSo"]},
         )
         [found] = looked_up.json()["result"]
         assert found["TrangThaiHoSo"] == "3" and found["TienDo"][-1]["NguoiXuLy"] == "Lê Văn Bình"
         unknown = await client.post(
             "/dongBoHoSo",
-            json={"service": "CapNhatTienDoHoSoMC", "data": [{**progress, "MaHoSo": "X"}]},
+            json={
+                "session": session,
+                "service": "CapNhatTienDoHoSoMC",
+                "data": [{**progress, "MaHoSo": "X"}],
+            },
         )
         assert unknown.status_code == 200 and unknown.json()["error_code"] != "00"
         bad_time = {**dossier, "NgayTiepNhan": "2024-11-22"}
         refused = await client.post(
-            "/dongBoHoSo", json={"service": "DongBoHoSoMC", "data": [bad_time]}
+            "/dongBoHoSo", json={"session": session, "service": "DongBoHoSoMC", "data": [bad_time]}
         )
         assert refused.json()["error_code"] != "00" and "NgayTiepNhan" in refused.json()["message"]
+        # isUpdating is a string ("True"/"False"): a number is refused, naming the field.
+        numeric = await client.post(
+            "/dongBoHoSo",
+            json={"session": session, "service": "DongBoHoSoMC", "isUpdating": 1, "data": []},
+        )
+        assert numeric.status_code == 422
+        assert [e["field"] for e in numeric.json()["errors"]] == ["$.body.isUpdating"]
+
+
+async def _dvcqg_session(client: httpx.AsyncClient) -> str:
+    """Log in as OpenCPS does: {username, password} and a dstcode header."""
+    login = {"username": "bacgiang.motcua", "password": "dvcqg-bac-giang-2022"}
+    answer = await client.post("/dangNhap", json=login, headers={"dstcode": "DVCQG"})
+    body = answer.json()
+    assert answer.status_code == 200 and body["error_code"] == 0, body
+    return str(body["session"])
+
+
+async def test_public_service_portal_login_lists_and_questions_as_opencps_reads_them(
+    tmp_path: Path,
+) -> None:
+    async with serve("public-service-portal", tmp_path) as client:
+        wrong = {"username": "bacgiang.motcua", "password": "x"}
+        refused = await client.post("/dangNhap", json=wrong, headers={"dstcode": "DVCQG"})
+        assert refused.status_code == 200
+        assert refused.json()["error_code"] != 0 and "session" not in refused.json()
+        anonymous = await client.post("/dongBoHoSo", json={"service": "LayDanhMucCoQuan"})
+        assert anonymous.json()["error_code"] != "00"
+        session = await _dvcqg_session(client)
+
+        async def ask(path: str, **body: object) -> list[dict[str, object]]:
+            answer = await client.post(path, json={"session": session, **body})
+            assert answer.status_code == 200 and int(answer.json()["error_code"]) == 0
+            rows: list[dict[str, object]] = answer.json().get("result", [])
+            return rows
+
+        agencies = await ask("/chiaSeDanhMuc", service="LayDanhMucCoQuan")
+        assert {"MADONVI", "TENDONVI", "CAPDONVI"} <= set(agencies[0])
+        fields = await ask("/chiaSeDanhMuc", service="LayDanhMucLinhVuc")
+        assert {"MALINHVUC", "TENLINHVUC", "MANGANH"} <= set(fields[0])
+        procedures = await ask("/chiaSeDanhMuc", service="LayDanhSachTTHC")
+        code = procedures[0]["MATTHC"]
+        [procedure] = await ask("/dongBoHoSo", service="LayThuTuc", maTTHC=code)
+        assert procedure["TENTTHC"] == procedures[0]["TENTTHC"]
+        linhvuc = procedure["LINHVUCTHUCHIEN"]
+        assert isinstance(linhvuc, list) and {"MALINHVUC", "TENLINHVUC"} <= set(linhvuc[0])
+        assert await ask("/dongBoHoSo", service="LayThuTuc", maTTHC="0.000000.000.00.00.H04") == []
+        questions = await ask("/dongBoHoSo", service="LayDanhSachHoiDapGuiTuDVCQG")
+        first = questions[0]
+        assert first["TRALOIID"] == 0 and first["NOIDUNG"]
+        answer = {
+            "HOIDAPID": first["HOIDAPID"],
+            "MADONVI": first["MADONVI"],
+            "NGUOITRALOI": "Lê Văn Bình",
+            "CHUCVUNGUOITRALOI": "cb",
+            "NGAYTRALOI": "23/11/2024",
+            "NOIDUNGTRALOI": "Hồ sơ gồm tờ khai và bản vẽ thiết kế.",
+        }
+        await ask("/dongBoHoSo", service="DongBoKetQuaHoiDapGuiTuDVCQG", data=[answer])
+        [replied] = await ask(
+            "/dongBoHoSo", service="LayNoiDungTraLoiTheoCauHoi", cauhoiid=first["HOIDAPID"]
+        )
+        assert replied["NOIDUNGTRALOI"] == answer["NOIDUNGTRALOI"]
+        assert int(str(replied["TRALOIID"])) > 0
+        [asked_again] = [
+            q
+            for q in await ask("/dongBoHoSo", service="LayDanhSachHoiDapBoCoQuan")
+            if q["HOIDAPID"] == first["HOIDAPID"]
+        ]
+        assert asked_again["NOIDUNGTRALOI"] == answer["NOIDUNGTRALOI"]
+        question = {"HOIDAPID": 77, "NOIDUNG": "Câu hỏi", "MADONVI": "000.00.00.H04"}
+        await ask("/dongBoHoSo", service="DongBoHoiDap", data=[question])
 
 
 async def test_shared_categories_describe_list_and_add_rows(tmp_path: Path) -> None:
