@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
@@ -290,6 +291,68 @@ async def test_civil_status_codes_and_postal_tracking(tmp_path: Path) -> None:
             await client.get("/trangThaiVanDon", params={"maVanDon": created["maVanDon"]})
         ).json()
         assert again == tracked
+
+
+GIA_LAI_DATA = {
+    "nycHoTen": {"Ho": "TRẦN", "ChuDem": "THỊ", "Ten": "LAN"},
+    "nycLoaiGiayToTuyThan": 4,
+    "nycSoGiayToTuyThan": "024190012345",
+    "nycQuanHe": "Mẹ",
+    "cbsHoTen": {"Ho": "NGUYỄN", "ChuDem": "MINH ", "Ten": "KHÔI"},
+    "cbsNgaySinh": {"namSinh": "2021", "thangSinh": "06", "ngaySinh": "24"},
+    "cbsGioiTinh": 1,
+    "cbsQuocTich": "VN",
+    "cbsDanToc": "01",
+    "cbsNoiCuTru": {"dcChiTiet": "Thôn Đồng Mai", "quocGia": "VN", "maTinh": "24", "maXa": "7204"},
+    "noiDangKy": "7204",
+    "loaiBanSao": 0,
+    "soDangKyTruocDay": "120",
+    "quyenSoDangKyTruocDay": "2021",
+    "thongTinKhac": "",
+}
+
+
+async def test_civil_status_takes_the_forms_a_provincial_client_sends(tmp_path: Path) -> None:
+    """Gia Lai's tool: maDonVi as a string, yyyy-MM-dd or 'dd/MM/yyyy ' (trailing space),
+    data as <hotich><hoso>…</hoso></hotich> or as a JSON string; maHoSoMCDT for maHoSo."""
+    as_json = {
+        "maHoSoMCDT": "H04.129-250812-0035",
+        "maHoSoLT": "BS",
+        "module": "BS",
+        "ngayTiepNhan": "12/08/2025 ",
+        "maDonVi": "7204",
+        "data": json.dumps(GIA_LAI_DATA, ensure_ascii=False),
+    }
+    as_xml = {
+        "maDonVi": "7204",
+        "ngayTiepNhan": "2025-08-12",
+        "module": "KS",
+        "maHoSo": "H04.129-250812-0036",
+        "data": "<hotich><hoso><loaiHTTP>KS</loaiHTTP><noiDangKy>7204</noiDangKy>"
+        "<hoTenCon>Nguyễn Minh Khôi</hoTenCon></hoso></hotich>",
+    }
+    async with serve("civil-status", tmp_path / "hotich") as client:
+        for record in (as_json, as_xml):
+            received = (await client.post("/dangKyHoTich", json=record)).json()
+            assert received["status"] == 1, received
+        copy = {"maDonVi": "7204", "maHoSo": as_json["maHoSoMCDT"]}
+        assert (await client.post("/traTrangThaiHoSo", json=copy)).json()["status"] == 4
+        result = (await client.post("/ketQuaDangKyHS", json=copy)).json()["value"]
+        assert result["hoTen"] == "NGUYỄN MINH KHÔI" and result["soDinhDanh"].startswith("024221")
+        # The form's own fields are kept, not read: received, and stays so.
+        form = {"maDonVi": 7204, "maHoSo": as_xml["maHoSo"]}
+        assert (await client.post("/traTrangThaiHoSo", json=form)).json()["status"] == 1
+        mistyped = {**GIA_LAI_DATA, "cbsNoiCuTru": "Thôn Đồng Mai"}
+        wrong = {**as_json, "maHoSoMCDT": "X-1", "data": json.dumps(mistyped)}
+        refused = (await client.post("/dangKyHoTich", json=wrong)).json()
+        assert refused["errorCode"] == 500 and "cbsNoiCuTru" in refused["errorMessage"]
+        for bad_date in ("2025-13-01", "12/08/25", "12/08/2025  "):
+            malformed = await client.post(
+                "/dangKyHoTich", json={**as_xml, "ngayTiepNhan": bad_date}
+            )
+            assert malformed.status_code == 422, bad_date
+        unnamed = {k: v for k, v in as_xml.items() if k != "maHoSo"}
+        assert (await client.post("/dangKyHoTich", json=unnamed)).status_code == 422
 
 
 async def test_social_insurance_speaks_the_guide(tmp_path: Path) -> None:
