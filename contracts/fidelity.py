@@ -93,6 +93,14 @@ PLATFORM_VARIANTS: dict[str, Fidelity] = {
         note="Hậu Giang's LGSP. The sandbox checks AccessKey and SecretKey as the consumer's key "
         "and secret; AppName and the partner codes are carried but not checked.",
     ),
+    "context_aliases": verified(
+        "Gia Lai's public one-stop-shop tool (a Vue page posting civil-status records to "
+        "https://congdichvu.gialai.gov.vn:443/hotich/1.0/dangKyHoTich; repository not "
+        "identified, found by content in the code index)",
+        note="Gia Lai's LGSP publishes the Ministry of Justice's civil-status service under "
+        "its own context `hotich` (the NGSP guide's is apiHoTichTuPhap). An alias answers "
+        "as the service itself; the audit records the service's code.",
+    ),
 }
 
 

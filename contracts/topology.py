@@ -108,6 +108,12 @@ class Platform(_Strict):
         "consumer's key and secret as AccessKey and SecretKey, as the Hậu Giang LGSP's "
         "clients send it on every call (VietOpenCPS/opencps-v2, QLVBIntegrationActionImpl)",
     )
+    context_aliases: dict[ServiceCode, ServiceCode] = Field(
+        default_factory=dict,
+        description="Contexts this platform also answers a service at: {alias: service code}, "
+        "e.g. {hotich: apiHoTichTuPhap} as Gia Lai's LGSP publishes civil status "
+        "(/hotich/1.0/dangKyHoTich); the audit records the service's own code",
+    )
 
 
 class Backend(_Strict):
@@ -301,6 +307,15 @@ class Topology(_Strict):
                     problems.append(
                         f"{where}.national_services[{i}]: {code!r} is not a national service"
                     )
+            codes = {s.code.lower() for s in self.services}
+            for alias, code in platform.context_aliases.items():
+                if alias.lower() in RESERVED_CODES or alias.lower() in codes:
+                    problems.append(
+                        f"{where}.context_aliases.{alias}: already a path of the platform or "
+                        "a service's own context"
+                    )
+                if code.lower() not in codes:
+                    problems.append(f"{where}.context_aliases.{alias}: {code!r} is no service")
 
         # A code is unique per platform, not per file: every province's LGSP publishes its
         # own apiMotCua, as the real ones do.

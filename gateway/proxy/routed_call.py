@@ -58,8 +58,11 @@ class RoutedCall:
         validate_requests: bool = False,
         unversioned_paths: bool = False,
         lgsp_access_token: bool = False,
+        context_aliases: dict[str, str] | None = None,
     ) -> None:
         self._platform = platform
+        # A province's own context for a service (provincial variant): /hotich/… for civil status.
+        self._aliases = {k.lower(): v for k, v in (context_aliases or {}).items()}
         self._unversioned_paths = unversioned_paths
         self._lgsp_access_token = lgsp_access_token
         self._validate_requests = validate_requests or settings.validate_requests
@@ -173,6 +176,8 @@ class RoutedCall:
         params = request.path_params
         code, version = params["code"], params["version"]
         route = self._registry.find(code, version)
+        if route is None and code.lower() in self._aliases:
+            route = self._registry.find(self._aliases[code.lower()], version)
         resource, raw_resource = params.get("resource", ""), params["raw_resource"]
         if route is None and self._unversioned_paths:
             # /{context}/{resource}: what looked like the version is the resource's start.
