@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from contracts.services.civil_status import DangKyHoTich
 from contracts.services.documents import VanBan
 from contracts.services.one_stop_shop import NopHoSo
-from contracts.services.postal import TaoVanDon
+from contracts.services.postal import MOrder
 from contracts.services.public_service_portal import DangNhap, YeuCau
 from contracts.topology import Topology
 from sandbox.platform_client import address_book, default_caller, provincial_platform
@@ -88,10 +88,12 @@ CREATE_CALLS = [
         lambda answer, key: key if answer.get("status") == 1 else None,
         answers_201=False,
     ),
+    # VNPost answers {Status, Message}: the order number it took.
     CreateCall(
-        "/apiBuuChinhCongIch/1.0/taoVanDon",
-        lambda key: _example(TaoVanDon, maHoSo=key),
-        lambda answer, _: answer["maVanDon"],
+        "/apiVNPostNGSP/p1.0/order/post",
+        lambda key: _example(MOrder, OrderNumber=key),
+        lambda answer, key: key if answer.get("Status") == "1" else None,
+        answers_201=False,
     ),
     CreateCall(
         "/apiDVCQG/1.0/dongBoHoSo",

@@ -26,7 +26,7 @@ AGENCY_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
 AgencyCode = Annotated[str, StringConstraints(pattern=AGENCY_CODE_PATTERN)]
 # Service codes are WSO2 API contexts: one URL segment, letters and digits.
 ServiceCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{1,63}$")]
-Version = Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+){0,2}$")]
+Version = Annotated[str, StringConstraints(pattern=r"^[a-z]{0,3}\d+(\.\d+){0,2}$")]
 NodeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 Port = Annotated[int, Field(ge=1, le=65535)]
 

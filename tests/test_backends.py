@@ -13,9 +13,12 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from contracts.services.datasets import dataset_names, dataset_spec
+from contracts.services.postal import MOrder
 from services.catalog import BACKEND_APPS, load_factory
 from services.common.config import BackendConfig
+from services.common.records import Record
 from services.common.sampledata import citizens, enterprises
+from services.national import postal
 from tests.helpers import full_name
 
 SEED = 2022
@@ -272,24 +275,20 @@ async def test_civil_status_codes_and_postal_tracking(tmp_path: Path) -> None:
         assert (bad_type["status"], bad_type["errorCode"]) == (0, 302)
         ethnic = (await client.post("/danhMuc", json={"loaiDanhMuc": "3"})).json()
         assert {"ma": "01", "ten": "Kinh"} in ethnic["value"]
-    shipment = {
-        "maHoSo": "KS-0001",
-        "maDonViGui": "000.00.01.H04",
-        "soDinhDanhNguoiNhan": mother.so_dinh_danh,
-        "hoTenNguoiNhan": mother.ho_ten,
-        "diaChiNhan": str(mother.thuong_tru),
-        "soDienThoai": "0912345678",
+    order = {
+        **MOrder.model_json_schema()["examples"][0],
+        "OrderNumber": "KS-0001",
+        "ReceiverName": mother.ho_ten,
+        "ReceiverAddress": str(mother.thuong_tru),
     }
     async with serve("postal", tmp_path / "post") as client:
-        created = (await client.post("/taoVanDon", json=shipment)).json()
-        tracked = (
-            await client.get("/trangThaiVanDon", params={"maVanDon": created["maVanDon"]})
-        ).json()
-        assert tracked["hanhTrinh"][:2] == ["Đã nhận thông tin", "Đã nhận hàng tại bưu cục"]
-        # tracking reads the parcel's progress; it does not move it
-        again = (
-            await client.get("/trangThaiVanDon", params={"maVanDon": created["maVanDon"]})
-        ).json()
+        posted = (await client.post("/order/post", json=order)).json()
+        assert posted["Status"] == "1"
+        tracked = (await client.get("/order/tracking", params={"pagesize": 10})).json()
+        [first] = tracked["_embedded"]["rh:doc"]
+        assert (first["OrderNumber"], first["StatusCode"]) == ("KS-0001", 1)
+        # tracking reads the order's progress; it does not move it
+        again = (await client.get("/order/tracking", params={"pagesize": 10})).json()
         assert again == tracked
 
 
@@ -577,3 +576,64 @@ async def test_judicial_records_take_a_request_and_report_its_status(tmp_path: P
         assert (await client.post("/nhanHoSoDangKy", json=iso)).status_code == 422
         nations = (await client.post("/LLTP-API-traDanhMuc", json={"infoType": "2"})).json()
         assert {"ID": "1", "NAME": "Việt Nam"} in nations["LISTCONTENT"]
+
+
+def test_an_order_moves_on_with_time_and_stops_when_cancelled() -> None:
+    """The order's events are computed from what is stored and the time asked about: no sleep
+    is needed to see it travel (services/national/postal.py)."""
+    posted_at = 1_796_601_600.0
+    order = Record(
+        "VN-0000001",
+        "C",
+        "posted",
+        {"CustomerCode": "C", "OrderNumber": "1"},
+        [{"status": "posted", "time": posted_at}],
+        posted_at,
+        posted_at,
+    )
+    codes = [
+        [e.code for e in postal.events(order, posted_at + seconds, step_seconds=60)]
+        for seconds in (0, 59, 60, 150, 10_000)
+    ]
+    assert codes == [[1], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4, 5]]
+    cancelled = Record(
+        **{
+            **order.__dict__,
+            "status": "cancelled",
+            "history": [*order.history, {"status": "cancelled", "time": posted_at + 90}],
+        }
+    )
+    assert [e.code for e in postal.events(cancelled, posted_at + 10_000, 60)] == [1, 2, 9]
+    everything = postal.events(order, posted_at + 10_000, 60) + postal.events(
+        Record(**{**order.__dict__, "id": "VN-0000002", "created": posted_at + 30}),
+        posted_at + 10_000,
+        60,
+    )
+    first = postal.page(everything, 3, None)
+    assert (first["_size"], first["_total_pages"], first["_returned"]) == (10, 4, 3)
+    seen = [d["_id"]["$oid"] for d in first["_embedded"]["rh:doc"]]
+    rest = postal.page(everything, 100, seen[-1])["_embedded"]["rh:doc"]
+    ids = seen + [d["_id"]["$oid"] for d in rest]
+    assert len(ids) == len(set(ids)) == 10 and ids == sorted(ids)
+    times = [d["EventTime"] for d in first["_embedded"]["rh:doc"]]
+    assert times[0] == "2026-12-07 07:00:00"  # local time, Asia/Ho_Chi_Minh
+
+
+async def test_postal_orders_are_idempotent_and_cancelled_once(tmp_path: Path) -> None:
+    order = {**MOrder.model_json_schema()["examples"][0], "OrderNumber": "KS-0003"}
+    async with serve("postal", tmp_path, step_seconds="3600") as client:
+        for _ in range(2):
+            assert (await client.post("/order/post", json=order)).json()["Status"] == "1"
+        changed = {**order, "ReceiverTel": "0987654321"}
+        assert (await client.post("/order/post", json=changed)).json()["Status"] == "0"
+        which = {"CustomerCode": order["CustomerCode"], "OrderNumber": "KS-0003"}
+        for _ in range(2):
+            cancelled = await client.post("/order/cancel", params=which)
+            assert cancelled.json()["Status"] == "1", cancelled.text
+        unknown = await client.post("/order/cancel", params={**which, "OrderNumber": "X"})
+        assert unknown.json()["Status"] == "0"
+        docs = (await client.get("/order/tracking")).json()["_embedded"]["rh:doc"]
+        assert [d["StatusCode"] for d in docs] == [1, 9]
+        bad = await client.post("/order/post", json={**order, "SenderProvince": "Bắc Giang"})
+        assert bad.status_code == 422
+        assert [e["field"] for e in bad.json()["errors"]] == ["$.body.SenderProvince"]
