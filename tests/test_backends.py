@@ -352,6 +352,13 @@ async def test_civil_status_takes_the_forms_a_provincial_client_sends(tmp_path: 
             assert malformed.status_code == 422, bad_date
         unnamed = {k: v for k, v in as_xml.items() if k != "maHoSo"}
         assert (await client.post("/dangKyHoTich", json=unnamed)).status_code == 422
+        # Joint registration (LTKS, LTKT, LTKH) goes to nhanHoSoDKHT with the same body.
+        joint = {**as_json, "maHoSoMCDT": "H04.129-250812-0040", "module": "LTKS"}
+        assert (await client.post("/nhanHoSoDKHT", json=joint)).json()["status"] == 1
+        joint_status = {"maDonVi": 7204, "maHoSo": joint["maHoSoMCDT"]}
+        assert (await client.post("/traTrangThaiHoSo", json=joint_status)).json()["status"] == 4
+        not_joint = await client.post("/nhanHoSoDKHT", json={**joint, "module": "KS"})
+        assert not_joint.status_code == 422
 
 
 async def test_social_insurance_speaks_the_guide(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from contracts.services.civil_status import NhanHoSoDKHT
 from contracts.topology import Topology
 from sandbox.harness import RunningTopology, run_topology
 from services.common.sampledata import citizens
@@ -24,7 +25,10 @@ def _with_variants(topology: Topology) -> Topology:
         update={
             "unversioned_paths": True,
             "lgsp_access_token": True,
-            "context_aliases": {"hotich": "apiHoTichTuPhap"},
+            "context_aliases": {
+                "hotich": "apiHoTichTuPhap",
+                "apiLienThongKSKT": "apiHoTichTuPhap",
+            },
         }
     )
     return topology.model_copy(update={"platforms": {**topology.platforms, LGSP: lgsp}})
@@ -125,6 +129,11 @@ async def test_a_province_s_own_context_answers_as_the_service(
         client, lgsp, variants.topology, LGSP, message_id=answer.headers["X-Message-Id"]
     )
     assert (record.service, record.version) == ("apiHoTichTuPhap", "1.0")
+    joint = NhanHoSoDKHT.model_json_schema()["examples"][0]
+    received = await client.post(
+        f"{lgsp}/apiLienThongKSKT/1.0/nhanHoSoDKHT", json=joint, headers=headers
+    )
+    assert received.status_code == 200 and received.json()["status"] == 1, received.text
 
 
 def test_an_alias_must_name_a_service_and_not_shadow_one(topology_2022: Topology) -> None:

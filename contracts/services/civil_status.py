@@ -22,7 +22,7 @@ noiDangKy and, for copies, loaiBanSao, soDangKyTruocDay, quyenSoDangKyTruocDay}.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -54,6 +54,14 @@ FIDELITY = {
         "JSON string (the fields it names are type-checked). ngayTiepNhan as dd/MM/yyyy, "
         "yyyy-MM-dd, or dd/MM/yyyy with a trailing space (Gia Lai's). maHoSoMCDT/maHoSoLT from "
         "Gia Lai in place of maHoSo. " + _REPLY,
+    ),
+    "POST /nhanHoSoDKHT": partial(
+        GIA_LAI_CLIENT,
+        note="Gia Lai's client posts dossiers of the joint birth/death registration modules "
+        "(LTKS, LTKT, LTKH) to apiLienThongKSKT/1.0/nhanHoSoDKHT, with the same body as its "
+        "dangKyHoTich. The sandbox serves it beside dangKyHoTich in the civil-status back end "
+        "(a platform's context_aliases {apiLienThongKSKT: apiHoTichTuPhap} gives the client's "
+        "path); the reply is dangKyHoTich's, the sandbox's own (the client shows none). " + _REPLY,
     ),
     "POST /danhMuc": partial(
         guide(_SECTION + " / danhMuc"),
@@ -161,6 +169,33 @@ class DangKyHoTich(BaseModel):
     @property
     def dossier(self) -> str:
         return str(self.maHoSo or self.maHoSoMCDT)
+
+
+class NhanHoSoDKHT(DangKyHoTich):
+    """A joint registration dossier (liên thông khai sinh, khai tử, …) as Gia Lai's client
+    sends it to nhanHoSoDKHT: dangKyHoTich's body for the modules LTKS, LTKT and LTKH."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "maHoSoMCDT": "H04.129-250812-0040",
+                    "maHoSoLT": "LT-0040",
+                    "module": "LTKS",
+                    "ngayTiepNhan": "12/08/2025 ",
+                    "maDonVi": "7204",
+                    "data": '{"cbsHoTen": {"Ho": "NGUYỄN", "ChuDem": "MINH", "Ten": "KHÔI"}, '
+                    '"cbsNgaySinh": {"namSinh": "2025", "thangSinh": "08", "ngaySinh": "01"}, '
+                    '"cbsGioiTinh": 1}',
+                }
+            ]
+        },
+    )
+
+    module: Literal["LTKS", "LTKT", "LTKH"] = Field(
+        description="LTKS birth, LTKT death, LTKH (joint modules)"
+    )
 
 
 class HoTen(BaseModel):

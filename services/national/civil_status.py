@@ -22,6 +22,7 @@ from contracts.services.civil_status import (
     KetQua,
     KetQuaDangKy,
     LoaiDanhMuc,
+    NhanHoSoDKHT,
     error,
     ok,
 )
@@ -125,6 +126,20 @@ def _birth(root: etree._Element) -> tuple[dict[str, Any] | None, str]:
     responses=RESPONSES,
 )
 async def register(request: Request, body: DangKyHoTich) -> dict[str, Any]:
+    return await _receive(request, body)
+
+
+@router.post(
+    "/nhanHoSoDKHT",
+    response_model=KetQua,
+    summary="Nhận hồ sơ liên thông (LTKS, LTKT, LTKH)",
+    responses=RESPONSES,
+)
+async def receive_joint(request: Request, body: NhanHoSoDKHT) -> dict[str, Any]:
+    return await _receive(request, body)
+
+
+async def _receive(request: Request, body: DangKyHoTich) -> dict[str, Any]:
     if _unit(body.maDonVi) not in UNITS:
         return error(106, f"maDonVi {body.maDonVi} is no unit of the category")
     fields, wrong = _record(body.data)
