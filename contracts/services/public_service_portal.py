@@ -41,7 +41,8 @@ FIDELITY = {
         OPENCPS_DVCQG,
         note="{username, password} with a dstcode header; {session, error_code: 0} as "
         "getAccessToken reads it. A refused login's error_code (-1) and message are the "
-        "sandbox's. " + _PATHS,
+        "sandbox's; dstcode is kept with the session, not checked (what the portal does with it "
+        "is not public). " + _PATHS,
     ),
     "POST /dongBoHoSo": partial(
         OPENCPS_DVCQG,

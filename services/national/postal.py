@@ -43,6 +43,10 @@ CANCELLED_STEP = (9, "Đã hủy đơn hàng")
 # Once out for delivery (the 4th step) an order can no longer be cancelled.
 CANCELLABLE_STEPS = 3
 HO_CHI_MINH = timezone(timedelta(hours=7))
+# The sample customer's order (the contract's example) waits at the post office, taken and not
+# moving, until someone posts it again or cancels it: then it is stored as any other order.
+SAMPLE = MOrder.model_json_schema()["examples"][0]
+SAMPLE_TIME = datetime(2024, 11, 22, 8, 30, tzinfo=HO_CHI_MINH).timestamp()
 POS = "240100"  # the sample's post office (Bắc Giang), synthetic
 MAX_ORDERS = 10_000
 
@@ -118,6 +122,14 @@ def _key(customer: str, order: str) -> str:
     return f"{customer}/{order}"
 
 
+SAMPLE_KEY = _key(SAMPLE["CustomerCode"], SAMPLE["OrderNumber"])
+
+
+def _sample_record() -> Record:
+    history = [{"status": "posted", "time": SAMPLE_TIME}]
+    return Record("VN-0000000", SAMPLE["CustomerCode"], "posted", SAMPLE, history, SAMPLE_TIME, 0)
+
+
 @router.post(
     "/order/post",
     response_model=MResult,
@@ -144,8 +156,10 @@ async def post_order(request: Request, body: MOrder) -> dict[str, Any]:
 )
 async def cancel_order(
     request: Request,
-    CustomerCode: Annotated[str, Query(min_length=1, max_length=50)],
-    OrderNumber: Annotated[str, Query(min_length=1, max_length=60)],
+    CustomerCode: Annotated[str, Query(min_length=1, max_length=50, examples=["BGG-MOTCUA"])],
+    OrderNumber: Annotated[
+        str, Query(min_length=1, max_length=60, examples=["000.00.01.H04-241122-0001"])
+    ],
 ) -> dict[str, Any]:
     db = db_of(request)
     row = await db.one(
@@ -153,6 +167,10 @@ async def cancel_order(
     )
     records = Records(db, PREFIX)
     record = await records.get(row["id"]) if row else None
+    if record is None and _key(CustomerCode, OrderNumber) == SAMPLE_KEY:
+        record, _ = await records.create(
+            SAMPLE, status="posted", owner=CustomerCode, client_key=SAMPLE_KEY
+        )
     if record is None:
         return result(STATUS_REFUSED, f"Không tìm thấy đơn hàng {OrderNumber}")
     if record.status == CANCELLED:
@@ -173,12 +191,20 @@ async def cancel_order(
 )
 async def track(
     request: Request,
-    pagesize: Annotated[int, Query(ge=1, le=1000)] = 100,
-    lastId: Annotated[str | None, Query(pattern=r"^[0-9a-f]{24}$")] = None,
+    pagesize: Annotated[int, Query(ge=1, le=1000, examples=[100])] = 100,
+    lastId: Annotated[
+        str | None, Query(pattern=r"^[0-9a-f]{24}$", examples=["6937c5004f3b2a1c9d8e7f60"])
+    ] = None,
 ) -> dict[str, Any]:
     now, step = time.time(), _step_seconds(request)
     orders = await Records(db_of(request), PREFIX).all(MAX_ORDERS, 0)
     found = [e for record in orders for e in events(record, now, step)]
+    if not any(
+        o.body.get("CustomerCode") == SAMPLE["CustomerCode"]
+        and o.body.get("OrderNumber") == SAMPLE["OrderNumber"]
+        for o in orders
+    ):
+        found += events(_sample_record(), SAMPLE_TIME, step)
     return page(found, pagesize, lastId)
 
 
