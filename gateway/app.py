@@ -206,6 +206,7 @@ async def _build(
         validate_requests=spec.validate_requests,
         unversioned_paths=spec.unversioned_paths,
         lgsp_access_token=spec.lgsp_access_token,
+        context_aliases=spec.context_aliases,
     )
 
     document_store = DocumentStore(data_dir / f"{spec.name}.documents.sqlite3", spec.name)

@@ -209,14 +209,15 @@ def _operation_cases(
 def envelope_failure(body: Any) -> str | None:
     """The failure a 2xx body reports in the guides' envelopes, or None: business
     registration's Status "0", civil status's status 0, the portal's error_code other than
-    "00", social insurance's errorCode other than "0"."""
+    "00" (or 0), social insurance's errorCode other than "0"."""
     if not isinstance(body, dict):
         return None
     for key in ("Status", "status"):
         if key in body and body[key] in ("0", 0):
             message = body.get("Message") or body.get("errorMessage") or ""
             return f"{key} {body[key]!r} (a failure in the envelope): {message}"[:160]
-    if "error_code" in body and body["error_code"] != "00":
+    # The portal's "00" (a number 0 at its login): OpenCPS reads both as the number 0.
+    if "error_code" in body and body["error_code"] not in ("00", "0", 0):
         return f"error_code {body['error_code']!r}: {body.get('message', '')}"[:160]
     if body.get("errorCode") not in (None, "0", 0):
         return f"errorCode {body['errorCode']!r}: {body.get('errorMessage', '')}"[:160]

@@ -297,7 +297,7 @@ async def test_chaos_topology_declares_faults_for_a_repeatable_demo(
         assert [r["service"] for r in rules["rules"]] == [
             "apiCSDLDC",
             "apiThue",
-            "apiBuuChinhCongIch",
+            "apiVNPostNGSP",
         ]
         started = time.monotonic()
         assert (await lookup(client, chaos)).status_code == 200
