@@ -59,7 +59,9 @@ class RunningTopology:
                 raise TimeoutError(f"{platform} not ready after {within} s: {report.summary}")
             await asyncio.sleep(0.05)
 
-    async def wait_healthy(self, within: float = 15.0) -> None:
+    async def wait_healthy(self, within: float = 60.0) -> None:
+        # Generous: it returns as soon as every node is healthy; on a loaded machine (the
+        # contention tier) a first health round can take many seconds.
         for platform in self.topology.platforms:
             await self.wait_until(platform, all_healthy, within)
 
