@@ -64,6 +64,15 @@ class RestartPolicy(BaseSettings):
     def delay(self, attempt: int) -> float:
         return float(min(self.delay_seconds * 2 ** (attempt - 1), self.max_delay_seconds))
 
+    def limit_hint(self) -> str:
+        """Which limit was reached and how to raise it, for the refusal that names it."""
+        return (
+            f"the limit is --restart-max-attempts {self.max_attempts} "
+            f"(GSP_RESTART_MAX_ATTEMPTS): restarts of one node in a row, a row ending when it "
+            f"stays up {self.window_seconds:g} s (--restart-window, GSP_RESTART_WINDOW_SECONDS); "
+            "raise either, or give 0 attempts never to give up"
+        )
+
     def describe(self) -> str:
         if self.condition is RestartCondition.NO:
             return "restart: no"
@@ -220,8 +229,8 @@ class Supervisor:
             tail = "\n".join(f"    {line}" for line in self.launcher.log_tail(event.node))
             raise CannotKeepUp(
                 f"{event.node} {event.describe()} after {state.attempts} restarts in a row "
-                f"(restart limit {self.policy.max_attempts}); its log "
-                f"{self.launcher.log_path(event.node)} ends:\n{tail}"
+                f"(restart limit {self.policy.max_attempts}); {self.policy.limit_hint()}; "
+                f"its log {self.launcher.log_path(event.node)} ends:\n{tail}"
             )
         state.attempts += 1
         delay = self.policy.delay(state.attempts)
