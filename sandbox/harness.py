@@ -56,7 +56,11 @@ class RunningTopology:
             if ready(report):
                 return report
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{platform} not ready after {within} s: {report.summary}")
+                waiting = not_yet_up(report)
+                named = f"; not yet up: {', '.join(waiting)}" if waiting else ""
+                raise TimeoutError(
+                    f"{platform} not ready after {within:g} s: {report.summary}{named}"
+                )
             await asyncio.sleep(0.05)
 
     async def wait_healthy(self, within: float = 60.0) -> None:
@@ -64,6 +68,24 @@ class RunningTopology:
         # contention tier) a first health round can take many seconds.
         for platform in self.topology.platforms:
             await self.wait_until(platform, all_healthy, within)
+
+
+def not_yet_up(report: TopologyReport) -> list[str]:
+    """What a platform's report does not yet see healthy, by name (service code and version,
+    or platform), with the last health check's word on it where there is one."""
+    names = []
+    for group in (report.national, report.intra):
+        for service in group.services if group else []:
+            if not service.healthy:
+                state = "not checked yet" if service.healthy is None else service.detail or "down"
+                names.append(f"{service.code}/{service.version} ({state})")
+    peers = [*(report.downstream.platforms if report.downstream else [])]
+    peers += [report.upstream] if report.upstream else []
+    for peer in peers:
+        if not peer.healthy:
+            state = "not checked yet" if peer.healthy is None else peer.detail or "down"
+            names.append(f"platform {peer.name} ({state})")
+    return names
 
 
 def all_healthy(report: TopologyReport) -> bool:
@@ -94,7 +116,10 @@ async def run_topology(
     settings: GatewaySettings | None = None,
     nodes: Iterable[str] | None = None,
     wait: bool = True,
+    ready_within: float | None = None,
 ) -> AsyncIterator[RunningTopology]:
+    """`ready_within`: how long to wait for every node to be healthy (wait_healthy's default
+    when None)."""
     settings = settings or fast_settings(data_dir)
     names = list(nodes) if nodes is not None else [*topology.backends, *topology.platforms]
     sockets = {n: bind_socket("127.0.0.1", 0) for n in names}
@@ -109,7 +134,11 @@ async def run_topology(
     try:
         await asyncio.gather(*(host.start(n, addresses.port(n), sockets[n]) for n in names))
         if wait:
-            await running.wait_healthy()
+            await (
+                running.wait_healthy()
+                if ready_within is None
+                else running.wait_healthy(ready_within)
+            )
         yield running
     finally:
         await host.stop_all()
