@@ -220,7 +220,7 @@ class Supervisor:
             state.status = "exited"
             self.say(
                 f"{event.node} {event.describe()}; not restarted ({self.policy.describe()}). "
-                f"`gsp-sandbox start {event.node}` starts it again"
+                f"`{self.command('start', event.node)}` starts it again"
             )
             return
         if time.monotonic() - state.started_at >= self.policy.window_seconds:
@@ -268,7 +268,7 @@ class Supervisor:
             self.launcher.signal_node(node, signal.SIGKILL)
             await stopped
         self.say(f"{node} stopped on purpose (was pid {pid}); it stays down until started")
-        return f"{node} stopped (was pid {pid}); `gsp-sandbox start {node}` brings it back"
+        return f"{node} stopped (was pid {pid}); `{self.command('start', node)}` brings it back"
 
     async def start_node(self, node: str) -> str:
         state = self._state(node)
@@ -281,6 +281,11 @@ class Supervisor:
         pid = await self._start(node)
         self.say(f"{node} started on request (pid {pid})")
         return f"{node} started (pid {pid})"
+
+    def command(self, action: str, node: str) -> str:
+        """The command line that does `action` to `node` of this sandbox: with its data dir,
+        which names the sandbox (without it, the command looks in ./data)."""
+        return f"gsp-sandbox {action} {node} --data-dir {self.launcher.data_dir}"
 
     async def restart_node(self, node: str) -> str:
         stopped = await self.stop_node(node)
