@@ -65,11 +65,64 @@ def authenticate_client(consumers: Consumers, client_id: str, secret: str) -> Co
     return consumer
 
 
+_TOKEN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "client_id": {
+                            "type": "string",
+                            "description": "or the key in HTTP Basic auth",
+                        },
+                        "client_secret": {
+                            "type": "string",
+                            "description": "or the secret in Basic auth",
+                        },
+                        "scope": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
+_REVOKE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["token"],
+                    "properties": {
+                        "token": {"type": "string", "description": "the access token"},
+                        "token_type_hint": {"type": "string"},
+                        "client_id": {
+                            "type": "string",
+                            "description": "or the key in HTTP Basic auth",
+                        },
+                        "client_secret": {
+                            "type": "string",
+                            "description": "or the secret in Basic auth",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
 @router.post(
     "/token",
     response_model=TokenResponse,
     summary="Get an access token (client credentials grant)",
     responses={400: {"model": Problem}, 401: {"model": Problem}, 415: {"model": Problem}},
+    openapi_extra=_TOKEN_BODY,
 )
 async def issue_token(
     request: Request,
@@ -103,6 +156,7 @@ async def issue_token(
         401: {"model": Problem},
         415: {"model": Problem},
     },
+    openapi_extra=_REVOKE_BODY,
 )
 async def revoke_token(
     request: Request, exchange: ExchangeDep, consumers: ConsumersDep, tokens: TokensDep
