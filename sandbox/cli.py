@@ -38,8 +38,15 @@ from sandbox.launcher import AUTO_WORKERS, PACK_ABOVE_NODES, Launcher, auto_node
 from sandbox.own_services import OWN_COMMANDS
 from sandbox.own_services import add_commands as add_own_commands
 from sandbox.own_services import run_command as run_own_command
+from sandbox.running import topology_ref
 from sandbox.supervisor import RestartCondition, RestartPolicy, Supervisor
-from sandbox.topology import DEFAULT_TOPOLOGY, TopologyError, load_topology, shipped_topologies
+from sandbox.topology import (
+    DEFAULT_TOPOLOGY,
+    TopologyError,
+    load_topology,
+    resolve_topology_path,
+    shipped_topologies,
+)
 from sandbox.topology_counts import count
 from services.common.seeds import SeedError, load_seeds, seed_paths
 
@@ -191,7 +198,8 @@ async def _up(args: argparse.Namespace) -> int:
     server: asyncio.Server | None = None
     watch: asyncio.Task[None] | None = None
     try:
-        server = await control.serve(args.data_dir, _control_handler(supervisor))
+        loaded = str(resolve_topology_path(args.topology).resolve())
+        server = await control.serve(args.data_dir, _control_handler(supervisor, loaded))
         await supervisor.start()
         watch = asyncio.create_task(supervisor.run(), name="supervisor")
         waiter = asyncio.create_task(stop.wait())
@@ -278,7 +286,7 @@ def _restart_policy(args: argparse.Namespace) -> RestartPolicy:
     return RestartPolicy(**{k: v for k, v in given.items() if v is not None})
 
 
-def _control_handler(supervisor: Supervisor) -> ControlHandler:
+def _control_handler(supervisor: Supervisor, topology: str) -> ControlHandler:
     from sandbox.supervisor import PackedNode, UnknownNode
 
     async def handle(message: dict[str, object]) -> dict[str, object]:
@@ -288,7 +296,12 @@ def _control_handler(supervisor: Supervisor) -> ControlHandler:
             nodes = supervisor.status()
             for unit in nodes:
                 unit["urls"] = {n: addresses.urls(n) for n in unit["nodes"]}
-            return {"ok": True, "instance": supervisor.launcher.instance, "nodes": nodes}
+            return {
+                "ok": True,
+                "instance": supervisor.launcher.instance,
+                "topology": topology,  # what the other commands load (sandbox.running)
+                "nodes": nodes,
+            }
         actions = {
             "stop": supervisor.stop_node,
             "start": supervisor.start_node,
@@ -438,7 +451,7 @@ def _faults(args: argparse.Namespace) -> int:
     from contracts.faults import FaultRule, FaultRules
     from sandbox.platform_client import choose_platform, platform_client
 
-    topology = load_topology(args.topology)
+    topology = load_topology(topology_ref(args))
     platform = choose_platform(topology, args.platform)
     body: dict[str, object] | None = None
     try:
@@ -467,7 +480,7 @@ def _faults(args: argparse.Namespace) -> int:
 
 def _where(parser: argparse.ArgumentParser, *, platform: bool = True) -> None:
     """Options that find a running sandbox: the same topology and ports `up` used."""
-    parser.add_argument("--topology", default=DEFAULT_TOPOLOGY)
+    _running_topology_options(parser)
     parser.add_argument("--port-offset", type=int, default=0, help="as given to `up`")
     if platform:
         parser.add_argument(
@@ -476,11 +489,22 @@ def _where(parser: argparse.ArgumentParser, *, platform: bool = True) -> None:
     parser.add_argument("--url", help="the platform's base URL, if not where the topology says")
 
 
+def _running_topology_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--topology",
+        help="shipped name or file (default: what the running sandbox says, see --data-dir; "
+        f"else {DEFAULT_TOPOLOGY})",
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=DATA_DIR, help="of the running `up` (default data)"
+    )
+
+
 def _status(args: argparse.Namespace) -> int:
     from sandbox.live import fetch_state, traffic_table
     from sandbox.platform_client import choose_platform, platform_client
 
-    topology = load_topology(args.topology)
+    topology = load_topology(topology_ref(args))
     names = [choose_platform(topology, args.platform)] if args.platform or args.url else []
     failed = 0
     for name in names or list(topology.platforms):
@@ -499,7 +523,7 @@ def _topology(args: argparse.Namespace) -> int:
     from sandbox.live import fetch_reports, topology_tree
     from sandbox.platform_client import choose_platform
 
-    topology = load_topology(args.topology)
+    topology = load_topology(topology_ref(args))
     names = [choose_platform(topology, args.platform)] if args.url else list(topology.platforms)
     reports, failures = fetch_reports(topology, names, args.url, args.port_offset)
     if args.url:
@@ -516,7 +540,7 @@ def _call(args: argparse.Namespace) -> int:
     from sandbox.live import parse_header, print_call, request_body, routed_call
     from sandbox.platform_client import choose_platform, default_caller, platform_client
 
-    topology = load_topology(args.topology)
+    topology = load_topology(topology_ref(args))
     platform = choose_platform(topology, args.platform)
     try:
         extra = dict(parse_header(raw) for raw in args.header)
@@ -546,7 +570,7 @@ def _audit(args: argparse.Namespace) -> int:
     from sandbox.live import audit_line, follow_audit, read_audit
     from sandbox.platform_client import choose_platform, platform_client
 
-    topology = load_topology(args.topology)
+    topology = load_topology(topology_ref(args))
     platform = choose_platform(topology, args.platform)
 
     def show(record: AuditRecord) -> None:
@@ -601,7 +625,7 @@ def _samples(args: argparse.Namespace) -> int:
     """IDs the sample back ends know, seeded ones included: something real to call with."""
     from services.common.backend_data import SampleData
 
-    topology = load_topology(args.topology)
+    topology = load_topology(topology_ref(args))
     data = SampleData(topology.seed, load_seeds(seed_paths(topology.seeds)))
     people = Table(title=f"citizens (population, civil status, insurance) · {topology.name}")
     for column in ("soDinhDanh", "hoTen", "ngaySinh", "gioiTinh", "maSoBhxh"):
@@ -632,21 +656,33 @@ def _samples(args: argparse.Namespace) -> int:
     return 0
 
 
+def unknown_agency_hint(code: str, topology: Topology) -> str:
+    """An agency code the topology does not have: the closest codes it has, by name."""
+    names = {a.code: a.name for a in topology.agencies}
+    close = difflib.get_close_matches(code, list(names), n=3, cutoff=0.6)
+    listed = "; ".join(f"{c} {names[c]}" for c in close)
+    shipped = topology.name in shipped_topologies()
+    where = resolve_topology_path(topology.name) if shipped else "the topology file"
+    return (
+        f"unknown agency {code} in topology {topology.name}"
+        + (f"; did you mean {listed}?" if listed else "")
+        + f" Its {len(names)} agencies are under `agencies:` in {where}."
+    )
+
+
 def _pki_issue(args: argparse.Namespace) -> int:
     """An agency's signing key and certificate, so its own system signs its packages."""
     from sandbox.pki import PKCS12_PASSWORD, issue
 
     try:
-        topology = load_topology(args.topology)
+        topology = load_topology(topology_ref(args))
     except (TopologyError, SeedError) as exc:
         errors.print(f"[red]{escape(str(exc))}[/]", highlight=False)
         return 2
     names = {a.code: a.name for a in topology.agencies}
     if args.agency not in names:
         errors.print(
-            f"[red]unknown agency {escape(args.agency)} in topology {topology.name} "
-            "(`gsp-sandbox topology` lists them)[/]",
-            highlight=False,
+            f"[red]{escape(unknown_agency_hint(args.agency, topology))}[/]", highlight=False
         )
         return 2
     issued = issue(args.data_dir, args.agency, names[args.agency], args.out)
@@ -821,8 +857,7 @@ def main(argv: list[str] | None = None) -> int:
         help="write an agency's key and certificate (PEM and PKCS#12) and the CA certificate",
     )
     issue.add_argument("agency", help="the agency's code (edXML OrganId), e.g. 000.00.01.H04")
-    issue.add_argument("--topology", default=DEFAULT_TOPOLOGY)
-    issue.add_argument("--data-dir", type=Path, default=DATA_DIR, help="as given to `up`")
+    _running_topology_options(issue)
     issue.add_argument("--out", type=Path, default=Path("."), help="folder to write into")
 
     ca_export = pki_actions.add_parser(
@@ -830,7 +865,7 @@ def main(argv: list[str] | None = None) -> int:
         help="write the CA the platforms' HTTPS certificates chain to: PEM, DER and a Java "
         "truststore (PKCS#12)",
     )
-    ca_export.add_argument("--data-dir", type=Path, default=Path("data"), help="as given to `up`")
+    ca_export.add_argument("--data-dir", type=Path, default=DATA_DIR, help="as given to `up`")
     ca_export.add_argument("--out", type=Path, default=Path("."), help="folder to write into")
 
     check = sub.add_parser("validate", help="check a topology file and print its counts")
@@ -904,7 +939,9 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("--lines", "-n", type=int, default=50, help="last N lines (0: all)")
 
     samples = sub.add_parser("samples", help="IDs the sample back ends know, to call with")
-    samples.add_argument("--topology", default=DEFAULT_TOPOLOGY)
+    _running_topology_options(samples)
+    samples.add_argument("--port-offset", type=int, default=0, help="as given to `up`")
+    samples.add_argument("--url", help="a running platform's base URL (to find its topology)")
     samples.add_argument("-n", "--count", type=int, default=5)
 
     exported = sub.add_parser("contracts", help="contract documents")

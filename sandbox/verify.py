@@ -304,6 +304,15 @@ async def _reset(client: httpx.AsyncClient) -> str:
         return f"records left behind: {RESET_PATH} failed ({type(exc).__name__})"
     if reply.status_code == 200:
         return f"back end reset ({RESET_PATH}): no record of this run is left"
+    if reply.status_code in (401, 403, 404):
+        # Through a platform (`--base-url http://lgsp/apiX/1.0`) the back end's reset is not
+        # published: the platform routes only the contract's operations.
+        return (
+            f"records left behind: {RESET_PATH} is not reachable at {client.base_url} "
+            f"(answered {reply.status_code}; a platform's routed path publishes only the "
+            "contract's operations). Run verify against the back end's own URL to clean up, "
+            "or --keep-records to keep them"
+        )
     return f"records left behind: {RESET_PATH} answered {reply.status_code}"
 
 

@@ -65,6 +65,58 @@ def authenticate_client(consumers: Consumers, client_id: str, secret: str) -> Co
     return consumer
 
 
+_TOKEN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "client_id": {
+                            "type": "string",
+                            "description": "or the key in HTTP Basic auth",
+                        },
+                        "client_secret": {
+                            "type": "string",
+                            "description": "or the secret in Basic auth",
+                        },
+                        "scope": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
+_REVOKE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["token"],
+                    "properties": {
+                        "token": {"type": "string", "description": "the access token"},
+                        "token_type_hint": {"type": "string"},
+                        "client_id": {
+                            "type": "string",
+                            "description": "or the key in HTTP Basic auth",
+                        },
+                        "client_secret": {
+                            "type": "string",
+                            "description": "or the secret in Basic auth",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
 _TOKEN_RESPONSES: dict[int | str, dict[str, object]] = {
     400: {"model": Problem},
     401: {"model": Problem},
@@ -77,12 +129,14 @@ _TOKEN_RESPONSES: dict[int | str, dict[str, object]] = {
     response_model=TokenResponse,
     summary="Get an access token (client credentials grant; WSO2 API-M 4.x path)",
     responses=_TOKEN_RESPONSES,
+    openapi_extra=_TOKEN_BODY,
 )
 @router.post(
     "/token",
     response_model=TokenResponse,
     summary="Get an access token (client credentials grant)",
     responses=_TOKEN_RESPONSES,
+    openapi_extra=_TOKEN_BODY,
 )
 async def issue_token(
     request: Request,
@@ -117,12 +171,14 @@ _REVOKE_RESPONSES: dict[int | str, dict[str, object]] = {
     summary="Revoke an access token (RFC 7009; WSO2 API-M 4.x path)",
     response_class=Response,
     responses=_REVOKE_RESPONSES,
+    openapi_extra=_REVOKE_BODY,
 )
 @router.post(
     "/revoke",
     summary="Revoke an access token (RFC 7009)",
     response_class=Response,
     responses=_REVOKE_RESPONSES,
+    openapi_extra=_REVOKE_BODY,
 )
 async def revoke_token(
     request: Request, exchange: ExchangeDep, consumers: ConsumersDep, tokens: TokensDep
