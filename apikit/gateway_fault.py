@@ -6,13 +6,22 @@ these bodies, so the sandbox answers its own refusals of routed calls the same w
 code are WSO2's `APISecurityConstants` and `APIAuthenticationHandler.handleAuthFailure`
 (900906/900908/900910 -> 403, other auth failures -> 401 with `WWW-Authenticate`); the body
 shape and numeric `code` are from captured answers of live WSO2 gateways; the throttling
-status (429) and texts from WSO2's `ThrottleHandler`.
+status per throttling code, the texts, `nextAccessTime` and the HTTP-date `Retry-After` from
+WSO2's `ThrottleHandler.handleThrottleOut` (wso2/carbon-apimgt, components/apimgt/
+org.wso2.carbon.apimgt.gateway/.../handlers/throttling/ThrottleHandler.java, with the codes of
+APIThrottleConstants.java beside it); the XML form for `Accept: application/xml` from
+`Utils.setFaultPayload` (.../gateway/handlers/Utils.java).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from lxml import etree
 
 # What WSO2's authentication handler challenges with (captured on a WSO2 gateway's 401).
 BEARER_CHALLENGE = (
@@ -20,6 +29,16 @@ BEARER_CHALLENGE = (
     'error_description="The provided token is invalid"'
 )
 FAULT_MEDIA_TYPE = "application/json; charset=UTF-8"
+# The namespaces WSO2's handlers write their XML faults in: the authentication handler's
+# (APISecurityConstants.API_SECURITY_NS, prefix ams), the throttle handler's
+# (APIThrottleConstants.API_THROTTLE_NS, prefix amt) and the dispatcher's sequences'
+# (http://wso2.org/apimanager, prefix am; from public captures, not read in source).
+SECURITY_NS = ("ams", "http://wso2.org/apimanager/security")
+THROTTLE_NS = ("amt", "http://wso2.org/apimanager/throttling")
+DISPATCH_NS = ("am", "http://wso2.org/apimanager")
+# Utils.setFaultPayload answers in the Accept header's type when it is one the gateway
+# supports (compared as a whole header value); else the handler's default, JSON in 4.x.
+XML_ACCEPTS = frozenset({"application/xml", "text/xml"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +52,30 @@ class GatewayFault:
     # WSO2's dispatcher faults (no matching resource, no such API) carry a `type` too.
     type: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    # A throttle-out tells when the caller may come back (ThrottleHandler).
+    next_access_time: str | None = None
+    namespace: tuple[str, str] = SECURITY_NS
+
+    def _fields(self) -> list[tuple[str, object]]:
+        fields: list[tuple[str, object]] = [("code", self.code)]
+        if self.type is not None:
+            fields.append(("type", self.type))
+        fields += [("message", self.message), ("description", self.description)]
+        if self.next_access_time is not None:
+            fields.append(("nextAccessTime", self.next_access_time))
+        return fields
 
     def body(self) -> dict[str, dict[str, object]]:
-        fault: dict[str, object] = {"code": self.code}
-        if self.type is not None:
-            fault["type"] = self.type
-        fault["message"] = self.message
-        fault["description"] = self.description
-        return {"fault": fault}
+        return {"fault": dict(self._fields())}
+
+    def xml_body(self) -> bytes:
+        """The fault as WSO2's handlers build it before any JSON conversion:
+        `<ams:fault xmlns:ams="…"><ams:code>900901</ams:code>…</ams:fault>`."""
+        prefix, uri = self.namespace
+        root = etree.Element(etree.QName(uri, "fault"), nsmap={prefix: uri})
+        for name, value in self._fields():
+            etree.SubElement(root, etree.QName(uri, name)).text = str(value)
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +133,7 @@ def no_matching_resource() -> GatewayFault:
         "Runtime Error",
         "No matching resource found for given API Request",
         type="Status report",
+        namespace=DISPATCH_NS,
     )
 
 
@@ -109,6 +145,7 @@ def method_not_allowed() -> GatewayFault:
         "Runtime Error",
         "Method not allowed for given API resource",
         type="Status report",
+        namespace=DISPATCH_NS,
     )
 
 
@@ -120,20 +157,61 @@ def no_such_api(path: str) -> GatewayFault:
         "Not Found",
         f"The requested resource ({path}) is not available.",
         type="Status report",
+        namespace=DISPATCH_NS,
     )
 
 
-# WSO2's throttling levels: the code says which limit the call ran into.
+# WSO2's throttling codes (APIThrottleConstants): the code says which limit the call ran into.
 THROTTLED_API = 900800
+HARD_LIMIT = 900801
 THROTTLED_RESOURCE = 900802
 THROTTLED_APPLICATION = 900803
 THROTTLED_SUBSCRIPTION = 900804
+BLOCKED = 900805
+THROTTLED_CUSTOM_POLICY = 900806
+THROTTLED_SUBSCRIPTION_BURST = 900807
+_QUOTA = ("Message throttled out", "You have exceeded your quota")
+# ThrottleHandler.handleThrottleOut: status and texts per code; only a quota says when to
+# come back (a hard limit is the API "not accepting requests", 503; a block is 403).
+THROTTLING: dict[int, tuple[int, str, str]] = {
+    THROTTLED_API: (429, *_QUOTA),
+    HARD_LIMIT: (503, "API Limit Reached", "API not accepting requests"),
+    THROTTLED_RESOURCE: (429, *_QUOTA),
+    THROTTLED_APPLICATION: (429, *_QUOTA),
+    THROTTLED_SUBSCRIPTION: (429, *_QUOTA),
+    BLOCKED: (403, "Message blocked", "You have been blocked from accessing the resource"),
+    THROTTLED_CUSTOM_POLICY: (429, *_QUOTA),
+    THROTTLED_SUBSCRIPTION_BURST: (429, *_QUOTA),
+}
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def throttled_out(code: int, retry_after: str | None = None) -> GatewayFault:
-    # Retry-After is the sandbox's addition (public captures do not show WSO2 sending it);
-    # it helps a client back off and does not change the body a WSO2 client reads.
-    headers = {"Retry-After": retry_after} if retry_after else {}
+def next_access_time(at: float) -> str:
+    """`yyyy-MMM-dd HH:mm:ssZ` in UTC plus " UTC", as ThrottleHandler formats it
+    (`2026-Dec-07 23:55:00+0000 UTC`); English month names whatever the locale."""
+    when = datetime.fromtimestamp(at, UTC)
+    return f"{when.year:04d}-{_MONTHS[when.month - 1]}-{when:%d %H:%M:%S}+0000 UTC"
+
+
+def http_date(at: float) -> str:
+    """`EEE, dd MMM yyyy HH:mm:ss z` in GMT: ThrottleHandler's Retry-After (an HTTP-date)."""
+    return format_datetime(datetime.fromtimestamp(at, UTC), usegmt=True)
+
+
+def throttled_out(code: int, next_access: float | None = None) -> GatewayFault:
+    """The throttle-out fault for `code`; `next_access` (epoch seconds) when the caller may
+    come back, rounded up to the second so that the time written is never too early."""
+    status, message, description = THROTTLING[code]
+    if next_access is None or status != 429:
+        return GatewayFault(status, code, message, description, namespace=THROTTLE_NS)
+    at = float(math.ceil(next_access))
+    when = next_access_time(at)
     return GatewayFault(
-        429, code, "Message throttled out", "You have exceeded your quota", headers=headers
+        status,
+        code,
+        message,
+        f"{description} .You can access API after {when}",
+        headers={"Retry-After": http_date(at)},
+        next_access_time=when,
+        namespace=THROTTLE_NS,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import uuid
@@ -181,7 +182,42 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     problem = as_problem(exc)
     assert problem is not None
+    if problem.status == 405:
+        allowed = allowed_methods(request)
+        if allowed:
+            problem.headers["Allow"] = allowed
+            problem.detail = f"{request.method} is not allowed here; allowed: {allowed}."
     return render(problem, request)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the app documents at this path. Starlette's 405 names only the methods of
+    the first route whose path matched (a GET and a POST route on one path are two routes),
+    so `Allow` said GET where POST is the one that matters. Read from the app's OpenAPI
+    document (built once, cached by FastAPI): the routes themselves sit in FastAPI's
+    private included-router structures."""
+    openapi = getattr(request.app, "openapi", None)
+    if openapi is None:
+        return ""
+    methods: set[str] = set()
+    for template, operations in openapi().get("paths", {}).items():
+        if _template_pattern(template).fullmatch(request.url.path):
+            methods |= {m.upper() for m in operations if m.upper() in _METHODS}
+    return ", ".join(sorted(methods))
+
+
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+@functools.cache
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile(
+        "".join(
+            ("(.+)" if p.endswith(":path}") else "([^/]+)") if p.startswith("{") else re.escape(p)
+            for p in parts
+        )
+    )
 
 
 def internal_error() -> ProblemError:

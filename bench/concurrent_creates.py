@@ -15,7 +15,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import httpx
@@ -24,8 +25,8 @@ from pydantic import BaseModel
 from contracts.services.civil_status import DangKyHoTich
 from contracts.services.documents import VanBan
 from contracts.services.one_stop_shop import NopHoSo
-from contracts.services.postal import TaoVanDon
-from contracts.services.public_service_portal import YeuCau
+from contracts.services.postal import MOrder
+from contracts.services.public_service_portal import DangNhap, YeuCau
 from contracts.topology import Topology
 from sandbox.cli.platform_client import address_book
 from sandbox.topology.loading import DEFAULT_TOPOLOGY, load_topology
@@ -49,9 +50,20 @@ def _example(model: type[BaseModel], **changes: Any) -> dict[str, Any]:
     return example | changes
 
 
-def _sync(key: str) -> dict[str, Any]:
+def _sync(key: str, session: str = "") -> dict[str, Any]:
     body = _example(YeuCau)
-    return body | {"data": [body["data"][0] | {"MaHoSo": key}]}
+    return body | {"session": session, "data": [body["data"][0] | {"MaHoSo": key}]}
+
+
+async def dvcqg_session(client: httpx.AsyncClient, base_url: str, headers: dict[str, str]) -> str:
+    """The portal's session, logged in as OpenCPS does before it syncs."""
+    response = await client.post(
+        f"{base_url}/apiDVCQG/1.0/dangNhap",
+        json=_example(DangNhap),
+        headers={**headers, "dstcode": "DVCQG"},
+    )
+    response.raise_for_status()
+    return str(response.json()["session"])
 
 
 CREATE_CALLS = [
@@ -77,10 +89,12 @@ CREATE_CALLS = [
         lambda answer, key: key if answer.get("status") == 1 else None,
         answers_201=False,
     ),
+    # VNPost answers {Status, Message}: the order number it took.
     CreateCall(
-        "/apiBuuChinhCongIch/1.0/taoVanDon",
-        lambda key: _example(TaoVanDon, maHoSo=key),
-        lambda answer, _: answer["maVanDon"],
+        "/apiVNPostNGSP/p1.0/order/post",
+        lambda key: _example(MOrder, OrderNumber=key),
+        lambda answer, key: key if answer.get("Status") == "1" else None,
+        answers_201=False,
     ),
     CreateCall(
         "/apiDVCQG/1.0/dongBoHoSo",
@@ -145,6 +159,17 @@ async def bearer_for(
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+async def prepared_calls(
+    client: httpx.AsyncClient, base_url: str, headers: dict[str, str]
+) -> list[CreateCall]:
+    """CREATE_CALLS with what they need from a log-in first (the portal's session)."""
+    session = await dvcqg_session(client, base_url, headers)
+    return [
+        replace(call, body=partial(_sync, session=session)) if call.body is _sync else call
+        for call in CREATE_CALLS
+    ]
+
+
 def _line(call: CreateCall, kind: str, outcome: Outcome) -> str:
     counts = " ".join(f"{s}×{n}" for s, n in sorted(outcome.statuses.items()))
     return (
@@ -161,7 +186,7 @@ async def run(topology_ref: str, port_offset: int, count: int, run_id: str) -> i
     limits = httpx.Limits(max_connections=count)
     async with httpx.AsyncClient(timeout=30.0, trust_env=False, limits=limits) as client:
         headers = await bearer_for(client, base_url, topology)
-        for call in CREATE_CALLS:
+        for call in await prepared_calls(client, base_url, headers):
             keys = [f"bench-{run_id}-{i}" for i in range(count)]
             distinct = await create_at_once(client, base_url, call, keys, headers)
             same = await create_at_once(

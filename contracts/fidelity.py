@@ -93,6 +93,58 @@ PLATFORM_VARIANTS: dict[str, Fidelity] = {
         note="Hậu Giang's LGSP. The sandbox checks AccessKey and SecretKey as the consumer's key "
         "and secret; AppName and the partner codes are carried but not checked.",
     ),
+    "context_aliases": verified(
+        "Gia Lai's public one-stop-shop tool (a Vue page posting civil-status records to "
+        "https://congdichvu.gialai.gov.vn:443/hotich/1.0/dangKyHoTich; repository not "
+        "identified, found by content in the code index)",
+        note="Gia Lai's LGSP publishes the Ministry of Justice's civil-status service under "
+        "its own context `hotich` (the NGSP guide's is apiHoTichTuPhap). An alias answers "
+        "as the service itself; the audit records the service's code.",
+    ),
+}
+
+
+CARBON_APIMGT_GATEWAY = (
+    "wso2/carbon-apimgt components/apimgt/org.wso2.carbon.apimgt.gateway/src/main/java/org/wso2/"
+    "carbon/apimgt/gateway/handlers/"
+)
+
+# How the platforms' gateway itself answers (WSO2 API Manager): the ledger's third table.
+GATEWAY_ANSWERS: dict[str, Fidelity] = {
+    "POST /token, POST /oauth2/token": partial(
+        "VietOpenCPS/opencps-v2 modules/backend-postal-api-rest/.../VNPostManagementImpl.java "
+        "(https://api.mitc.vn/token, form grant_type=client_credentials, Basic key:secret)",
+        NGSP_GUIDE,
+        note="/token is API-M 3.x's gateway path (what OpenCPS configures), /oauth2/token "
+        "4.x's (WSO2's documentation; no public client calling it found). Both answer the "
+        "guide's reply. The refusal body is RFC 6749's (unverified for WSO2).",
+    ),
+    "throttle-out": verified(
+        CARBON_APIMGT_GATEWAY + "throttling/ThrottleHandler.java (handleThrottleOut, "
+        "getNextAccessTimeString, setRetryAfterHeader)",
+        CARBON_APIMGT_GATEWAY + "throttling/APIThrottleConstants.java",
+        note="900800/900802/900803/900804/900806/900807 429 'Message throttled out' with "
+        "nextAccessTime (yyyy-MMM-dd HH:mm:ssZ UTC) and Retry-After as an HTTP-date; 900801 "
+        "503, 900805 403. The sandbox's quota is per consumer: it sends 900803 (application). "
+        "The wrapped JSON form is the sandbox's choice between 3.x's and 4.x's (see README).",
+    ),
+    "fault media type": partial(
+        CARBON_APIMGT_GATEWAY + "Utils.java (setFaultPayload: the Accept header's type when "
+        "the gateway supports it, else the handler's default)",
+        note="XML for Accept application/xml or text/xml, JSON otherwise (4.x's default). "
+        "Namespaces ams (security) and amt (throttling) from APISecurityConstants and "
+        "APIThrottleConstants; the dispatcher's (http://wso2.org/apimanager, am) from public "
+        "captures only.",
+    ),
+    "CORS": partial(
+        CARBON_APIMGT_GATEWAY + "security/CORSRequestHandler.java (OPTIONS answered 200 "
+        "before authentication; the resource's methods; 404/405 when none matches)",
+        "WSO2 API-M 4.x deployment.toml [apim.cors] defaults (allow_origins '*', methods GET, "
+        "PUT, POST, DELETE, PATCH, OPTIONS, headers authorization, Access-Control-Allow-Origin, "
+        "Content-Type, SOAPAction, apikey, Internal-Key), as public deployments copy them",
+        note="That API-M adds OPTIONS to every published resource's methods (so a preflight "
+        "lists it) is unverified.",
+    ),
 }
 
 # What the platforms' document endpoints (`/documents`, `/vxp`) accept beyond the strict format,

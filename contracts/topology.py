@@ -26,7 +26,7 @@ AGENCY_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
 AgencyCode = Annotated[str, StringConstraints(pattern=AGENCY_CODE_PATTERN)]
 # Service codes are WSO2 API contexts: one URL segment, letters and digits.
 ServiceCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{1,63}$")]
-Version = Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+){0,2}$")]
+Version = Annotated[str, StringConstraints(pattern=r"^[a-z]{0,3}\d+(\.\d+){0,2}$")]
 NodeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 Port = Annotated[int, Field(ge=1, le=65535)]
 # Every platform serves HTTPS beside HTTP on its port plus this (8000 -> 8443): one rule, so a
@@ -115,6 +115,12 @@ class Platform(_Strict):
         "of the JSON {AccessKey, SecretKey, AppName, PartnerCode, PartnerCodeCus}, the "
         "consumer's key and secret as AccessKey and SecretKey, as the Hậu Giang LGSP's "
         "clients send it on every call (VietOpenCPS/opencps-v2, QLVBIntegrationActionImpl)",
+    )
+    context_aliases: dict[ServiceCode, ServiceCode] = Field(
+        default_factory=dict,
+        description="Contexts this platform also answers a service at: {alias: service code}, "
+        "e.g. {hotich: apiHoTichTuPhap} as Gia Lai's LGSP publishes civil status "
+        "(/hotich/1.0/dangKyHoTich); the audit records the service's own code",
     )
 
 
@@ -237,6 +243,7 @@ RESERVED_CODES = frozenset(
     {
         "token",
         "revoke",
+        "oauth2",
         "topology",
         "audit",
         "healthz",
@@ -371,6 +378,15 @@ class Topology(_Strict):
                     problems.append(
                         f"{where}.national_services[{i}]: {code!r} is not a national service"
                     )
+            codes = {s.code.lower() for s in self.services}
+            for alias, code in platform.context_aliases.items():
+                if alias.lower() in RESERVED_CODES or alias.lower() in codes:
+                    problems.append(
+                        f"{where}.context_aliases.{alias}: already a path of the platform or "
+                        "a service's own context"
+                    )
+                if code.lower() not in codes:
+                    problems.append(f"{where}.context_aliases.{alias}: {code!r} is no service")
 
         # A code is unique per platform, not per file: every province's LGSP publishes its
         # own apiMotCua, as the real ones do.

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apikit.openapi import problem_openapi
 from apikit.problems import install_problem_handlers
-from contracts.edxml import DocumentPackage, StatusPacket
+from contracts.edxml import Delivery, DocumentPackage, StatusPacket, StatusRelay
 from contracts.platform import TopologyReport
 from gateway.api import admin, audit, catalog, status, token
 from gateway.api import axis as axis_api
@@ -78,7 +78,7 @@ def create_platform_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    problem_openapi(app, extra_models=[DocumentPackage, StatusPacket])
+    problem_openapi(app, extra_models=[DocumentPackage, StatusPacket, Delivery, StatusRelay])
     # Bodies of the platform's own API are bounded inside the framework; routed calls bound
     # theirs themselves (audited), in the lane, which sits outside it (PlatformApp).
     app.add_middleware(
@@ -206,6 +206,7 @@ async def _build(
         validate_requests=spec.validate_requests,
         unversioned_paths=spec.unversioned_paths,
         lgsp_access_token=spec.lgsp_access_token,
+        context_aliases=spec.context_aliases,
     )
 
     document_store = DocumentStore(data_dir / f"{spec.name}.documents.sqlite3", spec.name)

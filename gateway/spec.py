@@ -73,6 +73,7 @@ class PlatformSpec(BaseModel):
     token_format: Literal["opaque", "jwt"] = "opaque"
     unversioned_paths: bool = False
     lgsp_access_token: bool = False
+    context_aliases: dict[str, str] = {}
     document_signatures: Literal["off", "verify-if-present", "required"] = "verify-if-present"
     # The document axis endpoint (/vxp): the systems that call this platform, and the agencies
     # the axis lists to them (getAgenciesList).

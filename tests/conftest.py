@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -9,6 +9,7 @@ import pytest
 from contracts.topology import Topology
 from sandbox.testing.harness import RunningTopology, run_topology
 from sandbox.topology.loading import load_topology
+from tests import contention
 
 pytest_plugins = ["pytester"]
 
@@ -39,3 +40,21 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{contention.MARKER}: runs while CPU burners load every core (tests/contention.py)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _contention(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests marked `contention` run loaded, by design: the burners start before the test's
+    own fixtures (this fixture is set up first) and stop after them."""
+    if request.node.get_closest_marker(contention.MARKER) is None:
+        yield
+        return
+    with contention.cpu_burners():
+        yield

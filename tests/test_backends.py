@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
@@ -12,9 +13,12 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from contracts.services.datasets import dataset_names, dataset_spec
+from contracts.services.postal import MOrder
 from services.catalog import BACKEND_APPS, load_factory
 from services.common.config import BackendConfig
+from services.common.records import Record
 from services.common.sampledata import citizens, enterprises
+from services.national import postal
 from tests.helpers import full_name
 
 SEED = 2022
@@ -275,25 +279,91 @@ async def test_civil_status_codes_and_postal_tracking(tmp_path: Path) -> None:
         assert (bad_type["status"], bad_type["errorCode"]) == (0, 302)
         ethnic = (await client.post("/danhMuc", json={"loaiDanhMuc": "3"})).json()
         assert {"ma": "01", "ten": "Kinh"} in ethnic["value"]
-    shipment = {
-        "maHoSo": "KS-0001",
-        "maDonViGui": "000.00.01.H04",
-        "soDinhDanhNguoiNhan": mother.so_dinh_danh,
-        "hoTenNguoiNhan": mother.ho_ten,
-        "diaChiNhan": str(mother.thuong_tru),
-        "soDienThoai": "0912345678",
+    order = {
+        **MOrder.model_json_schema()["examples"][0],
+        "OrderNumber": "KS-0001",
+        "ReceiverName": mother.ho_ten,
+        "ReceiverAddress": str(mother.thuong_tru),
     }
     async with serve("postal", tmp_path / "post") as client:
-        created = (await client.post("/taoVanDon", json=shipment)).json()
-        tracked = (
-            await client.get("/trangThaiVanDon", params={"maVanDon": created["maVanDon"]})
-        ).json()
-        assert tracked["hanhTrinh"][:2] == ["Đã nhận thông tin", "Đã nhận hàng tại bưu cục"]
-        # tracking reads the parcel's progress; it does not move it
-        again = (
-            await client.get("/trangThaiVanDon", params={"maVanDon": created["maVanDon"]})
-        ).json()
+        posted = (await client.post("/order/post", json=order)).json()
+        assert posted["Status"] == "1"
+        tracked = (await client.get("/order/tracking", params={"pagesize": 10})).json()
+        sample, first = tracked["_embedded"]["rh:doc"]  # the sample customer's order first
+        assert (first["OrderNumber"], first["StatusCode"]) == ("KS-0001", 1)
+        assert (sample["EventTime"], sample["StatusCode"]) == ("2024-11-22 08:30:00", 1)
+        # tracking reads the order's progress; it does not move it
+        again = (await client.get("/order/tracking", params={"pagesize": 10})).json()
         assert again == tracked
+
+
+GIA_LAI_DATA = {
+    "nycHoTen": {"Ho": "TRẦN", "ChuDem": "THỊ", "Ten": "LAN"},
+    "nycLoaiGiayToTuyThan": 4,
+    "nycSoGiayToTuyThan": "024190012345",
+    "nycQuanHe": "Mẹ",
+    "cbsHoTen": {"Ho": "NGUYỄN", "ChuDem": "MINH ", "Ten": "KHÔI"},
+    "cbsNgaySinh": {"namSinh": "2021", "thangSinh": "06", "ngaySinh": "24"},
+    "cbsGioiTinh": 1,
+    "cbsQuocTich": "VN",
+    "cbsDanToc": "01",
+    "cbsNoiCuTru": {"dcChiTiet": "Thôn Đồng Mai", "quocGia": "VN", "maTinh": "24", "maXa": "7204"},
+    "noiDangKy": "7204",
+    "loaiBanSao": 0,
+    "soDangKyTruocDay": "120",
+    "quyenSoDangKyTruocDay": "2021",
+    "thongTinKhac": "",
+}
+
+
+async def test_civil_status_takes_the_forms_a_provincial_client_sends(tmp_path: Path) -> None:
+    """Gia Lai's tool: maDonVi as a string, yyyy-MM-dd or 'dd/MM/yyyy ' (trailing space),
+    data as <hotich><hoso>…</hoso></hotich> or as a JSON string; maHoSoMCDT for maHoSo."""
+    as_json = {
+        "maHoSoMCDT": "H04.129-250812-0035",
+        "maHoSoLT": "BS",
+        "module": "BS",
+        "ngayTiepNhan": "12/08/2025 ",
+        "maDonVi": "7204",
+        "data": json.dumps(GIA_LAI_DATA, ensure_ascii=False),
+    }
+    as_xml = {
+        "maDonVi": "7204",
+        "ngayTiepNhan": "2025-08-12",
+        "module": "KS",
+        "maHoSo": "H04.129-250812-0036",
+        "data": "<hotich><hoso><loaiHTTP>KS</loaiHTTP><noiDangKy>7204</noiDangKy>"
+        "<hoTenCon>Nguyễn Minh Khôi</hoTenCon></hoso></hotich>",
+    }
+    async with serve("civil-status", tmp_path / "hotich") as client:
+        for record in (as_json, as_xml):
+            received = (await client.post("/dangKyHoTich", json=record)).json()
+            assert received["status"] == 1, received
+        copy = {"maDonVi": "7204", "maHoSo": as_json["maHoSoMCDT"]}
+        assert (await client.post("/traTrangThaiHoSo", json=copy)).json()["status"] == 4
+        result = (await client.post("/ketQuaDangKyHS", json=copy)).json()["value"]
+        assert result["hoTen"] == "NGUYỄN MINH KHÔI" and result["soDinhDanh"].startswith("024221")
+        # The form's own fields are kept, not read: received, and stays so.
+        form = {"maDonVi": 7204, "maHoSo": as_xml["maHoSo"]}
+        assert (await client.post("/traTrangThaiHoSo", json=form)).json()["status"] == 1
+        mistyped = {**GIA_LAI_DATA, "cbsNoiCuTru": "Thôn Đồng Mai"}
+        wrong = {**as_json, "maHoSoMCDT": "X-1", "data": json.dumps(mistyped)}
+        refused = (await client.post("/dangKyHoTich", json=wrong)).json()
+        assert refused["errorCode"] == 500 and "cbsNoiCuTru" in refused["errorMessage"]
+        for bad_date in ("2025-13-01", "12/08/25", "12/08/2025  "):
+            malformed = await client.post(
+                "/dangKyHoTich", json={**as_xml, "ngayTiepNhan": bad_date}
+            )
+            assert malformed.status_code == 422, bad_date
+        unnamed = {k: v for k, v in as_xml.items() if k != "maHoSo"}
+        assert (await client.post("/dangKyHoTich", json=unnamed)).status_code == 422
+        # Joint registration (LTKS, LTKT, LTKH) goes to nhanHoSoDKHT with the same body.
+        joint = {**as_json, "maHoSoMCDT": "H04.129-250812-0040", "module": "LTKS"}
+        assert (await client.post("/nhanHoSoDKHT", json=joint)).json()["status"] == 1
+        joint_status = {"maDonVi": 7204, "maHoSo": joint["maHoSoMCDT"]}
+        assert (await client.post("/traTrangThaiHoSo", json=joint_status)).json()["status"] == 4
+        not_joint = await client.post("/nhanHoSoDKHT", json={**joint, "module": "KS"})
+        assert not_joint.status_code == 422
 
 
 async def test_social_insurance_speaks_the_guide(tmp_path: Path) -> None:
@@ -339,9 +409,16 @@ async def test_public_service_portal_sync_as_opencps_sends_it(tmp_path: Path) ->
         "TaiLieuNop": [],
     }
     async with serve("public-service-portal", tmp_path) as client:
+        session = await _dvcqg_session(client)
         synced = await client.post(
             "/dongBoHoSo",
-            json={"service": "DongBoHoSoMC", "isUpdating": "False", "data": [dossier]},
+            json={
+                "session": session,
+                "madonvi": "000.00.00.H04",
+                "service": "DongBoHoSoMC",
+                "isUpdating": "False",
+                "data": [dossier],
+            },
         )
         assert synced.json()["error_code"] == "00"
         progress = {
@@ -352,24 +429,102 @@ async def test_public_service_portal_sync_as_opencps_sends_it(tmp_path: Path) ->
             "TrangThai": "3",
         }
         updated = await client.post(
-            "/dongBoHoSo", json={"service": "CapNhatTienDoHoSoMC", "data": [progress]}
+            "/dongBoHoSo",
+            json={"session": session, "service": "CapNhatTienDoHoSoMC", "data": [progress]},
         )
         assert updated.json()["error_code"] == "00"
         looked_up = await client.post(
-            "/dongBoHoSo", json={"service": "TraCuuHoSo", "mahoso": dossier["MaHoSo"]}
+            "/dongBoHoSo",
+            json={"session": session, "service": "TraCuuHoSo", "mahoso": dossier["MaHoSo"]},
         )
         [found] = looked_up.json()["result"]
         assert found["TrangThaiHoSo"] == "3" and found["TienDo"][-1]["NguoiXuLy"] == "Lê Văn Bình"
         unknown = await client.post(
             "/dongBoHoSo",
-            json={"service": "CapNhatTienDoHoSoMC", "data": [{**progress, "MaHoSo": "X"}]},
+            json={
+                "session": session,
+                "service": "CapNhatTienDoHoSoMC",
+                "data": [{**progress, "MaHoSo": "X"}],
+            },
         )
         assert unknown.status_code == 200 and unknown.json()["error_code"] != "00"
         bad_time = {**dossier, "NgayTiepNhan": "2024-11-22"}
         refused = await client.post(
-            "/dongBoHoSo", json={"service": "DongBoHoSoMC", "data": [bad_time]}
+            "/dongBoHoSo", json={"session": session, "service": "DongBoHoSoMC", "data": [bad_time]}
         )
         assert refused.json()["error_code"] != "00" and "NgayTiepNhan" in refused.json()["message"]
+        # isUpdating is a string ("True"/"False"): a number is refused, naming the field.
+        numeric = await client.post(
+            "/dongBoHoSo",
+            json={"session": session, "service": "DongBoHoSoMC", "isUpdating": 1, "data": []},
+        )
+        assert numeric.status_code == 422
+        assert [e["field"] for e in numeric.json()["errors"]] == ["$.body.isUpdating"]
+
+
+async def _dvcqg_session(client: httpx.AsyncClient) -> str:
+    """Log in as OpenCPS does: {username, password} and a dstcode header."""
+    login = {"username": "bacgiang.motcua", "password": "dvcqg-bac-giang-2022"}
+    answer = await client.post("/dangNhap", json=login, headers={"dstcode": "DVCQG"})
+    body = answer.json()
+    assert answer.status_code == 200 and body["error_code"] == 0, body
+    return str(body["session"])
+
+
+async def test_public_service_portal_login_lists_and_questions_as_opencps_reads_them(
+    tmp_path: Path,
+) -> None:
+    async with serve("public-service-portal", tmp_path) as client:
+        wrong = {"username": "bacgiang.motcua", "password": "x"}
+        refused = await client.post("/dangNhap", json=wrong, headers={"dstcode": "DVCQG"})
+        assert refused.status_code == 200
+        assert refused.json()["error_code"] != 0 and "session" not in refused.json()
+        anonymous = await client.post("/dongBoHoSo", json={"service": "LayDanhMucCoQuan"})
+        assert anonymous.json()["error_code"] != "00"
+        session = await _dvcqg_session(client)
+
+        async def ask(path: str, **body: object) -> list[dict[str, object]]:
+            answer = await client.post(path, json={"session": session, **body})
+            assert answer.status_code == 200 and int(answer.json()["error_code"]) == 0
+            rows: list[dict[str, object]] = answer.json().get("result", [])
+            return rows
+
+        agencies = await ask("/chiaSeDanhMuc", service="LayDanhMucCoQuan")
+        assert {"MADONVI", "TENDONVI", "CAPDONVI"} <= set(agencies[0])
+        fields = await ask("/chiaSeDanhMuc", service="LayDanhMucLinhVuc")
+        assert {"MALINHVUC", "TENLINHVUC", "MANGANH"} <= set(fields[0])
+        procedures = await ask("/chiaSeDanhMuc", service="LayDanhSachTTHC")
+        code = procedures[0]["MATTHC"]
+        [procedure] = await ask("/dongBoHoSo", service="LayThuTuc", maTTHC=code)
+        assert procedure["TENTTHC"] == procedures[0]["TENTTHC"]
+        linhvuc = procedure["LINHVUCTHUCHIEN"]
+        assert isinstance(linhvuc, list) and {"MALINHVUC", "TENLINHVUC"} <= set(linhvuc[0])
+        assert await ask("/dongBoHoSo", service="LayThuTuc", maTTHC="0.000000.000.00.00.H04") == []
+        questions = await ask("/dongBoHoSo", service="LayDanhSachHoiDapGuiTuDVCQG")
+        first = questions[0]
+        assert first["TRALOIID"] == 0 and first["NOIDUNG"]
+        answer = {
+            "HOIDAPID": first["HOIDAPID"],
+            "MADONVI": first["MADONVI"],
+            "NGUOITRALOI": "Lê Văn Bình",
+            "CHUCVUNGUOITRALOI": "cb",
+            "NGAYTRALOI": "23/11/2024",
+            "NOIDUNGTRALOI": "Hồ sơ gồm tờ khai và bản vẽ thiết kế.",
+        }
+        await ask("/dongBoHoSo", service="DongBoKetQuaHoiDapGuiTuDVCQG", data=[answer])
+        [replied] = await ask(
+            "/dongBoHoSo", service="LayNoiDungTraLoiTheoCauHoi", cauhoiid=first["HOIDAPID"]
+        )
+        assert replied["NOIDUNGTRALOI"] == answer["NOIDUNGTRALOI"]
+        assert int(str(replied["TRALOIID"])) > 0
+        [asked_again] = [
+            q
+            for q in await ask("/dongBoHoSo", service="LayDanhSachHoiDapBoCoQuan")
+            if q["HOIDAPID"] == first["HOIDAPID"]
+        ]
+        assert asked_again["NOIDUNGTRALOI"] == answer["NOIDUNGTRALOI"]
+        question = {"HOIDAPID": 77, "NOIDUNG": "Câu hỏi", "MADONVI": "000.00.00.H04"}
+        await ask("/dongBoHoSo", service="DongBoHoiDap", data=[question])
 
 
 async def test_shared_categories_describe_list_and_add_rows(tmp_path: Path) -> None:
@@ -433,3 +588,64 @@ async def test_judicial_records_take_a_request_and_report_its_status(tmp_path: P
         assert (await client.post("/nhanHoSoDangKy", json=iso)).status_code == 422
         nations = (await client.post("/LLTP-API-traDanhMuc", json={"infoType": "2"})).json()
         assert {"ID": "1", "NAME": "Việt Nam"} in nations["LISTCONTENT"]
+
+
+def test_an_order_moves_on_with_time_and_stops_when_cancelled() -> None:
+    """The order's events are computed from what is stored and the time asked about: no sleep
+    is needed to see it travel (services/national/postal.py)."""
+    posted_at = 1_796_601_600.0
+    order = Record(
+        "VN-0000001",
+        "C",
+        "posted",
+        {"CustomerCode": "C", "OrderNumber": "1"},
+        [{"status": "posted", "time": posted_at}],
+        posted_at,
+        posted_at,
+    )
+    codes = [
+        [e.code for e in postal.events(order, posted_at + seconds, step_seconds=60)]
+        for seconds in (0, 59, 60, 150, 10_000)
+    ]
+    assert codes == [[1], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4, 5]]
+    cancelled = Record(
+        **{
+            **order.__dict__,
+            "status": "cancelled",
+            "history": [*order.history, {"status": "cancelled", "time": posted_at + 90}],
+        }
+    )
+    assert [e.code for e in postal.events(cancelled, posted_at + 10_000, 60)] == [1, 2, 9]
+    everything = postal.events(order, posted_at + 10_000, 60) + postal.events(
+        Record(**{**order.__dict__, "id": "VN-0000002", "created": posted_at + 30}),
+        posted_at + 10_000,
+        60,
+    )
+    first = postal.page(everything, 3, None)
+    assert (first["_size"], first["_total_pages"], first["_returned"]) == (10, 4, 3)
+    seen = [d["_id"]["$oid"] for d in first["_embedded"]["rh:doc"]]
+    rest = postal.page(everything, 100, seen[-1])["_embedded"]["rh:doc"]
+    ids = seen + [d["_id"]["$oid"] for d in rest]
+    assert len(ids) == len(set(ids)) == 10 and ids == sorted(ids)
+    times = [d["EventTime"] for d in first["_embedded"]["rh:doc"]]
+    assert times[0] == "2026-12-07 07:00:00"  # local time, Asia/Ho_Chi_Minh
+
+
+async def test_postal_orders_are_idempotent_and_cancelled_once(tmp_path: Path) -> None:
+    order = {**MOrder.model_json_schema()["examples"][0], "OrderNumber": "KS-0003"}
+    async with serve("postal", tmp_path, step_seconds="3600") as client:
+        for _ in range(2):
+            assert (await client.post("/order/post", json=order)).json()["Status"] == "1"
+        changed = {**order, "ReceiverTel": "0987654321"}
+        assert (await client.post("/order/post", json=changed)).json()["Status"] == "0"
+        which = {"CustomerCode": order["CustomerCode"], "OrderNumber": "KS-0003"}
+        for _ in range(2):
+            cancelled = await client.post("/order/cancel", params=which)
+            assert cancelled.json()["Status"] == "1", cancelled.text
+        unknown = await client.post("/order/cancel", params={**which, "OrderNumber": "X"})
+        assert unknown.json()["Status"] == "0"
+        docs = (await client.get("/order/tracking")).json()["_embedded"]["rh:doc"]
+        assert [d["StatusCode"] for d in docs if d["OrderNumber"] == "KS-0003"] == [1, 9]
+        bad = await client.post("/order/post", json={**order, "SenderProvince": "Bắc Giang"})
+        assert bad.status_code == 422
+        assert [e["field"] for e in bad.json()["errors"]] == ["$.body.SenderProvince"]

@@ -205,7 +205,7 @@ def test_status_shows_every_service_with_health_latency_and_errors(up: Sandbox) 
         cells = [c.strip() for c in row.split("│")]
         p50 = cells[6]
         assert re.fullmatch(r"\d+\.\d", p50), row  # a measured latency, not "-"
-    service_rows = [line for line in out.splitlines() if re.search(r"/api\w+/1\.0/", line)]
+    service_rows = [line for line in out.splitlines() if re.search(r"/api\w+/p?1\.0/", line)]
     assert len(service_rows) == 9 + 12  # NGSP's 9, the LGSP's 9 through NGSP and 3 own
 
 

@@ -113,7 +113,7 @@ def test_every_provincial_variant_of_the_topology_names_its_source_in_the_ledger
     from contracts.fidelity import PLATFORM_VARIANTS
     from contracts.topology import Platform
 
-    options = {"unversioned_paths", "lgsp_access_token"}
+    options = {"unversioned_paths", "lgsp_access_token", "context_aliases"}
     assert set(PLATFORM_VARIANTS) == options
     assert options <= set(Platform.model_fields)
     for name, entry in PLATFORM_VARIANTS.items():

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from contracts.services.civil_status import NhanHoSoDKHT
 from contracts.topology import Topology
 from sandbox.testing.harness import RunningTopology, run_topology
 from services.common.sampledata import citizens
@@ -21,7 +22,14 @@ MOTCUA = "motcua-bac-giang"
 
 def _with_variants(topology: Topology) -> Topology:
     lgsp = topology.platforms[LGSP].model_copy(
-        update={"unversioned_paths": True, "lgsp_access_token": True}
+        update={
+            "unversioned_paths": True,
+            "lgsp_access_token": True,
+            "context_aliases": {
+                "hotich": "apiHoTichTuPhap",
+                "apiLienThongKSKT": "apiHoTichTuPhap",
+            },
+        }
     )
     return topology.model_copy(update={"platforms": {**topology.platforms, LGSP: lgsp}})
 
@@ -105,3 +113,33 @@ async def test_without_the_options_the_platform_answers_as_wso2_does(
         headers={"lgspaccesstoken": _lgsp_access_token(key, secret)},
     )
     assert_fault(only_lgsp_token, 401, 900902)
+
+
+async def test_a_province_s_own_context_answers_as_the_service(
+    variants: RunningTopology, client: httpx.AsyncClient
+) -> None:
+    """Gia Lai's client posts civil status to /hotich/1.0/dangKyHoTich (its LGSP's context)."""
+    lgsp = variants.url(LGSP)
+    headers = await bearer(client, lgsp, variants.topology, MOTCUA)
+    which = {"maDonVi": "7204", "maHoSo": "HT-ALIAS-1"}
+    answer = await client.post(f"{lgsp}/hotich/1.0/traTrangThaiHoSo", json=which, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["errorCode"] == 201  # the registry's own answer: no such dossier
+    [record] = await audit_records(
+        client, lgsp, variants.topology, LGSP, message_id=answer.headers["X-Message-Id"]
+    )
+    assert (record.service, record.version) == ("apiHoTichTuPhap", "1.0")
+    joint = NhanHoSoDKHT.model_json_schema()["examples"][0]
+    received = await client.post(
+        f"{lgsp}/apiLienThongKSKT/1.0/nhanHoSoDKHT", json=joint, headers=headers
+    )
+    assert received.status_code == 200 and received.json()["status"] == 1, received.text
+
+
+def test_an_alias_must_name_a_service_and_not_shadow_one(topology_2022: Topology) -> None:
+    raw = topology_2022.model_dump(mode="json")
+    raw["platforms"][LGSP]["context_aliases"] = {"apiCSDLDC": "apiHoTichTuPhap", "hotich": "apiNo"}
+    with pytest.raises(ValueError) as refused:
+        Topology.model_validate(raw)
+    assert "context_aliases.apiCSDLDC" in str(refused.value)
+    assert "'apiNo' is no service" in str(refused.value)

@@ -344,3 +344,10 @@ def test_restart_policy_decides_as_compose_does(condition: str, code: int, resta
 def test_restart_backoff_doubles_up_to_its_ceiling() -> None:
     policy = RestartPolicy(delay_seconds=0.5, max_delay_seconds=3)
     assert [policy.delay(n) for n in range(1, 6)] == [0.5, 1, 2, 3, 3]
+
+
+def test_the_restart_limit_refusal_names_the_limit_and_how_to_raise_it() -> None:
+    hint = RestartPolicy(max_attempts=5, window_seconds=10).limit_hint()
+    assert "--restart-max-attempts 5" in hint and "GSP_RESTART_MAX_ATTEMPTS" in hint
+    assert "--restart-window" in hint and "up 10 s" in hint
+    assert "0 attempts never to give up" in hint

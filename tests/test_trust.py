@@ -10,6 +10,8 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
@@ -327,7 +329,14 @@ async def test_noisy_consumer_gets_429_while_another_is_still_served(
     limited = next(r for r in noisy if r.status_code == 429)
     fault = assert_fault(limited, 429, 900803, "rate-limited")
     assert fault["message"] == "Message throttled out"
-    assert int(limited.headers["Retry-After"]) >= 1
+    # As WSO2's ThrottleHandler writes it: when to come back, in the fault and as an HTTP-date.
+    retry_at = parsedate_to_datetime(limited.headers["Retry-After"])
+    assert limited.headers["Retry-After"].endswith(" GMT")
+    assert retry_at > datetime.now(UTC) - timedelta(seconds=1)
+    when = retry_at.astimezone(UTC)
+    expected = f"{when:%Y}-{when:%b}-{when:%d %H:%M:%S}+0000 UTC"
+    assert fault["nextAccessTime"] == expected
+    assert fault["description"].endswith(f"quota .You can access API after {expected}")
     await _assert_not_seen(echo, client, limited)
     assert [r.status_code for r in quiet] == [200] * 10
 

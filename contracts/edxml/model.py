@@ -122,6 +122,13 @@ def format_timestamp(value: datetime) -> str:
     return f"{format_date(value)} {value.hour:02d}:{value.minute:02d}:{value.second:02d}"
 
 
+# What the schema promises is read (the reader also takes a few forms seen in the field, such
+# as 30/10/2020): a year from 1900, a month 01-12, a day 01-31, hours 00-23.
+_YMD = r"(19\d{2}|[2-9]\d{3})/(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])"
+_DATE_PATTERN = rf"^{_YMD}$"
+_TIMESTAMP_PATTERN = rf"^{_YMD} ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
+
+
 def _in_range(value: date) -> date:
     if value.year < 1900:
         raise ValueError("year before 1900")
@@ -134,7 +141,12 @@ EdDate = Annotated[
     AfterValidator(_in_range),
     PlainSerializer(format_date, return_type=str),
     WithJsonSchema(
-        {"type": "string", "pattern": r"^\d{4}/\d{2}/\d{2}$", "examples": ["2026/11/20"]}
+        {
+            "type": "string",
+            "pattern": _DATE_PATTERN,
+            "examples": ["2026/11/20"],
+            "description": "yyyy/MM/dd, a real calendar date from 1900 (2026/02/30 is refused)",
+        }
     ),
 ]
 EdTimestamp = Annotated[
@@ -145,7 +157,7 @@ EdTimestamp = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}$",
+            "pattern": _TIMESTAMP_PATTERN,
             "examples": ["2026/11/20 08:30:00"],
             "description": "Local time in Vietnam (UTC+7), no zone",
         }

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 CCCD = Annotated[
     str,
@@ -34,6 +35,18 @@ CompactDate = Annotated[
     StringConstraints(pattern=r"^\d{8}$"),
     Field(description="Date as yyyyMMdd", examples=["19900115"]),
 ]
+
+
+def _date_as_text(value: object) -> object:
+    # pydantic's lax mode reads a number as seconds since the epoch; the contract declares
+    # a string, so a number is the caller's mistake, named as such.
+    if isinstance(value, str | date):
+        return value
+    raise ValueError("a date is written as a string (yyyy-MM-dd), not a number or other type")
+
+
+TextDate = Annotated[date, BeforeValidator(_date_as_text)]
+"""A date as the contracts declare it: a `yyyy-MM-dd` string, never a number."""
 
 
 def ok(data: object, message: str = "Thành công") -> dict[str, object]:

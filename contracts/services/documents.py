@@ -7,14 +7,13 @@ codes: 01 arrived, 02 rejected, 03 accepted, 04 assigned, 05 processing, 06 done
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.fidelity import QCVN_102, partial
 from contracts.scenarios import GENERIC
-from contracts.services.common import AgencyCode
+from contracts.services.common import AgencyCode, TextDate
 
 CONTRACT_ID = "vn.gov.edxml.document"
 CONTRACT_VERSION = "1.0"
@@ -80,10 +79,10 @@ class VanBan(BaseModel):
     loaiVanBan: str = Field(min_length=1, max_length=60)
     trichYeu: str = Field(min_length=1, max_length=1000, description="Subject")
     noiBanHanh: str = Field(min_length=1, max_length=100)
-    ngayBanHanh: date
+    ngayBanHanh: TextDate
     nguoiKy: NguoiKy
     doKhan: Literal["Thường", "Khẩn", "Thượng khẩn", "Hỏa tốc"] = "Thường"
-    hanXuLy: date | None = None
+    hanXuLy: TextDate | None = None
 
 
 class VanBanDaNhan(BaseModel):

@@ -9,13 +9,11 @@ record's other fields are the sandbox's own.
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.fidelity import CITIZEN_CLIENT, partial, unverified
 from contracts.scenarios import GENERIC, not_found, record_locked
-from contracts.services.common import CCCD
+from contracts.services.common import CCCD, TextDate
 
 CONTRACT_ID = "vn.gov.csdldc.population"
 CONTRACT_VERSION = "1.0"
@@ -98,7 +96,7 @@ class XacThucYeuCau(BaseModel):
 
     soDinhDanh: CCCD
     hoTen: str = Field(min_length=1, max_length=100)
-    ngaySinh: date
+    ngaySinh: TextDate
 
 
 class XacThucKetQua(BaseModel):

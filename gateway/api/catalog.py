@@ -9,10 +9,10 @@ from fastapi import APIRouter, Path, Request
 
 from apikit.problems import ProblemError
 from contracts.platform import Catalog, CatalogEntry, ScenarioInfo
-from contracts.problem import Problem
+from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
 from contracts.registry import scenarios_for_contract
 from contracts.topology import Consumer
-from gateway.api.deps import AccessDep, Caller, RegistryDep, SpecDep
+from gateway.api.deps import AccessDep, Caller, RegistryDep, SettingsDep, SpecDep
 from gateway.proxy.registry import Route, contract_document
 from gateway.trust.access import AccessRights
 from gateway.trust.auth import is_admin
@@ -86,6 +86,7 @@ async def service_openapi(
     spec: SpecDep,
     registry: RegistryDep,
     access: AccessDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     route = registry.find(code, version)
     if route is None or not _visible(access, consumer, route) or route.spec.contract is None:
@@ -103,4 +104,29 @@ async def service_openapi(
     document["servers"] = [
         {"url": f"{request.base_url}{code}/{version}".replace("//" + code, "/" + code)}
     ]
+    _add_routed_path_answers(document, settings.max_body_bytes)
     return document
+
+
+def _add_routed_path_answers(document: dict[str, Any], max_body_bytes: int) -> None:
+    """What the platform itself answers on the routed path, whatever the back end says: a
+    body over its limit, and the hop's failures (problem+json). Schemathesis found the 413
+    undocumented."""
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    answers = {
+        "413": f"The body is over the platform's limit of {max_body_bytes} bytes",
+        "502": "The service could not be reached, its connection broke, or it broke its "
+        "contract (`may-have-been-processed` for a POST or PATCH that was sent)",
+        "503": "The service's circuit is open, or the audit log cannot take the exchange",
+        "504": "The service did not answer in time",
+    }
+    for path_item in document.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for status, description in answers.items():
+                if status == "413" and method not in ("post", "put", "patch"):
+                    continue
+                operation["responses"].setdefault(
+                    status, {"description": description, "content": problem}
+                )

@@ -198,6 +198,12 @@ async def inbox(
     status_code=202,
     summary="A neighbouring platform hands a document over (platforms only)",
     responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Delivery"}}},
+        }
+    },
 )
 async def relay(
     request: Request,
@@ -219,6 +225,14 @@ async def relay(
     "/relay-status",
     summary="A neighbouring platform relays a status back (platforms only)",
     responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/StatusRelay"}}
+            },
+        }
+    },
 )
 async def relay_status(
     request: Request,

@@ -1,7 +1,7 @@
 """POST /token and POST /revoke: OAuth2 client credentials and token revocation (RFC 7009), as
-WSO2 API Manager's gateway serves them on the real platforms (the revoke endpoint beside /token
-is WSO2 API-M 3.x's `https://<gateway>:8243/revoke`; 4.x moved it to the key manager's
-`/oauth2/revoke`)."""
+WSO2 API Manager serves them on the real platforms: 3.x at the gateway's `/token` and
+`/revoke` (what OpenCPS configures), 4.x at `/oauth2/token` and `/oauth2/revoke`. Both pairs
+answer here, the same way."""
 
 from __future__ import annotations
 
@@ -65,11 +65,78 @@ def authenticate_client(consumers: Consumers, client_id: str, secret: str) -> Co
     return consumer
 
 
+_TOKEN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "client_id": {
+                            "type": "string",
+                            "description": "or the key in HTTP Basic auth",
+                        },
+                        "client_secret": {
+                            "type": "string",
+                            "description": "or the secret in Basic auth",
+                        },
+                        "scope": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
+_REVOKE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["token"],
+                    "properties": {
+                        "token": {"type": "string", "description": "the access token"},
+                        "token_type_hint": {"type": "string"},
+                        "client_id": {
+                            "type": "string",
+                            "description": "or the key in HTTP Basic auth",
+                        },
+                        "client_secret": {
+                            "type": "string",
+                            "description": "or the secret in Basic auth",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+_TOKEN_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: {"model": Problem},
+    401: {"model": Problem},
+    415: {"model": Problem},
+}
+
+
+@router.post(
+    "/oauth2/token",
+    response_model=TokenResponse,
+    summary="Get an access token (client credentials grant; WSO2 API-M 4.x path)",
+    responses=_TOKEN_RESPONSES,
+    openapi_extra=_TOKEN_BODY,
+)
 @router.post(
     "/token",
     response_model=TokenResponse,
     summary="Get an access token (client credentials grant)",
-    responses={400: {"model": Problem}, 401: {"model": Problem}, 415: {"model": Problem}},
+    responses=_TOKEN_RESPONSES,
+    openapi_extra=_TOKEN_BODY,
 )
 async def issue_token(
     request: Request,
@@ -93,16 +160,25 @@ async def issue_token(
     return issued
 
 
+_REVOKE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "Revoked, or not a token of this client (RFC 7009 2.2)"},
+    **_TOKEN_RESPONSES,
+}
+
+
+@router.post(
+    "/oauth2/revoke",
+    summary="Revoke an access token (RFC 7009; WSO2 API-M 4.x path)",
+    response_class=Response,
+    responses=_REVOKE_RESPONSES,
+    openapi_extra=_REVOKE_BODY,
+)
 @router.post(
     "/revoke",
     summary="Revoke an access token (RFC 7009)",
     response_class=Response,
-    responses={
-        200: {"description": "Revoked, or not a token of this client (RFC 7009 2.2)"},
-        400: {"model": Problem},
-        401: {"model": Problem},
-        415: {"model": Problem},
-    },
+    responses=_REVOKE_RESPONSES,
+    openapi_extra=_REVOKE_BODY,
 )
 async def revoke_token(
     request: Request, exchange: ExchangeDep, consumers: ConsumersDep, tokens: TokensDep

@@ -264,8 +264,13 @@ class DocumentService:
                 await self.store.add_receipt(
                     db, doc.id, agency, ReceiverState.AWAITING_PICKUP, local=True
                 )
+                # The state goes back with the event: a sender in another province reads
+                # awaiting-pickup as soon as one within the province does.
                 await self._event(
-                    db, doc, NewEvent(agency, "accepted", detail=f"in {agency}'s inbox")
+                    db,
+                    doc,
+                    NewEvent(agency, "accepted", detail=f"in {agency}'s inbox"),
+                    ReceiverState.AWAITING_PICKUP,
                 )
                 continue
             for receiver in agencies:

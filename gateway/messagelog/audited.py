@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apikit import headers as h
-from apikit.gateway_fault import FAULT_MEDIA_TYPE
+from apikit.gateway_fault import FAULT_MEDIA_TYPE, XML_ACCEPTS, GatewayFault
 from apikit.problems import ProblemError, as_problem, internal_error, problem_response
 from contracts.audit import AuditEntry
 from contracts.problem import PROBLEM_MEDIA_TYPE, FieldError, problem_type
@@ -231,12 +231,21 @@ def _fault_or_problem(request: Request, problem: ProblemError, exchange: Exchang
             problem.to_problem(exchange.message_id, instance=exchange.path),
             {**problem.headers, **diagnosis},
         )
+    # The problem's own headers (Allow, Retry-After) stay: they do not change the body.
+    headers = {**problem.headers, **fault.headers, **diagnosis}
+    accept = request.headers.get("accept", "").strip().lower()
+    if accept in XML_ACCEPTS and isinstance(fault, GatewayFault):
+        return Response(
+            fault.xml_body(),
+            status_code=fault.status,
+            media_type=f"{accept}; charset=UTF-8",
+            headers=headers,
+        )
     return Response(
         orjson.dumps(fault.body()),
         status_code=fault.status,
         media_type=FAULT_MEDIA_TYPE,
-        # The problem's own headers (Allow, Retry-After) stay: they do not change the body.
-        headers={**problem.headers, **fault.headers, **diagnosis},
+        headers=headers,
     )
 
 

@@ -17,7 +17,7 @@ import httpx
 
 from apikit.problems import ProblemError
 from gateway.proxy.client import guarded_transport
-from gateway.proxy.http1 import Broken, ConnectFailed, Http1Pool, TooLarge
+from gateway.proxy.http1 import AnswerTimedOut, Broken, ConnectFailed, Http1Pool, TooLarge
 from gateway.settings import GatewaySettings
 
 # RFC 9110 9.2.2: these are sent once more when the connection breaks before the whole answer
@@ -35,11 +35,24 @@ class Reply:
 
 
 class Unreachable(Exception):
-    """No answer could be had: refused, reset, no route."""
+    """No answer could be had: refused, reset, no route; or the connection broke.
+
+    `sent`: the request had been written when it broke, so the back end may have acted on
+    it. False: it was never sent (no connection could be made).
+    """
+
+    def __init__(self, message: str, *, sent: bool = False) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class TimedOut(Exception):
-    """Connected, but the answer did not come in time."""
+    """The call's deadline passed; `sent` as Unreachable's (the answer was awaited, or the
+    deadline passed before a connection or a turn could be had)."""
+
+    def __init__(self, message: str, *, sent: bool = False) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class ResponseTooLarge(ProblemError):
@@ -77,11 +90,12 @@ async def _once_more_if_idempotent(
     broken: tuple[type[BaseException], ...],
 ) -> Reply:
     """One attempt; if the pooled connection turned out closed or reset, one more, but only
-    for a method that may be repeated (never a POST or PATCH: it may have been acted on)."""
+    for a method that may be repeated (never a POST or PATCH: it may have been acted on),
+    or when the request was never written (`sent` False: the back end cannot have seen it)."""
     try:
         return await attempt()
-    except broken:
-        if method.upper() not in IDEMPOTENT:
+    except broken as exc:
+        if method.upper() not in IDEMPOTENT and getattr(exc, "sent", True):
             raise
     return await attempt()
 
@@ -114,13 +128,14 @@ class Http1Forwarder:
                 method, lambda: self._send_once(method, url, headers, body, deadline), (Broken,)
             )
         except TimeoutError as exc:
-            raise TimedOut("TimeoutError") from exc
+            sent = isinstance(exc, AnswerTimedOut)
+            raise TimedOut(str(exc) or "no connection in time", sent=sent) from exc
         except TooLarge:
             raise ResponseTooLarge(self._limit) from None
         except ConnectFailed as exc:
             raise Unreachable(str(exc)) from exc
         except Broken as exc:
-            raise Unreachable(f"Broken: {exc}") from exc
+            raise Unreachable(f"Broken: {exc}", sent=exc.sent) from exc
 
     async def _send_once(
         self, method: str, url: str, headers: list[tuple[str, str]], body: bytes, deadline: float
@@ -157,10 +172,12 @@ class HttpxForwarder:
         except httpx.ConnectError as exc:
             policy = "upstream policy" in str(exc)
             raise Unreachable(str(exc) if policy else type(exc).__name__) from exc
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise TimedOut(type(exc).__name__) from exc  # nothing was sent
         except httpx.TimeoutException as exc:
-            raise TimedOut(type(exc).__name__) from exc
+            raise TimedOut(type(exc).__name__, sent=True) from exc
         except httpx.TransportError as exc:
-            raise Unreachable(type(exc).__name__) from exc
+            raise Unreachable(type(exc).__name__, sent=True) from exc
 
     async def _send_once(
         self,

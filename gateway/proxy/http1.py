@@ -24,6 +24,7 @@ Guarantees kept from the general clients (and tested against both in test_upstre
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
 import socket
 import ssl
@@ -32,7 +33,7 @@ import zlib
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -57,7 +58,21 @@ class ConnectFailed(Exception):
 
 
 class Broken(Exception):
-    """The connection failed during the call (closed, reset, invalid or cut-short answer)."""
+    """The connection failed during the call (closed, reset, invalid or cut-short answer).
+
+    `sent`: whether the request had been handed to the connection. False (a pooled connection
+    found closed before the write) means the back end cannot have seen it: any method may go
+    once more. True means it may have been acted on.
+    """
+
+    def __init__(self, message: str, *, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+class AnswerTimedOut(TimeoutError):
+    """The call's deadline passed after the request was written: the back end may have acted
+    on it. (A TimeoutError that is not this one came before anything was sent.)"""
 
 
 class TooLarge(Exception):
@@ -222,7 +237,7 @@ class _Connection(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             # Closed by the back end, the close not yet seen by this side: a broken pooled
             # connection like any other (an idempotent call goes once more).
-            raise Broken("connection closed before the request was written")
+            raise Broken("connection closed before the request was written", sent=False)
         self._waiter = asyncio.get_running_loop().create_future()
         self._head_only = head_only
         self._status = 0
@@ -236,12 +251,12 @@ class _Connection(asyncio.Protocol):
         try:
             self.transport.write(request)
         except (OSError, RuntimeError) as exc:  # uvloop raises on a handle it has closed
-            raise Broken(f"the request could not be written: {exc}") from exc
+            raise Broken(f"the request could not be written: {exc}", sent=False) from exc
         return self._waiter
 
     def expire(self) -> None:
         """The call's deadline passed: its answer fails, and the connection goes."""
-        self._fail(TimeoutError("no answer in time"))
+        self._fail(AnswerTimedOut("no answer in time"))
 
     def _complete(self, *, reusable: bool) -> None:
         waiter = self._waiter
@@ -343,11 +358,18 @@ class Http1Pool:
     ) -> tuple[Answer, bool]:
         connection, pooled = self._pooled(origin), True
         if connection is None:
-            if deadline is None:
-                connection = await self._connect(origin)
-            else:
-                async with asyncio.timeout_at(deadline):
+            try:
+                # No deadline: the connect timeout bounds resolving too, as it always did.
+                async with (
+                    asyncio.timeout(self._connect_timeout)
+                    if deadline is None
+                    else asyncio.timeout_at(deadline)
+                ):
                     connection = await self._connect(origin)
+            except TimeoutError:
+                if deadline is None:
+                    raise ConnectFailed(f"{origin.host} did not resolve in time") from None
+                raise
             pooled = False
         timer = (
             None
@@ -397,52 +419,71 @@ class Http1Pool:
         origin.idle.append(connection)
 
     async def _connect(self, origin: _Origin) -> _Connection:
+        """A new connection to `origin`; ConnectFailed when none could be made.
+
+        `connect_timeout` bounds the TCP handshake, judged by the kernel's word on the
+        socket, not by when this event loop got round to looking: on a loaded machine (or a
+        loop shared by many nodes) the timer can fire after the handshake completed, and a
+        live back end was answered "unreachable" (502s among 40 concurrent creates). Name
+        resolution is bounded by the call's deadline (the caller's), not by that timer.
+        """
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(self._connect_timeout):
-                infos = await loop.getaddrinfo(
-                    origin.host, origin.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-                )
-                last: Exception | None = None
-                for family, type_, proto, _, sockaddr in infos:
-                    reason = connect_refusal(sockaddr, self._allowed)
-                    if reason is not None:
-                        last = ConnectFailed(f"refused by the upstream policy: {reason}")
-                        continue
-                    sock = socket.socket(family, type_, proto)
-                    try:
-                        sock.setblocking(False)
-                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                        await loop.sock_connect(sock, sockaddr)
-                    except OSError as exc:
-                        sock.close()
-                        last = exc
-                        continue
-                    except BaseException:
-                        sock.close()
-                        raise
-                    connection = _Connection(self._limit)
-                    tls = self._tls() if origin.scheme == "https" else None
-                    try:
-                        await loop.create_connection(
-                            lambda connection=connection: connection,
-                            sock=sock,
-                            ssl=tls,
-                            server_hostname=origin.host if tls is not None else None,
-                        )
-                    except BaseException:
-                        sock.close()
-                        raise
-                    return connection
-        except TimeoutError:
-            raise ConnectFailed(f"no connection to {origin.host}:{origin.port} in time") from None
+            infos = await _addresses(loop, origin.host, origin.port)
         except OSError as exc:
-            raise ConnectFailed(f"{type(exc).__name__}: {exc}") from None
+            raise ConnectFailed(f"{origin.host} did not resolve: {exc}") from None
+        last: Exception | None = None
+        for family, type_, proto, _, sockaddr in infos:
+            reason = connect_refusal(sockaddr, self._allowed)
+            if reason is not None:
+                last = ConnectFailed(f"refused by the upstream policy: {reason}")
+                continue
+            sock = socket.socket(family, type_, proto)
+            try:
+                sock.setblocking(False)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                await self._handshake(loop, sock, sockaddr)
+            except (OSError, ConnectFailed) as exc:
+                sock.close()
+                last = exc
+                continue
+            except BaseException:
+                sock.close()
+                raise
+            connection = _Connection(self._limit)
+            tls = self._tls() if origin.scheme == "https" else None
+            try:
+                await loop.create_connection(
+                    lambda connection=connection: connection,
+                    sock=sock,
+                    ssl=tls,
+                    server_hostname=origin.host if tls is not None else None,
+                )
+            except OSError as exc:
+                sock.close()
+                raise ConnectFailed(f"{type(exc).__name__}: {exc}") from None
+            except BaseException:
+                sock.close()
+                raise
+            return connection
         if isinstance(last, ConnectFailed):
             raise last
         raise ConnectFailed(
             f"{type(last).__name__}: {last}" if last else f"{origin.host} did not resolve"
         )
+
+    async def _handshake(
+        self, loop: asyncio.AbstractEventLoop, sock: socket.socket, sockaddr: Any
+    ) -> None:
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                await loop.sock_connect(sock, sockaddr)
+        except TimeoutError:
+            if not _handshake_done(sock):
+                raise ConnectFailed(
+                    f"no connection to {sockaddr[0]}:{sockaddr[1]} within "
+                    f"{self._connect_timeout:g} s"
+                ) from None
 
     def _tls(self) -> ssl.SSLContext:
         # The process's one context (built on first use: most hops are plain HTTP).
@@ -472,3 +513,30 @@ def _request_bytes(
     lines.append("\r\n")
     head = "".join(lines).encode("latin-1")
     return head + body if body else head
+
+
+async def _addresses(
+    loop: asyncio.AbstractEventLoop, host: str, port: int
+) -> list[tuple[Any, Any, Any, Any, Any]]:
+    """Where `host` is, as getaddrinfo lists it; an address literal without a lookup (the
+    sandbox's own hops): no turn in the resolver's thread pool, which a busy process fills."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return list(
+            await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+        )
+    if address.version == 4:
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
+    return [(socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port, 0, 0))]
+
+
+def _handshake_done(sock: socket.socket) -> bool:
+    """Whether the kernel completed this non-blocking connect (its peer is set, no error)."""
+    try:
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+            return False
+        sock.getpeername()
+    except OSError:
+        return False
+    return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import time
 from functools import partial
 
 import orjson
@@ -22,6 +23,7 @@ from apikit.problems import ProblemError
 from contracts.problem import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
 from contracts.topology import Consumer, Role
 from gateway.messagelog.audited import AuditedExchanges, Exchange
+from gateway.proxy import cors
 from gateway.proxy.inbound import check_json, check_path, raw_tail, read_body
 from gateway.proxy.registry import Registry, Route
 from gateway.proxy.upstream import UpstreamHop
@@ -56,8 +58,11 @@ class RoutedCall:
         validate_requests: bool = False,
         unversioned_paths: bool = False,
         lgsp_access_token: bool = False,
+        context_aliases: dict[str, str] | None = None,
     ) -> None:
         self._platform = platform
+        # A province's own context for a service (provincial variant): /hotich/… for civil status.
+        self._aliases = {k.lower(): v for k, v in (context_aliases or {}).items()}
         self._unversioned_paths = unversioned_paths
         self._lgsp_access_token = lgsp_access_token
         self._validate_requests = validate_requests or settings.validate_requests
@@ -70,8 +75,44 @@ class RoutedCall:
         self._exchanges = exchanges
 
     async def __call__(self, request: Request) -> Response:
-        return await self._exchanges.answer(
-            request, partial(self._handle, request), wso2_faults=True
+        handle = self._preflight if request.method == "OPTIONS" else self._handle
+        response = await self._exchanges.answer(request, partial(handle, request), wso2_faults=True)
+        if request.method != "OPTIONS" or cors.ALLOW_METHODS not in response.headers:
+            # WSO2's CORS handler marks every answer, refusals too, so a browser can read them.
+            response.headers.update(cors.ANSWER_HEADERS)
+        return response
+
+    async def _preflight(self, request: Request, exchange: Exchange) -> Response:
+        """OPTIONS as WSO2's CORS handler answers it: before any token is asked for, 200 with
+        the matched resource's methods; the dispatcher's 404/405 when none matches."""
+        check_path(request)
+        route, resource, _ = self._route_of(request)
+        exchange.service, exchange.version = route.spec.code, route.spec.version
+        methods = _resource_methods(route, resource)
+        if methods is not None and "OPTIONS" in methods:
+            return await self._handle(request, exchange)  # published: the back end answers
+        wanted = request.headers.get(cors.REQUEST_METHOD, "").strip().upper()
+        if methods is not None and not methods:
+            raise ProblemError(
+                404,
+                "unknown-operation",
+                "No such operation",
+                f"No resource of {route.spec.code}/{route.spec.version} at /{resource}.",
+                fault=wso2.no_matching_resource(),
+            )
+        if methods is not None and wanted and wanted not in methods:
+            allowed = ", ".join(sorted(set(methods)))
+            raise ProblemError(
+                405,
+                "method-not-allowed",
+                "Method not allowed by the contract",
+                f"Preflight for {wanted} /{resource}: the resource allows {allowed}.",
+                headers={"Allow": allowed},
+                fault=wso2.method_not_allowed(),
+            )
+        exchange.outcome = "cors-preflight"
+        return Response(
+            status_code=200, headers=cors.cors_headers([*(methods or cors.METHODS), "OPTIONS"])
         )
 
     async def _handle(self, request: Request, exchange: Exchange) -> Response:
@@ -135,6 +176,8 @@ class RoutedCall:
         params = request.path_params
         code, version = params["code"], params["version"]
         route = self._registry.find(code, version)
+        if route is None and code.lower() in self._aliases:
+            route = self._registry.find(self._aliases[code.lower()], version)
         resource, raw_resource = params.get("resource", ""), params["raw_resource"]
         if route is None and self._unversioned_paths:
             # /{context}/{resource}: what looked like the version is the resource's start.
@@ -189,8 +232,17 @@ class RoutedCall:
                 f"retry in {wait:.2f} s.",
                 headers={"Retry-After": retry_after_header(wait)},
                 # The sandbox's quota is per consumer (application), across its services.
-                fault=wso2.throttled_out(wso2.THROTTLED_APPLICATION, retry_after_header(wait)),
+                fault=wso2.throttled_out(wso2.THROTTLED_APPLICATION, time.time() + wait),
             )
+
+
+def _resource_methods(route: Route, resource: str) -> list[str] | None:
+    """The methods the contract publishes at this resource; None when the route has none to
+    say (every method passes on)."""
+    if route.validator is None:
+        return None
+    path = "/" + resource
+    return [o.method for o in route.validator.operations if o.pattern.match(path)]
 
 
 def relayed_outcome(response: Response) -> str:

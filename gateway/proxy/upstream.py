@@ -2,8 +2,9 @@
 
 Builds the next hop's URL and headers (the caller's credentials and identity headers never
 pass on; the platform sets its own), goes through the circuit breaker and any fault rule,
-and turns what happened on the wire into the answer or a problem: 502 unreachable, 503
-circuit open, 504 timed out.
+and turns what happened on the wire into the answer or a problem: 502 unreachable (nothing
+was sent), 502 connection lost (sent, no answer), 503 circuit open, 504 timed out; a POST or
+PATCH that was sent and got no answer is `may-have-been-processed` (502 or 504).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from contracts.problem import PROBLEM_MEDIA_TYPE
 from gateway.proxy import faults
 from gateway.proxy.breaker import Breakers
 from gateway.proxy.faults import Faults
-from gateway.proxy.forwarder import Forwarder, Reply, TimedOut, Unreachable
+from gateway.proxy.forwarder import IDEMPOTENT, Forwarder, Reply, TimedOut, Unreachable
 from gateway.proxy.inbound import raw_query
 from gateway.proxy.registry import Route
 from gateway.settings import GatewaySettings
@@ -108,14 +109,19 @@ class UpstreamHop:
             reply = await self._send(rule, request.method, url, out_headers, body, timeout)
             if rule is not None and rule.action is FaultAction.ERROR:
                 reply = _with_message_id(reply, message_id)
-        except TimedOut:
+        except TimedOut as exc:
             if counts:
                 self._breakers.record(key, success=False)
+            if exc.sent and request.method.upper() not in IDEMPOTENT:
+                raise _may_have_been_processed(
+                    504, key, f"no answer came within {timeout:g} s", spec.code
+                ) from None
+            waited = "" if exc.sent else " (no connection could be made in that time)"
             raise ProblemError(
                 504,
                 "backend-timeout",
                 "The service did not answer in time",
-                f"{key} did not answer within {timeout:g} s.",
+                f"{key} did not answer within {timeout:g} s{waited}.",
                 service=spec.code,
             ) from None
         except Unreachable as exc:
@@ -123,11 +129,24 @@ class UpstreamHop:
             # connection says less than that. The breaker counts it.
             if counts:
                 self._breakers.record(key, success=False)
+            if exc.sent and request.method.upper() not in IDEMPOTENT:
+                raise _may_have_been_processed(
+                    502, key, f"the connection broke before its answer ({exc})", spec.code
+                ) from None
+            if exc.sent:
+                raise ProblemError(
+                    502,
+                    "backend-connection-lost",
+                    "The connection to the service broke",
+                    f"{key} was reached from {self._platform}, but the connection broke before "
+                    f"its answer, also when the call was repeated once ({exc}).",
+                    service=spec.code,
+                ) from None
             raise ProblemError(
                 502,
                 "backend-unreachable",
                 "The service is unreachable",
-                f"{key} could not be reached from {self._platform} ({exc}).",
+                f"{key} could not be reached from {self._platform} ({exc}); nothing was sent.",
                 service=spec.code,
             ) from None
         if counts:
@@ -172,6 +191,20 @@ class UpstreamHop:
         if rule.action is FaultAction.CORRUPT:
             return Reply(reply.status, reply.headers, faults.corrupt(reply.body))
         return reply
+
+
+def _may_have_been_processed(status: int, key: str, what: str, service: str) -> ProblemError:
+    """A call that may create or change something reached the back end and no answer came:
+    it may have been done. Said in the problem type too, so the audit of every hop records it
+    (a client that repeats a create on a bare 502 or 504 can make a second record)."""
+    return ProblemError(
+        status,
+        "may-have-been-processed",
+        "The service may have processed the request",
+        f"The request was sent to {key}, but {what}: it may have been processed. Look it up "
+        "(by your own reference or idempotency key) before sending it again.",
+        service=service,
+    )
 
 
 def _with_message_id(reply: Reply, message_id: str) -> Reply:

@@ -4,8 +4,9 @@ The command line room: one module per group of commands, each declaring its opti
 its handler (`register(sub)`), and `main`, which registers them all, runs the one asked for
 and turns the errors that mean "you asked for something that is not there" into exit code 2,
 here and nowhere else. Also what the commands show: consoles, tables of a running sandbox
-(`live.py`), the node logs (`logview.py`) and the client that asks a running platform
-(`platform_client.py`). Imports any room beneath it; nothing imports it.
+(`live.py`), the node logs (`logview.py`), the client that asks a running platform
+(`platform_client.py`) and which topology a command talks to (`which.py`). Imports any room
+beneath it; nothing imports it.
 """
 
 from __future__ import annotations

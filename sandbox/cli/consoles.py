@@ -21,8 +21,16 @@ class TerminalOnlyConsole(Console):
             return False
 
 
+# Where no screen limits a line (a file, a pipe, CI's log), tables take the width their
+# content needs: squeezed to rich's default 80 columns, `up`'s table cut every URL short.
+UNBOUNDED_WIDTH = 240
+
+
 def stdout_console() -> Console:
-    return TerminalOnlyConsole()
+    console = TerminalOnlyConsole()
+    if not console.is_terminal:
+        console.width = UNBOUNDED_WIDTH
+    return console
 
 
 def stderr_console() -> Console:

@@ -35,13 +35,26 @@ def add(sub: Subcommands, name: str, run: Run, **kwargs: Any) -> argparse.Argume
 
 def where(parser: argparse.ArgumentParser, *, platform: bool = True) -> None:
     """Options that find a running sandbox: the same topology and ports `up` used."""
-    parser.add_argument("--topology", default=DEFAULT_TOPOLOGY)
+    running_topology_options(parser)
     parser.add_argument("--port-offset", type=int, default=0, help="as given to `up`")
     if platform:
         parser.add_argument(
             "--platform", help="e.g. ngsp or lgsp-bac-giang (default: the provincial one)"
         )
     parser.add_argument("--url", help="the platform's base URL, if not where the topology says")
+
+
+def running_topology_options(parser: argparse.ArgumentParser) -> None:
+    """--topology, defaulting to the running sandbox's (`sandbox/cli/which.py`), and the
+    --data-dir of the `up` to ask."""
+    parser.add_argument(
+        "--topology",
+        help="shipped name or file (default: what the running sandbox says, see --data-dir; "
+        f"else {DEFAULT_TOPOLOGY})",
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=DATA_DIR, help="of the running `up` (default data)"
+    )
 
 
 def say(message: str) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 from pathlib import Path
 
 from rich.markup import escape
 
-from sandbox.cli.options import DATA_DIR, Subcommands, console, errors
-from sandbox.topology.loading import DEFAULT_TOPOLOGY, load_topology
+from contracts.topology import Topology
+from sandbox.cli.options import DATA_DIR, Subcommands, console, errors, running_topology_options
+from sandbox.cli.which import topology_ref
+from sandbox.topology.loading import load_topology, resolve_topology_path, shipped_topologies
 
 
 def register(sub: Subcommands) -> None:
@@ -20,8 +23,7 @@ def register(sub: Subcommands) -> None:
     )
     issue.set_defaults(run=run_issue)
     issue.add_argument("agency", help="the agency's code (edXML OrganId), e.g. 000.00.01.H04")
-    issue.add_argument("--topology", default=DEFAULT_TOPOLOGY)
-    issue.add_argument("--data-dir", type=Path, default=DATA_DIR, help="as given to `up`")
+    running_topology_options(issue)
     issue.add_argument("--out", type=Path, default=Path("."), help="folder to write into")
 
     ca_export = pki_actions.add_parser(
@@ -30,21 +32,33 @@ def register(sub: Subcommands) -> None:
         "truststore (PKCS#12)",
     )
     ca_export.set_defaults(run=run_export)
-    ca_export.add_argument("--data-dir", type=Path, default=Path("data"), help="as given to `up`")
+    ca_export.add_argument("--data-dir", type=Path, default=DATA_DIR, help="as given to `up`")
     ca_export.add_argument("--out", type=Path, default=Path("."), help="folder to write into")
+
+
+def unknown_agency_hint(code: str, topology: Topology) -> str:
+    """An agency code the topology does not have: the closest codes it has, by name."""
+    names = {a.code: a.name for a in topology.agencies}
+    close = difflib.get_close_matches(code, list(names), n=3, cutoff=0.6)
+    listed = "; ".join(f"{c} {names[c]}" for c in close)
+    shipped = topology.name in shipped_topologies()
+    where = resolve_topology_path(topology.name) if shipped else "the topology file"
+    return (
+        f"unknown agency {code} in topology {topology.name}"
+        + (f"; did you mean {listed}?" if listed else "")
+        + f" Its {len(names)} agencies are under `agencies:` in {where}."
+    )
 
 
 def run_issue(args: argparse.Namespace) -> int:
     """An agency's signing key and certificate, so its own system signs its packages."""
     from sandbox.pki.authority import PKCS12_PASSWORD, issue
 
-    topology = load_topology(args.topology)
+    topology = load_topology(topology_ref(args))
     names = {a.code: a.name for a in topology.agencies}
     if args.agency not in names:
         errors.print(
-            f"[red]unknown agency {escape(args.agency)} in topology {topology.name} "
-            "(`gsp-sandbox topology` lists them)[/]",
-            highlight=False,
+            f"[red]{escape(unknown_agency_hint(args.agency, topology))}[/]", highlight=False
         )
         return 2
     issued = issue(args.data_dir, args.agency, names[args.agency], args.out)

@@ -14,6 +14,7 @@ import httpx
 from rich.markup import escape
 
 from sandbox.cli.options import Subcommands, add, console, errors, where
+from sandbox.cli.which import topology_ref
 from sandbox.topology.loading import load_topology
 from sandbox.topology.parties import choose_platform, default_caller
 
@@ -64,7 +65,7 @@ def run_status(args: argparse.Namespace) -> int:
     from sandbox.cli.live import fetch_state, traffic_table
     from sandbox.cli.platform_client import platform_client
 
-    topology = load_topology(args.topology)
+    topology = load_topology(topology_ref(args))
     names = [choose_platform(topology, args.platform)] if args.platform or args.url else []
     failed = 0
     for name in names or list(topology.platforms):
@@ -82,7 +83,7 @@ def run_status(args: argparse.Namespace) -> int:
 def run_topology(args: argparse.Namespace) -> int:
     from sandbox.cli.live import fetch_reports, topology_tree
 
-    topology = load_topology(args.topology)
+    topology = load_topology(topology_ref(args))
     names = [choose_platform(topology, args.platform)] if args.url else list(topology.platforms)
     reports, failures = fetch_reports(topology, names, args.url, args.port_offset)
     if args.url:
@@ -99,7 +100,7 @@ def run_call(args: argparse.Namespace) -> int:
     from sandbox.cli.live import parse_header, print_call, request_body, routed_call
     from sandbox.cli.platform_client import platform_client
 
-    topology = load_topology(args.topology)
+    topology = load_topology(topology_ref(args))
     platform = choose_platform(topology, args.platform)
     try:
         extra = dict(parse_header(raw) for raw in args.header)
@@ -127,7 +128,7 @@ def run_audit(args: argparse.Namespace) -> int:
     from sandbox.cli.live import audit_line, follow_audit, read_audit
     from sandbox.cli.platform_client import platform_client
 
-    topology = load_topology(args.topology)
+    topology = load_topology(topology_ref(args))
     platform = choose_platform(topology, args.platform)
 
     def show(record: AuditRecord) -> None:
@@ -157,7 +158,7 @@ def run_faults(args: argparse.Namespace) -> int:
     from contracts.faults import FaultRule, FaultRules
     from sandbox.cli.platform_client import platform_client
 
-    topology = load_topology(args.topology)
+    topology = load_topology(topology_ref(args))
     platform = choose_platform(topology, args.platform)
     body: dict[str, object] | None = None
     try:

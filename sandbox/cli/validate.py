@@ -7,9 +7,10 @@ from typing import TypeVar
 
 from rich.table import Table
 
-from sandbox.cli.options import Subcommands, add, console
+from sandbox.cli.options import Subcommands, add, console, running_topology_options
+from sandbox.cli.which import topology_ref
 from sandbox.topology.counts import count
-from sandbox.topology.loading import DEFAULT_TOPOLOGY, load_topology
+from sandbox.topology.loading import load_topology
 from services.common.seeds import load_seeds, seed_paths
 
 _Record = TypeVar("_Record")
@@ -20,7 +21,9 @@ def register(sub: Subcommands) -> None:
     check.add_argument("topology")
 
     samples = add(sub, "samples", run_samples, help="IDs the sample back ends know, to call with")
-    samples.add_argument("--topology", default=DEFAULT_TOPOLOGY)
+    running_topology_options(samples)
+    samples.add_argument("--port-offset", type=int, default=0, help="as given to `up`")
+    samples.add_argument("--url", help="a running platform's base URL (to find its topology)")
     samples.add_argument("-n", "--count", type=int, default=5)
 
 
@@ -55,7 +58,7 @@ def run_samples(args: argparse.Namespace) -> int:
     """IDs the sample back ends know, seeded ones included: something real to call with."""
     from services.common.backend_data import SampleData
 
-    topology = load_topology(args.topology)
+    topology = load_topology(topology_ref(args))
     data = SampleData(topology.seed, load_seeds(seed_paths(topology.seeds)))
     people = Table(title=f"citizens (population, civil status, insurance) · {topology.name}")
     for column in ("soDinhDanh", "hoTen", "ngaySinh", "gioiTinh", "maSoBhxh"):

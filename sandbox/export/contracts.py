@@ -13,13 +13,13 @@ apps, and contracts/ is the bottom layer that imports none of them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from contracts.edxml import DocumentPackage
-from contracts.fidelity import DOCUMENT_LENIENCY, PLATFORM_VARIANTS
+from contracts.fidelity import DOCUMENT_LENIENCY, GATEWAY_ANSWERS, PLATFORM_VARIANTS, Fidelity
 from contracts.openapi_store import OPENAPI_DIR
 from contracts.registry import ContractRef, contracts
 from contracts.topology import Tier, Topology
@@ -79,6 +79,21 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|") or "—"
 
 
+def _rule_table(title: str, column: str, entries: Mapping[str, Fidelity]) -> list[str]:
+    """A section of the ledger for rules that are not operations: one row per rule."""
+    return [
+        f"## {title}",
+        "",
+        f"| {column} | status | sources | note |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {name} | {entry.status} | {_cell('; '.join(entry.sources))} | {_cell(entry.note)} |"
+            for name, entry in entries.items()
+        ),
+        "",
+    ]
+
+
 def fidelity_table() -> str:
     """docs/fidelity.md: every operation of every contract, its fidelity and sources."""
     refs = sorted(contracts().values(), key=lambda r: (r.app == "generic", r.id))
@@ -112,26 +127,21 @@ def fidelity_table() -> str:
             "| --- | --- | --- | --- | --- |",
             *rows,
             "",
-            "## Provincial variants (topology options of a platform)",
-            "",
-            "| option | status | sources | note |",
-            "| --- | --- | --- | --- |",
-            *(
-                f"| `{name}` | {entry.status} | {_cell('; '.join(entry.sources))} | "
-                f"{_cell(entry.note)} |"
-                for name, entry in PLATFORM_VARIANTS.items()
+            *_rule_table(
+                "Provincial variants (topology options of a platform)",
+                "option",
+                {f"`{name}`": entry for name, entry in PLATFORM_VARIANTS.items()},
             ),
-            "",
-            "## What the document endpoints accept as real clients send it (`/documents`, `/vxp`)",
-            "",
-            "| rule | status | sources | note |",
-            "| --- | --- | --- | --- |",
-            *(
-                f"| {name} | {entry.status} | {_cell('; '.join(entry.sources))} | "
-                f"{_cell(entry.note)} |"
-                for name, entry in DOCUMENT_LENIENCY.items()
+            *_rule_table(
+                "What the document endpoints accept as real clients send it (`/documents`, `/vxp`)",
+                "rule",
+                DOCUMENT_LENIENCY,
             ),
-            "",
+            *_rule_table(
+                "Gateway answers (WSO2 API Manager's, as the platforms give them)",
+                "answer",
+                GATEWAY_ANSWERS,
+            ),
         ]
     )
 

@@ -29,6 +29,12 @@ from sandbox.topology.addresses import ephemeral_range
 
 log = logging.getLogger(__name__)
 
+# How long a node keeps an idle client connection open. Longer than the idle time common
+# clients keep a pooled connection (httpx: 5 s, uvicorn's own default here too): when both
+# are equal, a client sends its next request on a connection the node is closing at that
+# instant, and loses it (a POST it must not repeat). nginx keeps 75 s, WSO2's gateway 60 s.
+SERVER_KEEPALIVE_SECONDS = 30
+
 
 @dataclass(frozen=True)
 class TlsListener:
@@ -171,6 +177,7 @@ class NodeHost:
             # should be believed; and the middleware would wrap every call.
             proxy_headers=False,
             timeout_graceful_shutdown=5,
+            timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
             http=self._protocol,
         )
         server = _Server(config, secure, self._header_timeout)

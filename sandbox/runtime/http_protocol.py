@@ -8,6 +8,10 @@ opening, or of the request's first byte on a kept-alive connection; otherwise th
 gets 408 and the connection is closed. Bodies are bounded by the apps themselves (size and
 time), so the deadline ends with the headers.
 
+An idle keep-alive connection is not closed while the client's next request sits unread in
+its socket (the idle timer of a busy loop fires late; closing would lose a request the client
+already sent).
+
 One write per answer: uvicorn writes an answer's status line and headers, then its body, as
 two writes, two system calls and two TCP segments, each waking the client. The head is held
 until the body's first write and sent with it; a streamed answer whose body comes later
@@ -17,6 +21,7 @@ still gets its head at the end of the loop turn that wrote it.
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -123,4 +128,26 @@ def bounded_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
             self._disarm()
             super().connection_lost(exc)
 
+        def timeout_keep_alive_handler(self) -> None:
+            # The idle timer fires on the loop's turn, which on a busy loop comes late: the
+            # client's next request may already be in the socket, unread. Closing then loses
+            # it (the client sees the connection drop, and must not repeat a POST); it is
+            # read instead, and the header deadline bounds it like any request.
+            if not self.transport.is_closing() and unread_bytes_waiting(self.transport):
+                return
+            super().timeout_keep_alive_handler()
+
     return HeaderDeadlineProtocol
+
+
+def unread_bytes_waiting(transport: asyncio.BaseTransport) -> bool:
+    """Whether the connection's socket holds received bytes not yet read (peeked, not taken)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    try:
+        # A duplicate of the descriptor: the transport's own socket object refuses recv.
+        with socket.fromfd(sock.fileno(), socket.AF_INET, socket.SOCK_STREAM) as peek:
+            return len(peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)) > 0
+    except OSError:  # nothing waiting (EAGAIN), or the socket is gone
+        return False

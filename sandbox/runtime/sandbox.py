@@ -27,6 +27,7 @@ from sandbox.runtime.supervisor import (
     UnknownNode,
 )
 from sandbox.topology.addresses import AddressBook
+from sandbox.topology.loading import resolve_topology_path
 
 Progress = Callable[[int, int], None]
 
@@ -50,6 +51,7 @@ class Sandbox:
         health_within: float,
         say: Callable[[str], None],
     ) -> None:
+        self.source = source
         self.topology = topology
         self.data_dir = data_dir
         self.addresses = addresses
@@ -82,7 +84,8 @@ class Sandbox:
         None when `stop` is set first. CannotKeepUp when the supervisor gives up on a node
         meanwhile; RuntimeError or TimeoutError when start-up fails.
         """
-        self._server = await control.serve(self.data_dir, self._control_handler())
+        loaded = str(resolve_topology_path(self.source).resolve())
+        self._server = await control.serve(self.data_dir, self._control_handler(loaded))
         await self.supervisor.start()
         self._watch = watch = asyncio.create_task(self.supervisor.run(), name="supervisor")
         waiter = asyncio.create_task(stop.wait())
@@ -142,7 +145,7 @@ class Sandbox:
     ) -> None:
         await self.close()
 
-    def _control_handler(self) -> control.Handler:
+    def _control_handler(self, topology: str) -> control.Handler:
         supervisor = self.supervisor
 
         async def handle(message: dict[str, object]) -> dict[str, object]:
@@ -152,7 +155,12 @@ class Sandbox:
                 nodes = supervisor.status()
                 for unit in nodes:
                     unit["urls"] = {n: addresses.urls(n) for n in unit["nodes"]}
-                return {"ok": True, "instance": supervisor.launcher.instance, "nodes": nodes}
+                return {
+                    "ok": True,
+                    "instance": supervisor.launcher.instance,
+                    "topology": topology,  # what the other commands load (sandbox/cli/which.py)
+                    "nodes": nodes,
+                }
             actions = {
                 "stop": supervisor.stop_node,
                 "start": supervisor.start_node,

@@ -64,6 +64,15 @@ class RestartPolicy(BaseSettings):
     def delay(self, attempt: int) -> float:
         return float(min(self.delay_seconds * 2 ** (attempt - 1), self.max_delay_seconds))
 
+    def limit_hint(self) -> str:
+        """Which limit was reached and how to raise it, for the refusal that names it."""
+        return (
+            f"the limit is --restart-max-attempts {self.max_attempts} "
+            f"(GSP_RESTART_MAX_ATTEMPTS): restarts of one node in a row, a row ending when it "
+            f"stays up {self.window_seconds:g} s (--restart-window, GSP_RESTART_WINDOW_SECONDS); "
+            "raise either, or give 0 attempts never to give up"
+        )
+
     def describe(self) -> str:
         if self.condition is RestartCondition.NO:
             return "restart: no"
@@ -211,7 +220,7 @@ class Supervisor:
             state.status = "exited"
             self.say(
                 f"{event.node} {event.describe()}; not restarted ({self.policy.describe()}). "
-                f"`gsp-sandbox start {event.node}` starts it again"
+                f"`{self.command('start', event.node)}` starts it again"
             )
             return
         if time.monotonic() - state.started_at >= self.policy.window_seconds:
@@ -220,8 +229,8 @@ class Supervisor:
             tail = "\n".join(f"    {line}" for line in self.launcher.log_tail(event.node))
             raise CannotKeepUp(
                 f"{event.node} {event.describe()} after {state.attempts} restarts in a row "
-                f"(restart limit {self.policy.max_attempts}); its log "
-                f"{self.launcher.log_path(event.node)} ends:\n{tail}"
+                f"(restart limit {self.policy.max_attempts}); {self.policy.limit_hint()}; "
+                f"its log {self.launcher.log_path(event.node)} ends:\n{tail}"
             )
         state.attempts += 1
         delay = self.policy.delay(state.attempts)
@@ -259,7 +268,7 @@ class Supervisor:
             self.launcher.signal_node(node, signal.SIGKILL)
             await stopped
         self.say(f"{node} stopped on purpose (was pid {pid}); it stays down until started")
-        return f"{node} stopped (was pid {pid}); `gsp-sandbox start {node}` brings it back"
+        return f"{node} stopped (was pid {pid}); `{self.command('start', node)}` brings it back"
 
     async def start_node(self, node: str) -> str:
         state = self._state(node)
@@ -272,6 +281,11 @@ class Supervisor:
         pid = await self._start(node)
         self.say(f"{node} started on request (pid {pid})")
         return f"{node} started (pid {pid})"
+
+    def command(self, action: str, node: str) -> str:
+        """The command line that does `action` to `node` of this sandbox: with its data dir,
+        which names the sandbox (without it, the command looks in ./data)."""
+        return f"gsp-sandbox {action} {node} --data-dir {self.launcher.data_dir}"
 
     async def restart_node(self, node: str) -> str:
         stopped = await self.stop_node(node)

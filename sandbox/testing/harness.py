@@ -21,7 +21,7 @@ from gateway.settings import GatewaySettings
 from sandbox.runtime.apps import build_app
 from sandbox.runtime.hosting import NodeHost, TlsListener, bind_socket
 from sandbox.runtime.identity import NodeIdentity
-from sandbox.runtime.readiness import all_healthy
+from sandbox.runtime.readiness import all_healthy, not_yet_up
 from sandbox.topology.addresses import AddressBook
 
 
@@ -64,10 +64,16 @@ class RunningTopology:
             if ready(report):
                 return report
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{platform} not ready after {within} s: {report.summary}")
+                waiting = not_yet_up(report)
+                named = f"; not yet up: {', '.join(waiting)}" if waiting else ""
+                raise TimeoutError(
+                    f"{platform} not ready after {within:g} s: {report.summary}{named}"
+                )
             await asyncio.sleep(0.05)
 
-    async def wait_healthy(self, within: float = 15.0) -> None:
+    async def wait_healthy(self, within: float = 60.0) -> None:
+        # Generous: it returns as soon as every node is healthy; on a loaded machine (the
+        # contention tier) a first health round can take many seconds.
         for platform in self.topology.platforms:
             await self.wait_until(platform, all_healthy, within)
 
@@ -93,9 +99,12 @@ async def run_topology(
     nodes: Iterable[str] | None = None,
     wait: bool = True,
     https: bool = False,
+    ready_within: float | None = None,
 ) -> AsyncIterator[RunningTopology]:
     """`https=True`: the platforms also serve HTTPS, with certificates of the sandbox CA in
-    `data_dir` (made on first use: `data_dir/pki/ca.pem` is what a client trusts)."""
+    `data_dir` (made on first use: `data_dir/pki/ca.pem` is what a client trusts).
+    `ready_within`: how long to wait for every node to be healthy (wait_healthy's default
+    when None)."""
     settings = settings or fast_settings(data_dir)
     names = list(nodes) if nodes is not None else [*topology.backends, *topology.platforms]
     sockets = {n: bind_socket("127.0.0.1", 0) for n in names}
@@ -121,7 +130,11 @@ async def run_topology(
             *(host.start(n, addresses.port(n), sockets[n], tls_sockets.get(n)) for n in names)
         )
         if wait:
-            await running.wait_healthy()
+            await (
+                running.wait_healthy()
+                if ready_within is None
+                else running.wait_healthy(ready_within)
+            )
         yield running
     finally:
         await host.stop_all()

@@ -12,6 +12,7 @@ none) the agency's suite uses, and a test's blocking calls cannot stall the serv
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import Future
@@ -31,9 +32,14 @@ from services.common.sampledata import citizens, enterprises
 
 T = TypeVar("T")
 
-# Generous: a loaded CI machine starts the 42 processes' worth of 2023 apps slowly.
+# Generous: a loaded CI machine starts the 42 processes' worth of 2023 apps slowly. The
+# wait for every node to be healthy is the option below; this bounds the whole start.
 START_TIMEOUT_SECONDS = 120.0
 CALL_TIMEOUT_SECONDS = 60.0
+# How long the fixture waits for every service and platform to be healthy; it returns as
+# soon as they are. `--gsp-ready-timeout`, the ini option, or this variable.
+READY_TIMEOUT_ENV = "GSP_READY_TIMEOUT_SECONDS"
+DEFAULT_READY_TIMEOUT_SECONDS = 90.0
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +51,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"(default {DEFAULT_TOPOLOGY}; overrides the ini option gsp_topology)",
     )
     parser.addini("gsp_topology", "topology for the gsp_sandbox fixture", default=None)
+    group.addoption(
+        "--gsp-ready-timeout",
+        type=float,
+        default=None,
+        help=f"seconds to wait for every node of the sandbox to be healthy (default "
+        f"{DEFAULT_READY_TIMEOUT_SECONDS:g}, or ${READY_TIMEOUT_ENV}; the ini option "
+        "gsp_ready_timeout)",
+    )
+    parser.addini(
+        "gsp_ready_timeout", "seconds to wait for the sandbox to be healthy", default=None
+    )
+
+
+def ready_timeout(config: pytest.Config) -> float:
+    """The option, else the ini option, else the environment variable, else the default."""
+    value = config.getoption("--gsp-ready-timeout", default=None)
+    if value is None:
+        value = config.getini("gsp_ready_timeout") or os.environ.get(READY_TIMEOUT_ENV) or None
+    if value is None:
+        return DEFAULT_READY_TIMEOUT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise pytest.UsageError(
+            f"gsp ready timeout: {value!r} is not a number of seconds"
+        ) from None
+    if seconds <= 0:
+        raise pytest.UsageError(f"gsp ready timeout: {value!r} must be more than 0 seconds")
+    return seconds
 
 
 @dataclass
@@ -135,7 +170,10 @@ def national_platform(topology: Topology) -> str:
 class _Background:
     """A topology kept running on an event loop of its own, in a daemon thread."""
 
-    def __init__(self, topology: Topology, data_dir: Path) -> None:
+    def __init__(
+        self, topology: Topology, data_dir: Path, ready_within: float | None = None
+    ) -> None:
+        self._ready_within = ready_within
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self.loop.run_forever, name="gsp-sandbox", daemon=True
@@ -152,7 +190,9 @@ class _Background:
         async def serve() -> None:
             self._stop = asyncio.Event()
             try:
-                async with run_topology(self._topology, self._data_dir) as running:
+                async with run_topology(
+                    self._topology, self._data_dir, ready_within=self._ready_within
+                ) as running:
                     started.set_result(running)
                     await self._stop.wait()
             except BaseException as exc:
@@ -162,7 +202,9 @@ class _Background:
 
         self._done = asyncio.run_coroutine_threadsafe(serve(), self.loop)
         try:
-            return started.result(timeout=START_TIMEOUT_SECONDS)
+            # Starting the nodes, then the wait for health: never cut short by this bound.
+            bound = START_TIMEOUT_SECONDS + (self._ready_within or DEFAULT_READY_TIMEOUT_SECONDS)
+            return started.result(timeout=bound)
         except BaseException:
             self.close()
             raise
@@ -182,14 +224,20 @@ class _Background:
 
 
 @contextmanager
-def start_sandbox(topology: Topology | str | Path, data_dir: Path) -> Iterator[SandboxHandle]:
+def start_sandbox(
+    topology: Topology | str | Path, data_dir: Path, ready_within: float | None = None
+) -> Iterator[SandboxHandle]:
     """A topology of its own for as long as the block runs (the fixture shares one).
 
     For tests that change what every later call sees (registrations, grants, fault rules).
+    `ready_within`: seconds to wait for every node to be healthy (default
+    DEFAULT_READY_TIMEOUT_SECONDS); past it, the error names what was not yet up.
     """
     if not isinstance(topology, Topology):
         topology = load_topology(topology)
-    background = _Background(topology, data_dir)
+    background = _Background(
+        topology, data_dir, DEFAULT_READY_TIMEOUT_SECONDS if ready_within is None else ready_within
+    )
     running = background.start()
     try:
         lgsp = provincial_platform(topology)
@@ -224,8 +272,9 @@ def gsp_topology(request: pytest.FixtureRequest) -> Topology:
 
 @pytest.fixture(scope="session")
 def gsp_sandbox(
-    gsp_topology: Topology, tmp_path_factory: pytest.TempPathFactory
+    gsp_topology: Topology, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[SandboxHandle]:
     """The sandbox topology, started once per test session on free loopback ports."""
-    with start_sandbox(gsp_topology, tmp_path_factory.mktemp("gsp-sandbox")) as handle:
+    data_dir = tmp_path_factory.mktemp("gsp-sandbox")
+    with start_sandbox(gsp_topology, data_dir, ready_timeout(request.config)) as handle:
         yield handle

@@ -209,14 +209,15 @@ def _operation_cases(
 def envelope_failure(body: Any) -> str | None:
     """The failure a 2xx body reports in the guides' envelopes, or None: business
     registration's Status "0", civil status's status 0, the portal's error_code other than
-    "00", social insurance's errorCode other than "0"."""
+    "00" (or 0), social insurance's errorCode other than "0"."""
     if not isinstance(body, dict):
         return None
     for key in ("Status", "status"):
         if key in body and body[key] in ("0", 0):
             message = body.get("Message") or body.get("errorMessage") or ""
             return f"{key} {body[key]!r} (a failure in the envelope): {message}"[:160]
-    if "error_code" in body and body["error_code"] != "00":
+    # The portal's "00" (a number 0 at its login): OpenCPS reads both as the number 0.
+    if "error_code" in body and body["error_code"] not in ("00", "0", 0):
         return f"error_code {body['error_code']!r}: {body.get('message', '')}"[:160]
     if body.get("errorCode") not in (None, "0", 0):
         return f"errorCode {body['errorCode']!r}: {body.get('errorMessage', '')}"[:160]
@@ -303,6 +304,15 @@ async def _reset(client: httpx.AsyncClient) -> str:
         return f"records left behind: {RESET_PATH} failed ({type(exc).__name__})"
     if reply.status_code == 200:
         return f"back end reset ({RESET_PATH}): no record of this run is left"
+    if reply.status_code in (401, 403, 404):
+        # Through a platform (`--base-url http://lgsp/apiX/1.0`) the back end's reset is not
+        # published: the platform routes only the contract's operations.
+        return (
+            f"records left behind: {RESET_PATH} is not reachable at {client.base_url} "
+            f"(answered {reply.status_code}; a platform's routed path publishes only the "
+            "contract's operations). Run verify against the back end's own URL to clean up, "
+            "or --keep-records to keep them"
+        )
     return f"records left behind: {RESET_PATH} answered {reply.status_code}"
 
 

@@ -77,6 +77,7 @@ def platform_spec(topology: Topology, name: str, addresses: AddressBook) -> Plat
         token_format=platform.token_format,
         unversioned_paths=platform.unversioned_paths,
         lgsp_access_token=platform.lgsp_access_token,
+        context_aliases=platform.context_aliases,
         document_signatures=platform.document_signatures,
         axis_systems=topology.axis_systems_at(name),
         axis_agencies=topology.agencies,
