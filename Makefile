@@ -30,7 +30,7 @@ run: install
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy contracts apikit gateway lgsp ngsp services
+	$(BIN)/mypy contracts apikit gateway lgsp ngsp services sandbox
 
 # wrk drives the benchmark's smoke test, docker-compose checks docker-compose.yml (no engine
 # needed), chromium runs the dashboard test under Playwright (the system browser, not

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from contracts.topology import Mailbox, Service, Topology
 from gateway.spec import MailboxSpec, PeerSpec, PlatformSpec, RouteSpec, UpstreamSpec
@@ -10,7 +11,9 @@ from sandbox.addresses import AddressBook
 from services.common.config import BackendConfig
 
 
-def _route(topology: Topology, service: Service, target: str, url: str) -> RouteSpec:
+def _route(
+    topology: Topology, service: Service, target: Literal["backend", "upstream"], url: str
+) -> RouteSpec:
     return RouteSpec(
         code=service.code,
         version=service.version,
