@@ -7,7 +7,7 @@ DATA_DIR ?= data
 # Added to every port: `make run PORT_OFFSET=1000 DATA_DIR=data-2` runs a second sandbox.
 PORT_OFFSET ?= 0
 
-.PHONY: run test lint install install-test tools bench
+.PHONY: run test test-fast lint install install-test tools bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,15 @@ tools:
 	  apt-get install -y -qq --no-install-recommends docker-compose; }
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+# Every tier (what CI runs). The tiers are pytest markers (pyproject.toml): `sockets` (servers
+# on loopback in the test's process), `processes` (child processes), `browser`, `load`.
 test: install-test lint tools
 	$(BIN)/python -m pytest
+
+# The unit tier only: tests that start no server and no process, the ones without a tier
+# marker (tests/tiers.py fails a test that starts either without its marker). About a minute.
+test-fast: install-test
+	$(BIN)/python -m pytest -m "not (sockets or processes or browser or load)"
 
 bench: install tools
 	$(BIN)/python -m bench.routed_path --json bench-result.json

@@ -10,7 +10,7 @@ from contracts.topology import Topology
 from sandbox.harness import RunningTopology, run_topology
 from sandbox.topology import load_topology
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.tiers"]
 
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"

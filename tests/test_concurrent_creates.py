@@ -21,6 +21,8 @@ from contracts.topology import Topology
 from sandbox.harness import RunningTopology, fast_settings, run_topology
 from services.provincial.one_stop_shop import PREFIX
 
+pytestmark = pytest.mark.load
+
 LGSP = "lgsp-bac-giang"
 AT_ONCE = 40
 

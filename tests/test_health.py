@@ -20,6 +20,8 @@ from gateway.settings import GatewaySettings
 from sandbox.harness import RunningTopology, run_topology
 from sandbox.specs import platform_spec
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 BACKEND = "e-office"
 SERVICE = "apiQLVB"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).parents[1]
 README = ROOT / "README.md"
 SEEDS = ROOT / "seeds" / "example"
