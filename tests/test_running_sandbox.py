@@ -16,6 +16,8 @@ from sandbox.running import topology_ref
 from sandbox.supervisor import RestartPolicy, Supervisor
 from sandbox.topology import DEFAULT_TOPOLOGY, load_topology
 
+pytestmark = pytest.mark.sockets
+
 FREE_PORT_OFFSET = 40000  # nothing of any sandbox listens 40000 ports up
 
 
