@@ -7,7 +7,7 @@ DATA_DIR ?= data
 # Added to every port: `make run PORT_OFFSET=1000 DATA_DIR=data-2` runs a second sandbox.
 PORT_OFFSET ?= 0
 
-.PHONY: run test lint docs install install-test tools tools-containers bench
+.PHONY: run test test-fast lint docs install install-test tools tools-containers bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ run: install
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy contracts apikit gateway lgsp ngsp services
+	$(BIN)/mypy contracts apikit gateway lgsp ngsp services sandbox
 
 # wrk drives the benchmark's smoke test, docker-compose checks docker-compose.yml (no engine
 # needed), chromium runs the dashboard test under Playwright (the system browser, not
@@ -60,8 +60,16 @@ tools-containers:
 docs: install-test
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
+# Every tier (what CI runs). The tiers are pytest markers (pyproject.toml): `sockets` (servers
+# on loopback in the test's process), `processes` (child processes), `browser`, `contention`
+# (under CPU burners), `containers` (a real engine).
 test: install-test lint docs tools tools-containers
 	$(BIN)/python -m pytest
+
+# The unit tier only: tests that start no server and no process, the ones without a tier
+# marker (tests/tiers.py fails a test that starts either without its marker). About a minute.
+test-fast: install-test
+	$(BIN)/python -m pytest -m "not (sockets or processes or browser or contention or containers)"
 
 bench: install tools
 	$(BIN)/python -m bench.routed_path --json bench-result.json

@@ -11,7 +11,7 @@ from sandbox.testing.harness import RunningTopology, run_topology
 from sandbox.topology.loading import load_topology
 from tests import contention
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.tiers"]
 
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
@@ -40,13 +40,6 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"{contention.MARKER}: runs while CPU burners load every core (tests/contention.py)",
-    )
 
 
 @pytest.fixture(autouse=True)

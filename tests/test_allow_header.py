@@ -10,6 +10,8 @@ from sandbox.testing.harness import RunningTopology
 from tests.conftest import NGSP
 from tests.helpers import assert_problem
 
+pytestmark = pytest.mark.sockets
+
 
 @pytest.mark.parametrize(
     ("node", "path", "allowed"),

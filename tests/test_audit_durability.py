@@ -24,6 +24,8 @@ from sandbox.runtime.launcher import Launcher
 from tests.helpers import credentials
 from tests.node_processes import node_processes, wait_healthy
 
+pytestmark = pytest.mark.processes
+
 LGSP = "lgsp-bac-giang"
 BACKEND = "data-warehouse"
 CALLERS = 16

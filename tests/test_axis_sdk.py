@@ -40,6 +40,8 @@ from tests.document_topology import (
 from tests.helpers import audit_records, bearer
 from tests.test_documents_edxml import fixture, renumbered
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 BN_NOIVU = "000.00.05.H06"  # Sở Nội vụ Bắc Ninh: an inbox, read by an SDK system
 MOJ = "000.00.00.G14"  # Bộ Tư pháp: an inbox at NGSP, read by an SDK system

@@ -15,6 +15,8 @@ from sandbox.topology.loading import load_topology
 from services.common.sampledata import citizens
 from tests.helpers import assert_problem, audit_records, bearer, full_name
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
 MOTCUA = "motcua-bac-giang"

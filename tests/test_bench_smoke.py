@@ -13,6 +13,8 @@ from bench.routed_path import TARGETS
 from sandbox.topology.loading import load_topology
 from tests.test_launcher import _free_offset
 
+pytestmark = pytest.mark.processes
+
 
 def test_benchmark_runs_and_reports_every_figure(topology_2022, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:

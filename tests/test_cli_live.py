@@ -24,6 +24,8 @@ from sandbox.runtime.logformat import parse_line
 from services.common.sampledata import citizens
 from tests.test_launcher import _free_offset
 
+pytestmark = pytest.mark.processes
+
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
 WIDE = {"COLUMNS": "240", "NO_COLOR": "1"}

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import copy
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -185,8 +186,9 @@ def aliases(service: Mapping[str, Any]) -> list[str]:
 COMPOSE_TOPOLOGIES = [name for name in shipped_topologies() if name.startswith("bac-giang-")]
 
 
-def topologies() -> list[Topology]:
-    return [load_topology(name) for name in COMPOSE_TOPOLOGIES]
+@functools.cache  # loaded once: several tests ask for them once per Compose service
+def topologies() -> tuple[Topology, ...]:
+    return tuple(load_topology(name) for name in COMPOSE_TOPOLOGIES)
 
 
 # -- the selection GSP_NODES accepts ------------------------------------------------------
@@ -216,6 +218,7 @@ def test_a_wrong_entry_is_refused_naming_it(entry: str, says: str) -> None:
         select_nodes(load_topology("bac-giang-2022"), [entry])
 
 
+@pytest.mark.processes
 def test_node_process_refuses_a_wrong_entry_and_names_it() -> None:
     env = {**_base_env(), "GSP_NODES": '["populaton"]'}
     result = subprocess.run(
@@ -262,6 +265,7 @@ def test_probe_goes_to_loopback_when_the_node_listens_everywhere() -> None:
     assert healthcheck.probe_host("::1") == "[::1]"
 
 
+@pytest.mark.sockets
 async def test_healthcheck_passes_only_when_every_served_node_answers_200(
     topology_2022: Topology, tmp_path: Path
 ) -> None:
@@ -318,6 +322,7 @@ def _runs(command: list[str]) -> bool:
     return subprocess.run(command, capture_output=True, timeout=60).returncode == 0
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("topology", [None, "bac-giang-2023"])
 def test_compose_itself_accepts_the_file_and_interpolates_as_this_test_does(
     topology: str | None,
@@ -733,6 +738,7 @@ async def _report(client: httpx.AsyncClient, base: str) -> TopologyReport:
     return TopologyReport.model_validate_json(response.content)
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize(
     ("topology_name", "national", "intra"),
     [("bac-giang-2022", 9, 3), ("bac-giang-2023", 13, 26)],

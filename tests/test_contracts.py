@@ -23,6 +23,8 @@ from sandbox.topology.loading import SHIPPED_DIR
 from services.common.sampledata import citizens
 from tests.helpers import assert_fault, audit_records, bearer
 
+pytestmark = pytest.mark.sockets
+
 LGSP, NGSP, MOTCUA = "lgsp-bac-giang", "ngsp", "motcua-bac-giang"
 
 

@@ -57,6 +57,7 @@ async def screenshot(page: Page, name: str) -> None:
     await page.screenshot(path=ARTIFACTS / f"dashboard-{name}.png", full_page=True)
 
 
+@pytest.mark.browser
 async def test_lgsp_dashboard_shows_counts_traffic_and_a_service_going_down(
     topology_2022: Topology, tmp_path: Path, browser: Browser, client: httpx.AsyncClient
 ) -> None:
@@ -140,6 +141,7 @@ async def test_lgsp_dashboard_shows_counts_traffic_and_a_service_going_down(
         await screenshot(ngsp_page, "ngsp")
 
 
+@pytest.mark.sockets
 async def test_state_is_the_report_plus_metrics_and_recent_exchanges(
     sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
 ) -> None:
@@ -170,6 +172,7 @@ async def test_state_is_the_report_plus_metrics_and_recent_exchanges(
     assert [e["field"] for e in problem["errors"]] == ["$.query.recent"]
 
 
+@pytest.mark.sockets
 async def test_event_stream_pushes_the_state(
     sandbox: RunningTopology, client: httpx.AsyncClient
 ) -> None:
@@ -191,6 +194,7 @@ async def test_event_stream_pushes_the_state(
     assert [p.name for p in state.report.downstream.platforms] == [LGSP]
 
 
+@pytest.mark.sockets
 async def test_page_and_assets_are_utf8_and_unknown_files_are_problems(
     sandbox: RunningTopology, client: httpx.AsyncClient
 ) -> None:
@@ -205,6 +209,7 @@ async def test_page_and_assets_are_utf8_and_unknown_files_are_problems(
     assert_problem(await client.get(f"{base}/dashboard/secrets.py"), 404, "not-found")
 
 
+@pytest.mark.sockets
 async def test_dashboard_can_be_closed_to_all_but_admins(
     topology_2022: Topology, tmp_path: Path, client: httpx.AsyncClient
 ) -> None:

@@ -15,6 +15,8 @@ from sandbox.testing.harness import RunningTopology
 from tests.conftest import LGSP
 from tests.helpers import bearer
 
+pytestmark = pytest.mark.sockets
+
 # Whole days since the epoch: what lax pydantic read as a date (1990-01-01, 2024-12-31).
 CASES = [
     ("population", "/apiCSDLDC/1.0/xacThucCongDan", XacThucYeuCau, "ngaySinh", 631152000),

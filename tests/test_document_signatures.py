@@ -61,6 +61,8 @@ from tests.document_topology import (
 )
 from tests.helpers import assert_problem, bearer, free_ports
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 SENDER = "qlvb-bac-giang"  # agency BG_OFFICE
 PULL_RECEIVER = "noivu-bac-giang"  # agency BG_NOIVU
@@ -584,6 +586,7 @@ def signed_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, Pat
 # -- the PKI itself ------------------------------------------------------------------------
 
 
+@pytest.mark.processes
 def test_a_restart_reuses_the_pki_and_the_background_maker_fills_in_the_rest(
     tmp_path: Path,
 ) -> None:
@@ -604,6 +607,7 @@ def test_a_restart_reuses_the_pki_and_the_background_maker_fills_in_the_rest(
     assert pki.fill(tmp_path, agencies) == 0
 
 
+@pytest.mark.processes
 async def test_up_makes_the_pki_once_healthy_and_a_second_start_reuses_it(tmp_path: Path) -> None:
     topology = load_topology(DEFAULT_TOPOLOGY)
     agencies = {a.code: a.name for a in topology.agencies}

@@ -37,6 +37,8 @@ from tests.test_axis_sdk import (
 )
 from tests.test_documents_edxml import fixture
 
+pytestmark = pytest.mark.sockets
+
 PUSH_MAILBOX = "e-office-stttt"  # BG_STTTT's back end, pushed to
 
 

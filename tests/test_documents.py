@@ -30,6 +30,8 @@ from tests.document_topology import (
 )
 from tests.helpers import assert_problem, audit_records, bearer
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 SENDER = "qlvb-bac-giang"
 # The organs the platforms write into TraceHeader as they pass a package on.

@@ -22,6 +22,8 @@ from tests.document_topology import delivery_settings
 from tests.helpers import bearer
 from tests.test_documents import package
 
+pytestmark = pytest.mark.sockets
+
 BAC_GIANG = "lgsp-bac-giang"
 BINH_DINH = "lgsp-binh-dinh"
 BD_NOIVU = "000.00.05.H09"  # Sở Nội vụ tỉnh Bình Định: a pull inbox at lgsp-binh-dinh

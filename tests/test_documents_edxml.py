@@ -39,6 +39,8 @@ from tests.document_topology import (
 )
 from tests.helpers import assert_problem, audit_records, bearer
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 LGSP_ORGAN = "000.00.12.H04"
 SENDER = "qlvb-bac-giang"

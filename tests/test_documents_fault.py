@@ -23,6 +23,8 @@ from tests.helpers import credentials
 from tests.node_processes import node_processes, wait_healthy
 from tests.test_documents import package
 
+pytestmark = pytest.mark.processes
+
 DOCUMENTS = 500
 SENDERS = 16
 LGSP = "lgsp-bac-giang"

@@ -12,6 +12,8 @@ from sandbox.testing.harness import fast_settings
 from tests.echo_topology import NATIONAL_ECHO, PROVINCIAL_ECHO, EchoSandbox, run_echo_sandbox
 from tests.helpers import assert_fault, assert_problem, audit_records, bearer
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
 

@@ -20,6 +20,8 @@ from sandbox.topology.loading import load_topology
 from services.common.sampledata import citizens
 from tests.helpers import admin_of, assert_fault, assert_problem, audit_records, bearer
 
+pytestmark = pytest.mark.sockets
+
 LGSP, NGSP = "lgsp-bac-giang", "ngsp"
 POPULATION = "/apiCSDLDC/1.0/congDan"
 DOSSIERS = "/apiMotCua/1.0/hoSo"

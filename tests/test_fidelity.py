@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from contracts.fidelity import Fidelity
 from contracts.openapi_store import load_document
@@ -91,6 +92,7 @@ def test_catalog_entry_carries_the_ledger() -> None:
     assert statuses["GET /chiTietDoanhNghiep"] == "partial"
 
 
+@pytest.mark.sockets
 async def test_the_platform_catalog_shows_each_operations_fidelity(
     sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
 ) -> None:

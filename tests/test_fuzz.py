@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from tests.echo_topology import EchoSandbox, run_echo_sandbox
 from tests.helpers import token
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 FUZZ = settings(
     max_examples=60,

@@ -21,6 +21,8 @@ from gateway.settings import GatewaySettings
 from sandbox.testing.harness import RunningTopology, all_healthy, fast_settings, run_topology
 from sandbox.topology.specs import platform_spec
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 BACKEND = "e-office"
 SERVICE = "apiQLVB"

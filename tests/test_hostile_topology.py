@@ -19,6 +19,8 @@ import pytest
 
 from sandbox.topology.bounded_yaml import MAX_BYTES, MAX_DEPTH, MAX_NODES
 
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

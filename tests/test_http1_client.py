@@ -19,6 +19,8 @@ import uvloop
 
 from gateway.proxy.http1 import Broken, Http1Pool, TooLarge
 
+pytestmark = pytest.mark.sockets
+
 Reply = Callable[[bytes], bytes]  # the request's bytes -> what the back end writes
 
 

@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from sandbox.runtime.hosting import NodeHost
 from tests.helpers import free_ports
 
+pytestmark = pytest.mark.sockets
+
 DEADLINE = 0.5
 
 

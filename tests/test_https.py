@@ -43,6 +43,8 @@ from tests.test_axis_sdk import SdkClient
 from tests.test_supervise import LGSP as SMALL_LGSP
 from tests.test_supervise import NATIONAL, Up, finish, start_up, until
 
+pytestmark = pytest.mark.processes
+
 LGSP, NGSP, MOTCUA = "lgsp-bac-giang", "ngsp", "motcua-bac-giang"
 VPUBND = "vxp.bacgiang.vpubnd"  # an e-office system calling the LGSP's axis endpoint
 JAVA_CLIENT = Path(__file__).parent / "data" / "java" / "NgspHttpsClient.java"

@@ -13,6 +13,8 @@ from sandbox.testing.harness import RunningTopology, run_topology
 from tests.document_topology import BG_NOIVU, delivery_settings, document_topology
 from tests.test_documents import LGSP, headers_for, package, send
 
+pytestmark = pytest.mark.sockets
+
 PAGE_BYTES = 20_000
 DOCUMENTS = 5
 

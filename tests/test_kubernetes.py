@@ -482,6 +482,7 @@ def _package_to(receiver: str) -> bytes:
     return package_to_xml(DocumentPackage.model_validate(data))
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize(
     ("topology_name", "national", "intra"),
     [("bac-giang-2022", 9, 3), ("bac-giang-2023", 13, 26)],

@@ -11,9 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from contracts.topology import Topology
 from sandbox.topology.addresses import AddressBook
 from tests.helpers import child_pids, zygote_of
+
+pytestmark = pytest.mark.processes
 
 
 def _free_offset(topology: Topology) -> int:

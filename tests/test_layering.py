@@ -231,6 +231,7 @@ def import_alone_failures(
     return failures
 
 
+@pytest.mark.processes
 def test_every_module_imports_alone_in_a_fresh_interpreter(modules: dict[str, Path]) -> None:
     assert len(modules) > 100  # every module of seven packages, not a handful
     failures = import_alone_failures(
@@ -239,6 +240,7 @@ def test_every_module_imports_alone_in_a_fresh_interpreter(modules: dict[str, Pa
     assert failures == [], "\n\n".join(failures)
 
 
+@pytest.mark.processes
 def test_a_module_that_needs_another_imported_first_fails_alone(tmp_path: Path) -> None:
     (tmp_path / "dep").mkdir()
     (tmp_path / "dep" / "__init__.py").write_text("")

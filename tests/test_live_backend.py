@@ -27,6 +27,8 @@ from tests.echo_topology import EchoSandbox, run_echo_sandbox
 from tests.helpers import assert_problem, audit_records, bearer
 from tests.hostile_backend import hostile_backend
 
+pytestmark = pytest.mark.sockets
+
 ADMIN = "lgsp-bac-giang-admin"
 MOTCUA = "motcua-bac-giang"
 

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from starlette.requests import Request
@@ -215,6 +216,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+@pytest.mark.sockets
 async def test_metrics_endpoint_counts_routed_calls_in_prometheus_text(
     sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
 ) -> None:
@@ -273,6 +275,7 @@ async def test_metrics_endpoint_counts_routed_calls_in_prometheus_text(
     assert value(after, "gsp_audit_pending_records", platform=LGSP) >= 0
 
 
+@pytest.mark.sockets
 async def test_metrics_keep_each_consumer_apart(
     sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
 ) -> None:
@@ -337,6 +340,7 @@ def sample(found: dict[str, tuple[str, list[Sample]]], name: str, **labels: str)
     return matches[0] if matches else 0.0
 
 
+@pytest.mark.sockets
 async def test_prometheus_parser_reads_every_family_with_its_labels_after_real_calls(
     sandbox: RunningTopology, topology_2022: Topology, client: httpx.AsyncClient
 ) -> None:

@@ -49,6 +49,8 @@ from services.common.sampledata import citizens
 from tests.helpers import assert_problem, audit_records, bearer
 from tests.test_launcher import _free_offset
 
+pytestmark = pytest.mark.processes
+
 DATA = Path(__file__).parent / "data" / "own"
 SPEC_30 = DATA / "cua-toi-3.0.yaml"
 SPEC_31 = DATA / "quoc-gia-3.1.json"

@@ -34,6 +34,8 @@ from tests.test_supervise import (
     until,
 )
 
+pytestmark = pytest.mark.processes
+
 
 def workers(up: Up) -> dict[str, dict[str, object]]:
     return up.nodes()  # ps: one row a worker, naming its nodes

@@ -21,6 +21,8 @@ from sandbox.topology.addresses import AddressBook
 from tests.helpers import bearer
 from tests.test_launcher import _free_offset
 
+pytestmark = pytest.mark.processes
+
 LGSP = "lgsp-bac-giang"
 MOTCUA = "motcua-bac-giang"
 ESC = "\x1b"

@@ -49,6 +49,7 @@ def test_the_package_schema_refuses_the_dates_the_platform_refuses(due: str, val
     assert Draft202012Validator(string_schema).is_valid(due) is valid, due
 
 
+@pytest.mark.sockets
 async def test_the_catalog_document_names_the_routed_paths_own_answers(
     sandbox: RunningTopology, client: httpx.AsyncClient
 ) -> None:

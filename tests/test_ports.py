@@ -27,6 +27,7 @@ def test_nodes_in_the_ephemeral_range_are_found() -> None:
     assert platforms and {n for n, _ in ephemeral_ports(below)} == platforms
 
 
+@pytest.mark.sockets
 def test_a_port_taken_after_the_check_is_named_in_the_error() -> None:
     holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     holder.bind(("127.0.0.1", 0))

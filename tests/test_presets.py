@@ -152,6 +152,7 @@ def test_other_provinces_follow_the_rule(vietnam: Topology) -> None:
     assert "lgsp-" + slug("Bà Rịa - Vũng Tàu") in vietnam.platforms
 
 
+@pytest.mark.sockets
 async def test_binh_dinh_starts_and_its_lgsp_reports_what_is_registered(tmp_path: Path) -> None:
     topology = load_topology("binh-dinh-2023")
     lgsp = "lgsp-binh-dinh"
@@ -206,6 +207,7 @@ async def _send_and_wait(
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.sockets
 async def test_a_document_from_one_binh_dinh_agency_reaches_another(
     tmp_path: Path, client: httpx.AsyncClient
 ) -> None:
@@ -219,6 +221,7 @@ async def test_a_document_from_one_binh_dinh_agency_reaches_another(
         assert view.id in box.json()["documents"]
 
 
+@pytest.mark.sockets
 async def test_a_slice_of_vietnam_carries_a_document_from_bac_giang_to_binh_dinh(
     vietnam: Topology, tmp_path: Path, client: httpx.AsyncClient
 ) -> None:

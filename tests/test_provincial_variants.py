@@ -16,6 +16,8 @@ from sandbox.testing.harness import RunningTopology, run_topology
 from services.common.sampledata import citizens
 from tests.helpers import assert_fault, audit_records, bearer, credentials
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 MOTCUA = "motcua-bac-giang"
 

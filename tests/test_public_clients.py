@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from contracts.services.postal import MOrder
 from sandbox.testing.harness import RunningTopology
 from tests.helpers import bearer
+
+pytestmark = pytest.mark.sockets
 
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"

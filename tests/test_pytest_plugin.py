@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).parents[1]
 # The plugin's guide page (it was README's section): its example is run as written.
 GUIDE = ROOT / "docs" / "guides" / "pytest-plugin.md"

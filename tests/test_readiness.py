@@ -13,6 +13,8 @@ from sandbox.testing.harness import run_topology
 from sandbox.testing.pytest_plugin import READY_TIMEOUT_ENV
 from tests.test_pytest_plugin import run_suite
 
+pytestmark = pytest.mark.processes
+
 
 async def test_a_sandbox_not_ready_in_time_names_what_is_not_yet_up(
     topology_2022: Topology, tmp_path: Path

@@ -60,6 +60,8 @@ from tests.test_axis_sdk import (
     sdk,
 )
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 LGSP_ORGAN = "000.00.12.H04"  # the organ Bắc Giang's LGSP writes into TraceHeader
 SENDER = "qlvb-bac-giang"  # /documents consumer of BG_OFFICE
@@ -376,6 +378,7 @@ async def test_document_ids_are_24_lowercase_hex_everywhere(
     assert {r["senderDocId"] for r in rows} == {via_axis["DocId"]}
 
 
+@pytest.mark.processes
 def test_document_ids_stay_unique_across_processes_and_restarts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -402,6 +405,7 @@ def test_document_ids_stay_unique_across_processes_and_restarts(
     assert new_document_id()[8:18] != many[0][8:18]
 
 
+@pytest.mark.processes
 async def test_ids_and_claims_survive_a_sigkill_and_the_restart_makes_new_ids(
     tmp_path: Path, client: httpx.AsyncClient
 ) -> None:

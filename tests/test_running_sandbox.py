@@ -17,6 +17,8 @@ from sandbox.runtime.supervisor import RestartPolicy, Supervisor
 from sandbox.testing.harness import run_topology
 from sandbox.topology.loading import DEFAULT_TOPOLOGY, load_topology
 
+pytestmark = pytest.mark.sockets
+
 FREE_PORT_OFFSET = 40000  # nothing of any sandbox listens 40000 ports up
 
 

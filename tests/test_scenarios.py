@@ -17,6 +17,8 @@ from sandbox.testing.harness import RunningTopology
 from services.common.sampledata import citizens
 from tests.helpers import assert_problem, audit_records, bearer, full_name
 
+pytestmark = pytest.mark.sockets
+
 LGSP, NGSP, MOTCUA = "lgsp-bac-giang", "ngsp", "motcua-bac-giang"
 POPULATION = "/apiCSDLDC/1.0"
 ONE_STOP_SHOP = "/apiMotCua/1.0"

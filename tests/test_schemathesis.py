@@ -24,6 +24,8 @@ from schemathesis.checks import (
 from contracts.topology import Role
 from sandbox.testing.pytest_plugin import SandboxHandle
 
+pytestmark = pytest.mark.sockets
+
 MAX_EXAMPLES = 8
 # Platform operations that change what every later call sees (keys, registrations, grants):
 # fuzzing them would turn this run's platform into a different one mid-test.

@@ -58,6 +58,7 @@ async def headers(seeded: RunningTopology, client: httpx.AsyncClient) -> dict[st
     return await bearer(client, seeded.url(LGSP), seeded.topology, MOTCUA)
 
 
+@pytest.mark.sockets
 async def test_a_seeded_citizen_is_found_through_lgsp_and_verifies(
     seeded: RunningTopology, client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
@@ -87,6 +88,7 @@ async def test_a_seeded_citizen_is_found_through_lgsp_and_verifies(
     }
 
 
+@pytest.mark.sockets
 async def test_generated_citizens_are_still_there(
     seeded: RunningTopology, client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
@@ -102,6 +104,7 @@ async def test_generated_citizens_are_still_there(
     assert full_name(response.json()) == generated.ho_ten
 
 
+@pytest.mark.sockets
 async def test_seeded_enterprise_at_business_registration_and_tax(
     seeded: RunningTopology, client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
@@ -128,6 +131,7 @@ async def test_seeded_enterprise_at_business_registration_and_tax(
     assert person.json()["tenNguoiNopThue"] == "Hoàng Đức Thắng"
 
 
+@pytest.mark.sockets
 async def test_seeded_citizen_joins_a_household_at_social_insurance(
     seeded: RunningTopology, client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
@@ -148,6 +152,7 @@ async def test_seeded_citizen_joins_a_household_at_social_insurance(
     assert (household["maHo"], household["maSo"]) == ("HGD024900001", "2499001234")
 
 
+@pytest.mark.sockets
 async def test_seeded_dossier_is_in_the_one_stop_shop(
     seeded: RunningTopology, client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
@@ -160,6 +165,7 @@ async def test_seeded_dossier_is_in_the_one_stop_shop(
     assert [d["maHoSo"] for d in listed.json()][:1] == ["BG-SEED-0001"]
 
 
+@pytest.mark.sockets
 async def test_gsp_seed_dir_adds_seeds_to_a_back_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, topology_2022: Topology
 ) -> None:

@@ -197,6 +197,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     assert "all nodes stopped" in up.text()
 
 
+@pytest.mark.processes
 def test_every_node_names_its_topology_node_and_this_launch(sandbox: Up) -> None:
     instance = control.request(sandbox.data_dir, {"command": "ps"})["instance"]
     for node in sandbox.ports:
@@ -205,6 +206,7 @@ def test_every_node_names_its_topology_node_and_this_launch(sandbox: Up) -> None
         assert said == {"topology": "supervise-test", "node": node, "instance": instance}
 
 
+@pytest.mark.processes
 def test_a_killed_back_end_is_restarted_and_the_others_keep_answering(sandbox: Up) -> None:
     assert intra(sandbox.report()) == (1, 1)
     before = sandbox.nodes()[PROVINCIAL]
@@ -226,6 +228,7 @@ def test_a_killed_back_end_is_restarted_and_the_others_keep_answering(sandbox: U
     assert f"{PROVINCIAL} was killed by SIGKILL; restarting in 3 s (attempt 1 of 5)" in text
 
 
+@pytest.mark.processes
 def test_stop_keeps_a_node_down_until_start(sandbox: Up) -> None:
     stopped = sandbox.cli("stop", PROVINCIAL)
     assert stopped.returncode == 0, stopped.stderr
@@ -250,6 +253,7 @@ def test_stop_keeps_a_node_down_until_start(sandbox: Up) -> None:
     assert "not a node of this sandbox" in unknown.stderr
 
 
+@pytest.mark.processes
 def test_restart_brings_a_node_back_with_a_new_process(sandbox: Up) -> None:
     before = sandbox.nodes()[NATIONAL]["pid"]
     restarted = sandbox.cli("restart", NATIONAL)
@@ -259,6 +263,7 @@ def test_restart_brings_a_node_back_with_a_new_process(sandbox: Up) -> None:
     until(lambda: sandbox.report().national.reachable == 1, what="counted through NGSP")
 
 
+@pytest.mark.processes
 def test_a_second_up_on_the_same_ports_names_every_taken_port(sandbox: Up, tmp_path: Path) -> None:
     topology = sandbox.data_dir.parent / "up.yaml"
     second = launch(topology, tmp_path / "second", sandbox.ports)
@@ -278,6 +283,7 @@ def test_a_second_up_on_the_same_ports_names_every_taken_port(sandbox: Up, tmp_p
     assert "another `gsp-sandbox up` is running with data dir" in same_dir.text()
 
 
+@pytest.mark.processes
 def test_up_exits_non_zero_when_a_node_crash_loops(tmp_path: Path) -> None:
     up = start_up(tmp_path, "--restart-max-attempts", "2", "--restart-delay", "0.05")
     try:
@@ -303,6 +309,7 @@ def test_up_exits_non_zero_when_a_node_crash_loops(tmp_path: Path) -> None:
     assert not any(answers(up.url(n)) for n in up.ports)
 
 
+@pytest.mark.processes
 def test_restart_no_leaves_a_node_down_and_a_lost_zygote_ends_up(tmp_path: Path) -> None:
     up = start_up(tmp_path, "--restart", "no")
     try:

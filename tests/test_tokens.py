@@ -19,6 +19,8 @@ from gateway.trust.tokens import TokenService
 from tests.echo_topology import PROVINCIAL_ECHO, EchoSandbox, run_echo_sandbox
 from tests.helpers import assert_fault, assert_problem, bearer, credentials, token
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
 CONSUMER = "motcua-bac-giang"

@@ -31,6 +31,8 @@ from tests.echo_topology import (
 from tests.helpers import assert_fault, assert_problem, audit_records, bearer, token
 from tests.raw_http import send_raw
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
 MOTCUA = "motcua-bac-giang"
@@ -592,6 +594,7 @@ def _verify(database) -> subprocess.CompletedProcess[str]:  # type: ignore[no-un
     )
 
 
+@pytest.mark.processes
 async def test_audit_chain_verifies_and_names_the_first_edited_record(
     echo: EchoSandbox, client: httpx.AsyncClient
 ) -> None:
@@ -629,6 +632,7 @@ async def test_audit_chain_verifies_and_names_the_first_edited_record(
     assert f"broken at record id {victim + 1}" in removed.stderr
 
 
+@pytest.mark.processes
 async def test_exchange_is_refused_with_503_while_the_audit_log_cannot_be_written(
     echo: EchoSandbox, client: httpx.AsyncClient
 ) -> None:

@@ -20,6 +20,8 @@ from sandbox.testing.verify import cases_for, missing_examples, verify
 from sandbox.topology.loading import load_topology
 from tests.broken_backend import create_broken_population
 
+pytestmark = pytest.mark.sockets
+
 POPULATION = "vn.gov.csdldc.population"
 
 
@@ -156,6 +158,7 @@ async def test_a_broken_back_end_fails_with_the_reasons(broken_url: str) -> None
     assert crashed.startswith("server error 500")
 
 
+@pytest.mark.processes
 async def test_cli_exit_codes_and_junit_report(
     broken_url: str, sandbox: RunningTopology, tmp_path: Path
 ) -> None:

@@ -15,6 +15,8 @@ from sandbox.testing.harness import RunningTopology
 from services.common.sampledata import citizens
 from tests.helpers import assert_fault, credentials
 
+pytestmark = pytest.mark.sockets
+
 LGSP = "lgsp-bac-giang"
 NGSP = "ngsp"
 MOTCUA = "motcua-bac-giang"

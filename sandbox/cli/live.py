@@ -59,7 +59,7 @@ def traffic_table(state: DashboardState) -> Table:
         "totals since the platform started",
     )
     for column in ("service", "tier", "route", "health", "req/s", "p50 ms", "p95 ms", "errors"):
-        table.add_column(column, justify="right" if "ms" in column or column == "req/s" else None)
+        table.add_column(column, justify="right" if "ms" in column or column == "req/s" else "left")
     table.add_column("total (5xx)", justify="right")
     traffic = {(m.service, m.version): m for m in state.metrics}
     for tier, service in _services(report):
@@ -250,7 +250,7 @@ def read_audit(
     client: PlatformClient, limit: int, message_id: str | None = None
 ) -> list[AuditRecord]:
     """The newest `limit` records, oldest first."""
-    params: dict[str, object] = {"limit": limit}
+    params: dict[str, str | int] = {"limit": limit}
     if message_id:
         params["message_id"] = message_id
     page = AuditPage.model_validate_json(client.get_as_admin("/audit", **params).content)

@@ -59,7 +59,7 @@ class PlatformClient:
     def admin_headers(self) -> dict[str, str]:
         return self.bearer(admin_of(self.topology, self.platform))
 
-    def get_as_admin(self, path: str, **params: object) -> httpx.Response:
+    def get_as_admin(self, path: str, **params: str | int) -> httpx.Response:
         reply = self.http.get(path, params=params or None, headers=self.admin_headers())
         reply.raise_for_status()
         return reply

@@ -109,8 +109,10 @@ def bounded_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
                 self.transport.write(_TIMED_OUT)
                 self.transport.close()
 
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
-            super().connection_made(transport)  # type: ignore[arg-type]
+        # uvicorn's signature narrows asyncio.Protocol's BaseTransport to Transport (and
+        # ignores the override itself); this one keeps uvicorn's.
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
             self._arm()
 
         def on_message_begin(self) -> None:

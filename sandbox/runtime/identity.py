@@ -35,10 +35,10 @@ class NodeIdentity:
         """The identity a `/healthz` answer carries, or None if it carries none."""
         if not isinstance(healthz_body, dict):
             return None
-        fields = [healthz_body.get(k) for k in ("topology", "node", "instance")]
-        if not all(isinstance(f, str) for f in fields):
+        topology, node, instance = (healthz_body.get(k) for k in ("topology", "node", "instance"))
+        if not (isinstance(topology, str) and isinstance(node, str) and isinstance(instance, str)):
             return None
-        return cls(*fields)
+        return cls(topology, node, instance)
 
     def describe(self) -> str:
         return f"{self.node} of topology {self.topology}, instance {self.instance}"

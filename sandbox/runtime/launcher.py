@@ -297,7 +297,7 @@ class Launcher:
             return process.pid
         if self._writer is None:
             raise RuntimeError("the zygote is not running")
-        started = asyncio.get_running_loop().create_future()
+        started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending[unit] = started
         self._command({"op": "start", "node": unit, "nodes": members})
         return await started

@@ -86,7 +86,6 @@ def fast_settings(data_dir: Path) -> GatewaySettings:
         health_timeout_seconds=0.5,
         connect_timeout_seconds=0.5,
         upstream_timeout_seconds=3.0,
-        audit_flush_seconds=0.0,
     )
 
 

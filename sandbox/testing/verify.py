@@ -195,7 +195,7 @@ def _operation_cases(
             missing = {k: v for k, v in query.items() if k != p["name"]}
             cases.append(case("invalid", f"{p['name']} missing", query=missing))
     if isinstance(body, dict):
-        schema = _resolve(body_spec.get("schema", {}), components)  # type: ignore[union-attr]
+        schema = _resolve(body_spec.get("schema", {}), components)
         required = schema.get("required", [])
         if required:
             field_name = required[0]

@@ -10,13 +10,23 @@ nodes with every alias expanded; only a document within the bounds is then loade
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 100_000
+
+
+class _Mark(Protocol):
+    """A position in the text: PyYAML's Mark, or libyaml's (the C parser) in an event."""
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def column(self) -> int: ...
 
 
 class YamlRejected(ValueError):
@@ -53,7 +63,7 @@ def one_line(exc: yaml.YAMLError) -> str:
     return " ".join(str(exc).split()).replace(' in "<unicode string>",', " at")
 
 
-def _at(mark: yaml.Mark | None) -> str:
+def _at(mark: _Mark | None) -> str:
     return f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
 
 
@@ -71,7 +81,7 @@ def check_bounds(
     anchored: dict[str, int] = {}  # anchor -> nodes an alias to it stands for
     total = 0
 
-    def add(nodes: int, mark: yaml.Mark | None) -> None:
+    def add(nodes: int, mark: _Mark | None) -> None:
         nonlocal total
         if open_sizes:
             open_sizes[-1] += nodes
@@ -90,7 +100,8 @@ def check_bounds(
                 anchored[event.anchor] = 1
             add(1, event.start_mark)
         elif isinstance(event, yaml.AliasEvent):
-            add(anchored.get(event.anchor, 1), event.start_mark)
+            # An alias always names its anchor; an unknown one is the parser's error.
+            add(anchored.get(event.anchor or "", 1), event.start_mark)
         elif isinstance(event, yaml.CollectionStartEvent):
             if len(open_sizes) >= max_depth:
                 raise YamlRejected(

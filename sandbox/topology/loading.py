@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from contracts.topology import Topology
+from contracts.topology import Mailbox, Service, Topology
 from gateway.proxy.upstream_policy import static_refusal
 from sandbox.topology.bounded_yaml import YamlRejected, load_bounded, one_line, read_text
 from sandbox.topology.presets import PresetError, expand, is_generated
@@ -109,7 +110,11 @@ def _check_addresses(path: Path, topology: Topology) -> None:
     """The upstream policy, on the URLs a file gives (not resolved: a file may name hosts
     that exist only where it runs, e.g. compose services; a platform checks at connect)."""
     lines = []
-    for kind, entries in (("services", topology.services), ("mailboxes", topology.mailboxes)):
+    sources: tuple[tuple[str, Sequence[Service | Mailbox]], ...] = (
+        ("services", topology.services),
+        ("mailboxes", topology.mailboxes),
+    )
+    for kind, entries in sources:
         for i, entry in enumerate(entries):
             if entry.address is not None:
                 reason = static_refusal(str(entry.address))

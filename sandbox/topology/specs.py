@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from contracts.platform import PlatformUrls
 from contracts.topology import Mailbox, Service, Topology
@@ -11,7 +12,9 @@ from sandbox.topology.addresses import AddressBook
 from services.common.config import BackendConfig
 
 
-def _route(topology: Topology, service: Service, target: str, url: str) -> RouteSpec:
+def _route(
+    topology: Topology, service: Service, target: Literal["backend", "upstream"], url: str
+) -> RouteSpec:
     backend = topology.backends.get(service.backend) if service.backend else None
     own_spec = backend.contract_file if backend is not None else None
     return RouteSpec(
