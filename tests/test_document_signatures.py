@@ -624,5 +624,7 @@ async def test_up_makes_the_pki_once_healthy_and_a_second_start_reuses_it(tmp_pa
             await launcher.stop()
         if run_number == 1:
             first = files
-            assert len(first) == len(agencies) + 2  # the CA's certificate and key
+            # the CA's certificate and key, and each platform's HTTPS key and certificate
+            https = len(topology.platforms) if addresses.https else 0
+            assert len(first) == len(agencies) + 2 + https
     assert files == first  # nothing made again, nothing replaced
