@@ -44,6 +44,7 @@ from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, Signatur
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
+from contracts.certificates import leaf_certificate
 from contracts.edxml.xml import DSIG, parse, signatures_in
 
 _DS = f"{{{DSIG}}}"
@@ -348,7 +349,6 @@ def agency_certificate(
     days: int = 3650,
 ) -> x509.Certificate:
     """A signing certificate for one agency: UID = its OrganId, CN = its name."""
-    now = datetime.now(UTC)
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
@@ -357,37 +357,7 @@ def agency_certificate(
             x509.NameAttribute(AGENCY_ATTRIBUTE, agency),
         ]
     )
-    ca_ski = ca_certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(ca_certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski.value),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
+    return leaf_certificate(key, subject, ca_key, ca_certificate, days=days, non_repudiation=True)
 
 
 def _at_most_64_bytes(text: str) -> str:

@@ -85,10 +85,10 @@ def server_certificate(
 ) -> x509.Certificate:
     """A TLS server certificate for one platform, its names as subject alternative names."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.now(UTC)
+    from contracts.certificates import leaf_certificate
+
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
@@ -96,38 +96,17 @@ def server_certificate(
             x509.NameAttribute(NameOID.COMMON_NAME, node[:64]),
         ]
     )
-    ca_ski = ca_certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(ca_certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(_general_names(names)), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski.value),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
+    return leaf_certificate(
+        key,
+        subject,
+        ca_key,
+        ca_certificate,
+        days=days,
+        non_repudiation=False,
+        extensions=[
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+            x509.SubjectAlternativeName(_general_names(names)),
+        ],
     )
 
 
