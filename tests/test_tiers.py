@@ -92,6 +92,14 @@ def test_marked_spawns_and_listens():
     listen()
 
 
+@pytest.fixture(autouse=True)
+def per_test(request):
+    # Spawns only for a marked test, as the contention tier's burners do.
+    if request.node.get_closest_marker("processes"):
+        spawn()
+    yield
+
+
 @pytest.mark.sockets
 def test_a_marked_test_starts_the_session_server(server):
     assert server.getsockname()[1] > 0
@@ -99,6 +107,12 @@ def test_a_marked_test_starts_the_session_server(server):
 
 def test_zz_an_unmarked_test_reuses_the_session_server(server):
     assert server.getsockname()[1] > 0
+
+
+def test_zz_an_unmarked_test_after_a_per_test_fixture_spawned_for_another():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        assert sock.getsockname()[1] > 0
 """
 
 
@@ -112,7 +126,7 @@ def test_a_test_that_forgets_its_marker_fails_naming_it_whatever_the_order(
     pytester.makepyfile(test_new_file=textwrap.dedent(TESTS))
     outcome = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfE")
 
-    outcome.assert_outcomes(passed=4, failed=4, errors=1)
+    outcome.assert_outcomes(passed=5, failed=4, errors=1)
     text = outcome.stdout.str()
     for test, marker in (
         ("test_unmarked_listens", "sockets"),

@@ -157,7 +157,9 @@ def _reused_fixture_acts(item: pytest.Item) -> list[str]:
         return []
     found = []
     for name, fixturedefs in info.name2fixturedefs.items():
-        if fixturedefs:
+        # A function-scoped fixture is set up afresh for each test, under that test's own
+        # watch: what it did for another test (the contention tier's burners) is not reused.
+        if fixturedefs and fixturedefs[-1].scope != "function":
             for what in _guard.fixture_acts.get(fixturedefs[-1], ()):
                 found.append((what, f"through its fixture {name!r}"))
     allowed = _guard.allowed
