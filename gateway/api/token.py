@@ -12,9 +12,10 @@ from fastapi import APIRouter, Request, Response
 from starlette.datastructures import FormData
 
 from apikit.gateway_fault import OAuthError
+from apikit.openapi import FOREIGN_ERRORS
 from apikit.problems import ProblemError
 from contracts.platform import TokenResponse
-from contracts.problem import Problem
+from contracts.problem import PROBLEM_MEDIA_TYPE
 from contracts.topology import Consumer
 from gateway.api.deps import ConsumersDep, ExchangeDep, TokensDep
 from gateway.messagelog.audited import audited_route
@@ -66,6 +67,7 @@ def authenticate_client(consumers: Consumers, client_id: str, secret: str) -> Co
 
 
 _TOKEN_BODY = {
+    FOREIGN_ERRORS: True,
     "requestBody": {
         "required": True,
         "content": {
@@ -88,9 +90,10 @@ _TOKEN_BODY = {
                 }
             }
         },
-    }
+    },
 }
 _REVOKE_BODY = {
+    FOREIGN_ERRORS: True,
     "requestBody": {
         "required": True,
         "content": {
@@ -113,14 +116,33 @@ _REVOKE_BODY = {
                 }
             }
         },
-    }
+    },
 }
 
 
+_PROBLEM = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+# RFC 6749 5.2's error body by default (as WSO2's token endpoint answers), problem+json for a
+# caller that asks for it; the routes carry FOREIGN_ERRORS so these are kept as written.
+_OAUTH_REFUSAL: dict[str, object] = {
+    "description": "Refused (RFC 6749 5.2; problem+json when the caller accepts it)",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {"type": "string"},
+                    "error_description": {"type": "string"},
+                },
+            }
+        },
+        **_PROBLEM,
+    },
+}
 _TOKEN_RESPONSES: dict[int | str, dict[str, object]] = {
-    400: {"model": Problem},
-    401: {"model": Problem},
-    415: {"model": Problem},
+    400: _OAUTH_REFUSAL,
+    401: _OAUTH_REFUSAL,
+    415: {"description": "Not a form body", "content": _PROBLEM},
 }
 
 
